@@ -1,0 +1,28 @@
+"""The ``sallakit`` command line.
+
+Each command group lives in its own private module exposing ``register(app)``; this module only
+assembles them, so that command groups stay independent of each other.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from sallakit.cli import _emulator, _endpoints, _stores
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="sallakit",
+    help="sallakit: connect Salla stores, call the Merchant API, run the Salla emulator.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+for _module in (_endpoints, _emulator, _stores):
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``sallakit`` console script."""
+    app()
