@@ -1,0 +1,253 @@
+"""Reusable coercing field types that absorb Salla's type drift.
+
+Every model in :mod:`sallakit.models` builds its fields from the types here so
+that a given drift (an amount sent as a string, an empty ``{}`` for an absent
+object, a PHP date object instead of a string) is handled in exactly one place.
+
+The scalar types (``Decimalish``, ``Intish``, ``Boolish``, ``SallaDateTime``)
+require a value. Wrap them in ``Maybe[...]`` for optional fields: ``Maybe``
+first turns ``None``, ``""``, ``{}`` and ``[]`` into ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeAlias, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator
+
+__all__ = [
+    "Boolish",
+    "Decimalish",
+    "DictOf",
+    "EmptyAsNone",
+    "Intish",
+    "ListOf",
+    "Maybe",
+    "SALLA_TIMEZONE",
+    "SallaDateTime",
+    "SallaId",
+    "Text",
+    "Translations",
+    "parse_salla_datetime",
+]
+
+#: Salla stores run on Saudi time; naive timestamps from the API are in this zone.
+SALLA_TIMEZONE = ZoneInfo("Asia/Riyadh")
+
+T = TypeVar("T")
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def _is_blank(value: Any) -> bool:
+    # PHP serialises an empty associative array as [] and an unset object as {}
+    # or "", so all of these mean "absent" wherever a single value is expected.
+    return value is None or (isinstance(value, str | dict | list) and not value)
+
+
+def _empty_as_none(value: Any) -> Any:
+    return None if _is_blank(value) else value
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an amount")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        # str() gives the shortest repr, so 39.46 stays 39.46 instead of the
+        # binary expansion 39.4600000000000008526512829121...
+        result = Decimal(str(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip().replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number: {value!r}") from None
+    else:
+        return value  # let pydantic report the type error
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result
+
+
+def _to_int(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an integer")
+    if isinstance(value, str | float | Decimal):
+        number = _to_decimal(value)
+        if number != number.to_integral_value():
+            raise ValueError(f"not a whole number: {value!r}")
+        return int(number)
+    return value
+
+
+def _to_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _to_text(value: Any) -> Any:
+    if _is_blank(value) and not isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        # Phone numbers, SKUs and postal codes sometimes arrive as JSON numbers.
+        return str(value)
+    return value
+
+
+def _to_list(value: Any) -> Any:
+    # An empty PHP array may come back as {} where a list is expected.
+    return [] if _is_blank(value) else value
+
+
+def _to_dict(value: Any) -> Any:
+    # ...and as [] where a map is expected (translations, headers).
+    return {} if _is_blank(value) else value
+
+
+_JS_DATE = re.compile(
+    r"^(?:[A-Za-z]{3},?\s+)?(?P<stamp>[A-Za-z]{3}\s+\d{1,2}\s+\d{4}\s+\d{1,2}:\d{2}:\d{2})"
+    r"\s+GMT(?P<offset>[+-]\d{2}:?\d{2})?(?:\s*\(.*\))?$"
+)
+_FALLBACK_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d-%m-%Y", "%Y/%m/%d", "%d/%m/%Y")
+
+
+def _offset(text: str) -> timezone:
+    sign = -1 if text.startswith("-") else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+
+
+def _zone(name: Any) -> timezone | ZoneInfo:
+    if isinstance(name, str) and name:
+        if re.fullmatch(r"[+-]\d{2}:?\d{2}", name):
+            return _offset(name)
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return SALLA_TIMEZONE
+
+
+def _from_epoch(seconds: float) -> datetime:
+    if abs(seconds) >= 1e11:  # milliseconds, as JavaScript timestamps are
+        seconds /= 1000
+    return datetime.fromtimestamp(seconds, tz=SALLA_TIMEZONE)
+
+
+def _parse_text(text: str, zone: timezone | ZoneInfo) -> datetime:
+    text = text.strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return _from_epoch(float(text))
+    match = _JS_DATE.match(text)
+    if match:
+        parsed = datetime.strptime(" ".join(match["stamp"].split()), "%b %d %Y %H:%M:%S")
+        offset = match["offset"]
+        return parsed.replace(tzinfo=_offset(offset) if offset else UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in _FALLBACK_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(f"unrecognised date: {text!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def parse_salla_datetime(value: Any) -> datetime | None:
+    """Parse any date representation Salla sends into an aware datetime.
+
+    Args:
+        value: A PHP ``DateTime`` object (``{"date", "timezone_type",
+            "timezone"}``), a naive ``"YYYY-MM-DD HH:MM:SS"`` string (read as
+            Asia/Riyadh), an ISO 8601 string, a JavaScript ``Date.toString()``
+            string, a date-only string, or Unix epoch seconds/milliseconds.
+
+    Returns:
+        A timezone-aware datetime, or ``None`` for ``None``, ``""``, ``{}``
+        and ``[]``.
+
+    Raises:
+        ValueError: If the value is not a recognisable date.
+    """
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SALLA_TIMEZONE)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=SALLA_TIMEZONE)
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a date")
+    if isinstance(value, int | float):
+        return _from_epoch(value)
+    if isinstance(value, dict):
+        inner = value.get("date")
+        if not isinstance(inner, str) or not inner:
+            raise ValueError(f"date object without a 'date' string: {value!r}")
+        return _parse_text(inner, _zone(value.get("timezone")))
+    if isinstance(value, str):
+        return _parse_text(value, SALLA_TIMEZONE)
+    raise ValueError(f"unrecognised date: {value!r}")
+
+
+def _to_datetime(value: Any) -> Any:
+    parsed = parse_salla_datetime(value)
+    if parsed is None:
+        raise ValueError("a date is required here")
+    return parsed
+
+
+#: Marks an optional field where ``None``, ``""``, ``{}`` or ``[]`` all mean absent.
+EmptyAsNone = BeforeValidator(_empty_as_none)
+
+#: An optional value: ``Maybe[Money]`` is ``Money | None`` with blanks read as ``None``.
+Maybe: TypeAlias = Annotated[T | None, EmptyAsNone]
+
+#: A decimal from a JSON number or a numeric string, never via binary float arithmetic.
+Decimalish = Annotated[Decimal, BeforeValidator(_to_decimal)]
+
+#: An integer from a JSON number or a numeric string such as ``"50"``.
+Intish = Annotated[int, BeforeValidator(_to_int)]
+
+#: A Salla id: an integer that may arrive as a numeric string.
+SallaId = Intish
+
+#: A boolean from ``true``/``false``, ``0``/``1`` or ``"true"``/``"false"``.
+Boolish = Annotated[bool, BeforeValidator(_to_bool)]
+
+#: An optional string; numbers become their decimal text, ``""`` is kept as is.
+Text = Annotated[str | None, BeforeValidator(_to_text)]
+
+#: An aware datetime from any of Salla's date shapes (see :func:`parse_salla_datetime`).
+SallaDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
+
+#: A list where ``null``, ``""`` and ``{}`` mean an empty list.
+ListOf: TypeAlias = Annotated[list[T], BeforeValidator(_to_list)]
+
+#: Per-language field values (``{"en": {"name": ...}}``); ``[]`` means none.
+Translations = Annotated[dict[str, dict[str, Any]], BeforeValidator(_to_dict)]
+
+#: A string-keyed map where ``null``, ``""`` and ``[]`` mean an empty map.
+DictOf: TypeAlias = Annotated[dict[str, T], BeforeValidator(_to_dict)]
