@@ -37,6 +37,7 @@ class Param:
     """JSON-schema type: ``integer``, ``number``, ``string``, ``boolean``, ``array``, ``object``."""
     required: bool = False
     enum: tuple[Any, ...] | None = None
+    """Allowed values; for an ``array`` parameter, the allowed values of its items."""
     items_type: str | None = None
     """For arrays: the type of the items."""
 
@@ -116,6 +117,7 @@ class Registry:
         self._by_method = {e.client_method: e for e in self._endpoints}
         if len(self._by_method) != len(self._endpoints):
             raise ValueError("duplicate client_method in the endpoint registry")
+        self._by_key = {e.key: e for e in self._endpoints}
 
     def __iter__(self) -> Iterator[Endpoint]:
         return iter(self._endpoints)
@@ -131,6 +133,10 @@ class Registry:
 
     def get(self, client_method: str) -> Endpoint | None:
         return self._by_method.get(client_method)
+
+    def by_key(self, method: str, path: str) -> Endpoint | None:
+        """The endpoint of a method and path template: ``by_key("GET", "/orders/{order_id}")``."""
+        return self._by_key.get((method.upper(), path))
 
 
 @cache
