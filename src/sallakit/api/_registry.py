@@ -135,7 +135,7 @@ class Registry:
         return self._by_method.get(client_method)
 
     def by_key(self, method: str, path: str) -> Endpoint | None:
-        """The endpoint of a method and path template: ``by_key("GET", "/orders/{order_id}")``."""
+        """The endpoint of a method and path template, e.g. ``("GET", "/orders/{order_id}")``."""
         return self._by_key.get((method.upper(), path))
 
 

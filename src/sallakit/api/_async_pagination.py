@@ -1,0 +1,63 @@
+"""Auto-pagination.
+
+The async module is the source; its sync twin is generated from it by ``scripts/unasync.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Generic, TypeVar
+
+from sallakit.api._core._pagination import PageWalker
+from sallakit.api._response import Page
+
+__all__ = ["AsyncPaginator"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("sallakit.api")
+
+
+class AsyncPaginator(Generic[T]):
+    """Iterates the items of a paginated endpoint across all its pages.
+
+    ``async for item in paginator`` yields items; ``paginator.pages()`` yields :class:`Page`
+    objects. Nothing is requested until iteration starts, and each iteration starts again from
+    the first page. A server that repeats a page, goes backwards or serves pages beyond
+    ``totalPages`` ends the iteration with a warning on the ``sallakit.api`` logger.
+
+    Args:
+        fetch: Returns the page with the given number.
+        start_page: First page to request.
+    """
+
+    def __init__(self, fetch: Callable[[int], Awaitable[Page[T]]], *, start_page: int = 1) -> None:
+        self._fetch = fetch
+        self._start_page = start_page
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Yield each page in turn."""
+        walker = PageWalker(self._start_page)
+        first = True
+        while walker.page is not None:
+            page = await self._fetch(walker.page)
+            walker.advance(page.pagination, page.response.data or [])
+            if walker.warning is not None:
+                logger.warning(
+                    "pagination stopped: %s",
+                    walker.warning,
+                    extra={"action": "salla_pagination_stopped", "reason": walker.warning},
+                )
+                return
+            if page.items or first:
+                yield page
+            first = False
+
+    async def _items(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for item in page.items:
+                yield item
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()

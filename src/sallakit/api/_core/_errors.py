@@ -1,0 +1,199 @@
+"""Error mapping: an HTTP status plus Salla's body, or an httpx2 exception, to one exception.
+
+Salla's ``error.code`` is unstable (``"Unauthorized"``, ``"error"``, ``404``...), so the class is
+chosen from the HTTP status alone, except for two cases that the status cannot tell apart:
+
+* the bare OAuth body ``{"error": "invalid_grant", ...}`` (refresh-token reuse, revoked grant),
+  which means the merchant must reinstall, whatever the status;
+* the 401 subtypes, told apart by stable fragments of the message in English or Arabic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+
+from sallakit._exceptions import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InactiveUserError,
+    InternalServerError,
+    InvalidTokenError,
+    MissingScopeError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReinstallRequiredError,
+    SallaError,
+    UnprocessableEntityError,
+)
+from sallakit.api._core._retry import parse_retry_after
+
+__all__ = [
+    "STATUS_ERRORS",
+    "classify_unauthorized",
+    "map_status_error",
+    "map_transport_error",
+    "parse_body",
+]
+
+STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: InvalidTokenError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+"""Status -> class. 401 is refined by :func:`classify_unauthorized`; 5xx -> InternalServerError;
+any other status -> APIStatusError."""
+
+_SCOPE_FRAGMENTS = ("scopes", "scope:", "صلاحي")
+_INACTIVE_FRAGMENTS = ("not exists", "غير مفعل", "inactive", "not active", "deactivated")
+
+
+def classify_unauthorized(message: str) -> type[AuthenticationError]:
+    """Pick the 401 subtype from Salla's message (English or Arabic).
+
+    Args:
+        message: ``error.message`` of the 401 body.
+
+    Returns:
+        MissingScopeError, InactiveUserError, or InvalidTokenError (the safe default: the caller
+        refreshes the token once and gives up if that does not help).
+    """
+    lowered = message.casefold()
+    if any(fragment in lowered for fragment in _SCOPE_FRAGMENTS):
+        return MissingScopeError
+    if any(fragment in lowered for fragment in _INACTIVE_FRAGMENTS):
+        return InactiveUserError
+    return InvalidTokenError
+
+
+def parse_body(content: bytes, *, method: str, url: str, status_code: int) -> Any:
+    """Decode a JSON body; an empty body is None.
+
+    Raises:
+        APIResponseError: The body is not JSON.
+    """
+    if not content.strip():
+        return None
+    try:
+        return json.loads(content)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise APIResponseError(
+            f"Salla answered {status_code} with a body that is not JSON",
+            method=method,
+            url=url,
+            status_code=status_code,
+            body=content[:2000].decode("utf-8", "replace"),
+        ) from exc
+
+
+def _fields(raw: Any) -> dict[str, list[str]]:
+    if not isinstance(raw, Mapping):
+        return {}
+    out: dict[str, list[str]] = {}
+    for key, value in raw.items():
+        if isinstance(value, list | tuple):
+            out[str(key)] = [str(v) for v in value]
+        elif value is not None:
+            out[str(key)] = [str(value)]
+    return out
+
+
+def map_status_error(
+    status_code: int,
+    content: bytes,
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    url: str,
+    now: float,
+) -> SallaError:
+    """Translate an error response into the exception to raise.
+
+    Args:
+        status_code: HTTP status (>= 400).
+        content: Raw response body.
+        headers: Response headers (case-insensitive mapping preferred).
+        method: Request method, kept on the exception.
+        url: Request URL (never carries the token), kept on the exception.
+        now: Current Unix time, for ``Retry-After`` given as an HTTP date.
+
+    Returns:
+        ReinstallRequiredError for ``invalid_grant`` bodies, APIResponseError for non-JSON
+        bodies, otherwise an APIStatusError subclass.
+    """
+    try:
+        body = parse_body(content, method=method, url=url, status_code=status_code)
+    except APIResponseError as exc:
+        return exc
+    code: str | int | None = None
+    message = ""
+    fields: dict[str, list[str]] = {}
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if error == "invalid_grant":
+            description = body.get("error_description")
+            return ReinstallRequiredError(
+                "The grant is revoked (invalid_grant): the merchant must reinstall the app",
+                description=str(description) if description is not None else None,
+            )
+        if isinstance(error, Mapping):
+            raw_code = error.get("code")
+            code = raw_code if isinstance(raw_code, str | int) else None
+            message = str(error.get("message") or "")
+            fields = _fields(error.get("fields"))
+        elif isinstance(error, str):
+            message = str(body.get("error_description") or body.get("message") or error)
+        elif isinstance(body.get("message"), str):
+            message = body["message"]
+    cls: type[APIStatusError]
+    if status_code == 401:
+        cls = classify_unauthorized(message)
+    elif status_code >= 500:
+        cls = InternalServerError
+    else:
+        cls = STATUS_ERRORS.get(status_code, APIStatusError)
+    retry_after = parse_retry_after(headers.get("retry-after"), now)
+    return cls(
+        message or f"Salla answered {status_code}",
+        status_code=status_code,
+        method=method,
+        url=url,
+        code=code,
+        fields=fields,
+        body=body,
+        headers=headers,
+        retry_after=retry_after,
+    )
+
+
+def map_transport_error(exc: Exception, *, method: str, url: str) -> APIConnectionError:
+    """Translate an httpx2 exception raised while sending into APIConnectionError.
+
+    ``request_sent`` is False only for failures to connect: then Salla certainly never saw the
+    request, which is the one case in which a write may be replayed.
+    """
+    not_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
+    kind = type(exc).__name__
+    if isinstance(exc, httpx2.TimeoutException):
+        return APITimeoutError(
+            f"Request to Salla timed out ({kind})",
+            method=method,
+            url=url,
+            request_sent=not not_sent,
+        )
+    return APIConnectionError(
+        f"Could not reach Salla ({kind})", method=method, url=url, request_sent=not not_sent
+    )

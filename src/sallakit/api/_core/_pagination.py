@@ -1,0 +1,133 @@
+"""Pagination bookkeeping: parse Salla's ``pagination`` object and decide the next page.
+
+Salla paginates by page number (``page``, ``per_page`` <= 60) and describes the page in camelCase
+(``currentPage``, ``totalPages``); ``links`` is ``{}`` or ``[]`` when empty. The walker refuses to
+loop: a server that answers the same page again, goes backwards, or claims pages beyond
+``totalPages`` ends the iteration with a warning instead of a request storm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "PageInfo", "PageWalker", "parse_page_info"]
+
+MAX_PER_PAGE = 60
+"""Salla's documented maximum ``per_page``."""
+DEFAULT_PER_PAGE = MAX_PER_PAGE
+
+
+def _int(raw: Mapping[str, Any], *names: str) -> int | None:
+    for name in names:
+        value = raw.get(name)
+        if value is None or isinstance(value, bool):
+            continue
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """One page's ``pagination`` object, normalized (snake_case, links always a dict)."""
+
+    count: int | None = None
+    total: int | None = None
+    per_page: int | None = None
+    current_page: int | None = None
+    total_pages: int | None = None
+    links: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def next_url(self) -> str | None:
+        return self.links.get("next")
+
+
+def parse_page_info(raw: Any) -> PageInfo | None:
+    """Normalize a ``pagination`` value; None when absent or not an object."""
+    if not isinstance(raw, Mapping):
+        return None
+    links_raw = raw.get("links")
+    links = (
+        {str(k): str(v) for k, v in links_raw.items() if isinstance(v, str)}
+        if isinstance(links_raw, Mapping)
+        else {}  # [] (a PHP empty array) or missing
+    )
+    return PageInfo(
+        count=_int(raw, "count"),
+        total=_int(raw, "total"),
+        per_page=_int(raw, "perPage", "per_page"),
+        current_page=_int(raw, "currentPage", "current_page"),
+        total_pages=_int(raw, "totalPages", "total_pages"),
+        links=links,
+    )
+
+
+def fingerprint(items: Sequence[Any]) -> str:
+    """A stable digest of a page's items, to notice a page served twice."""
+    blob = json.dumps(items, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+
+
+class PageWalker:
+    """Decides which page to fetch next, and when to stop.
+
+    Usage: request ``walker.page``; feed the answer to :meth:`advance`; stop when it returns
+    None. ``stop_reason`` says why; ``warning`` is set when the stop was a defence against a
+    misbehaving server rather than the normal end.
+    """
+
+    def __init__(self, start_page: int = 1) -> None:
+        self.page: int | None = start_page
+        self.stop_reason: str = ""
+        self.warning: str | None = None
+        self._seen: set[str] = set()
+
+    def _stop(self, reason: str, *, warn: bool = False) -> None:
+        self.page = None
+        self.stop_reason = reason
+        if warn:
+            self.warning = reason
+
+    def advance(self, info: PageInfo | None, items: Sequence[Any]) -> int | None:
+        """Record the page just received and return the next page number (None to stop)."""
+        requested = self.page
+        if requested is None:
+            return None
+        if not items:
+            self._stop("empty page")
+            return None
+        digest = fingerprint(items)
+        if digest in self._seen:
+            self._stop(f"page {requested} repeats an earlier page; stopping", warn=True)
+            return None
+        self._seen.add(digest)
+        if info is None:
+            self._stop("no pagination object")
+            return None
+        if info.current_page is not None and info.current_page < requested:
+            self._stop(
+                f"asked for page {requested}, got page {info.current_page}; stopping", warn=True
+            )
+            return None
+        if info.total_pages is not None and requested > max(info.total_pages, 1):
+            self._stop(
+                f"page {requested} is beyond totalPages={info.total_pages}; stopping", warn=True
+            )
+            return None
+        current = info.current_page if info.current_page is not None else requested
+        if info.total_pages is not None:
+            if current >= info.total_pages:
+                self._stop("last page")
+                return None
+        elif not info.next_url:
+            self._stop("last page (no next link)")
+            return None
+        self.page = current + 1
+        return self.page

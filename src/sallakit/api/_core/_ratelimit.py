@@ -1,0 +1,211 @@
+"""Rate-limit arithmetic: from what Salla announced and what we sent, how long to wait.
+
+Salla meters each store with a leaky bucket (120/360/720 requests per minute by plan) and
+announces it on every response: ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
+``X-RateLimit-Reset`` (Unix seconds). The customers endpoints have a second budget of 500
+requests per 10 minutes. A well-behaved client never empties the bucket: while plenty remains it
+sends freely; when little remains it spreads what is left over the time until the reset; when
+nothing remains it waits for the reset.
+
+Everything here is pure and single-threaded; :mod:`sallakit.api._governor` adds the lock and the
+in-flight cap, and the clients do the sleeping.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CUSTOMERS_BUDGET",
+    "Bucket",
+    "RateLimitHeaders",
+    "RateLimitState",
+    "SlidingWindow",
+    "is_customers_path",
+    "parse_rate_limit_headers",
+]
+
+CUSTOMERS_BUDGET = (500, 600.0)
+"""Salla's separate budget for ``/customers*``: 500 requests per 10 minutes."""
+
+# Below this fraction of the limit we stop bursting and pace the remaining calls.
+LOW_WATERMARK_FRACTION = 0.2
+# A reset in the past by more than this is stale information (clock skew, idle client).
+_EPOCH_THRESHOLD = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitHeaders:
+    """The rate-limit headers of one response."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def parse_rate_limit_headers(headers: Mapping[str, str], now: float) -> RateLimitHeaders | None:
+    """Read ``X-RateLimit-*``; None when the response carries none.
+
+    ``X-RateLimit-Reset`` is documented as Unix seconds; a small value is taken as "seconds from
+    now" so that a server using the other common convention is still understood.
+    """
+    limit = _header_int(headers, "x-ratelimit-limit")
+    remaining = _header_int(headers, "x-ratelimit-remaining")
+    reset = _header_int(headers, "x-ratelimit-reset")
+    if limit is None and remaining is None and reset is None:
+        return None
+    reset_at: float | None = None
+    if reset is not None:
+        reset_at = float(reset) if reset >= _EPOCH_THRESHOLD else now + reset
+    return RateLimitHeaders(limit=limit, remaining=remaining, reset_at=reset_at)
+
+
+def is_customers_path(path: str) -> bool:
+    """True for the endpoints metered by the customers budget."""
+    return path.lstrip("/").split("?", 1)[0].split("/", 1)[0] == "customers"
+
+
+@dataclass(slots=True)
+class Bucket:
+    """What we believe about one server-side bucket.
+
+    ``remaining`` is an estimate: the server's last figure minus what we sent since.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None
+    last_sent: float | None = None
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before the next request may go out (0 = now)."""
+        if self.remaining is None:
+            return 0.0
+        if self.reset_at is not None and now >= self.reset_at:
+            return 0.0  # the window has reset; the next response tells us the new state
+        if self.remaining <= 0:
+            if self.reset_at is None:
+                return 1.0  # Salla still leaks one request per second when the bucket is full
+            return self.reset_at - now
+        low = max(1, int((self.limit or 0) * LOW_WATERMARK_FRACTION))
+        if self.remaining > low or self.reset_at is None or self.last_sent is None:
+            return 0.0
+        # Spread the calls that remain evenly over the time left in the window.
+        interval = (self.reset_at - now) / self.remaining
+        return max(0.0, self.last_sent + interval - now)
+
+    def on_send(self, now: float) -> None:
+        if self.reset_at is not None and now >= self.reset_at:
+            # New window: the server's own figure will come back with the response.
+            self.remaining = None if self.limit is None else self.limit
+            self.reset_at = None
+        if self.remaining is not None:
+            self.remaining -= 1
+        self.last_sent = now
+
+    def on_headers(self, headers: RateLimitHeaders, *, others_in_flight: int) -> None:
+        """Take the server's figures, minus requests still in flight that it has not counted."""
+        if headers.limit is not None:
+            self.limit = headers.limit
+        if headers.remaining is None:
+            return
+        estimate = max(0, headers.remaining - others_in_flight)
+        new_window = headers.reset_at is not None and (
+            self.reset_at is None or headers.reset_at > self.reset_at
+        )
+        if new_window or self.remaining is None:
+            self.remaining = estimate
+        else:
+            # Responses overtake each other: an older response must not raise the estimate.
+            self.remaining = min(self.remaining, estimate)
+        if headers.reset_at is not None:
+            self.reset_at = headers.reset_at
+
+    def on_rate_limited(self, retry_after: float | None, now: float) -> None:
+        """A 429 arrived: the bucket is empty until ``Retry-After`` (or the known reset)."""
+        self.remaining = 0
+        if retry_after is not None:
+            self.reset_at = now + retry_after
+        elif self.reset_at is None or self.reset_at <= now:
+            self.reset_at = now + 1.0
+
+
+@dataclass(slots=True)
+class SlidingWindow:
+    """A local budget of ``max_calls`` per ``period`` seconds."""
+
+    max_calls: int
+    period: float
+    sent: deque[float] = field(default_factory=deque)
+
+    def _expire(self, now: float) -> None:
+        while self.sent and self.sent[0] <= now - self.period:
+            self.sent.popleft()
+
+    def delay(self, now: float) -> float:
+        self._expire(now)
+        if len(self.sent) < self.max_calls:
+            return 0.0
+        return self.sent[0] + self.period - now
+
+    def on_send(self, now: float) -> None:
+        self._expire(now)
+        self.sent.append(now)
+
+
+@dataclass(slots=True)
+class RateLimitState:
+    """All rate-limit knowledge about one store."""
+
+    general: Bucket = field(default_factory=Bucket)
+    customers: Bucket = field(default_factory=Bucket)
+    customers_window: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(CUSTOMERS_BUDGET[0], CUSTOMERS_BUDGET[1])
+    )
+
+    def delay(self, now: float, *, customers: bool) -> float:
+        """Seconds to wait before sending a request (to ``/customers*`` if ``customers``)."""
+        wait = self.general.delay(now)
+        if customers:
+            wait = max(wait, self.customers.delay(now), self.customers_window.delay(now))
+        return max(0.0, wait)
+
+    def on_send(self, now: float, *, customers: bool) -> None:
+        self.general.on_send(now)
+        if customers:
+            self.customers.on_send(now)
+            self.customers_window.on_send(now)
+
+    def on_response(
+        self,
+        headers: Mapping[str, str],
+        now: float,
+        *,
+        customers: bool,
+        status: int | None,
+        retry_after: float | None,
+        others_in_flight: int,
+    ) -> None:
+        """Learn from a response (its headers, and whether it was a 429)."""
+        parsed = parse_rate_limit_headers(headers, now)
+        # Whether the customers endpoints report their own budget in the headers is not
+        # documented; their figures feed the customers bucket only, so that a 500/10 min figure
+        # can never be mistaken for the per-minute one. Customers calls still count locally
+        # against the general bucket (on_send).
+        bucket = self.customers if customers else self.general
+        if parsed is not None:
+            bucket.on_headers(parsed, others_in_flight=others_in_flight)
+        if status == 429:
+            bucket.on_rate_limited(retry_after, now)
