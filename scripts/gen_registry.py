@@ -8,7 +8,7 @@ Reads ``endpoints.tsv`` (group, name, scopes, pagination) and every YAML documen
 the source folder (default: ``../shared/salla-openapi`` relative to the repository root), adds the
 hand-written endpoints below, and writes:
 
-- ``src/sallakit/api/_registry_data.json``: the registry data the package ships;
+- ``src/sallakit/_registry_data.json``: the registry data the package ships;
 - ``docs/reference/endpoints.md``: the generated list of all endpoints.
 
 Only facts are kept (paths, parameters, types, enums, scopes, schema structure); the vendor's prose
@@ -37,7 +37,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "salla-openapi"
-DATA_PATH = REPO_ROOT / "src" / "sallakit" / "api" / "_registry_data.json"
+DATA_PATH = REPO_ROOT / "src" / "sallakit" / "_registry_data.json"
 DOCS_PATH = REPO_ROOT / "docs" / "reference" / "endpoints.md"
 
 FORMAT_VERSION = 1
@@ -809,12 +809,44 @@ def endpoint_from_source(row: SourceRow, source: Path) -> dict[str, Any]:
     }
 
 
+# ----------------------------------------------------------------- corrections of the documents
+# Each correction names the documented fact it rests on; everything else is taken as published.
+
 # Query parameters the documents mark as required that Salla's own prose calls optional: the
 # order details page says ``format=light`` merely trims the payload, so a plain
 # ``GET /orders/{order_id}`` is valid.
 OPTIONAL_DESPITE_DOCS: frozenset[tuple[str, str, str]] = frozenset(
     {("GET", "/orders/{order_id}", "format")}
 )
+
+# List Orders documents ``sort_by`` as the four fields "combined with -asc / -desc"
+# (e.g. ``updated_at-desc``, the only way to sync orders incrementally), while its schema enum
+# lists only the bare field names.
+_ORDER_SORT_FIELDS = ("id", "total", "updated_at", "created_at")
+ENUM_OVERRIDES: dict[tuple[str, str, str], list[str]] = {
+    ("GET", "/orders", "sort_by"): [
+        f"{field}{suffix}" for field in _ORDER_SORT_FIELDS for suffix in ("", "-asc", "-desc")
+    ],
+}
+
+# Scopes copied from another page in the documents: List Order Histories names
+# ``products.read_write``, which no order endpoint uses; the order scopes are what its sibling
+# Create Order History and every other ``/orders/...`` read require.
+SCOPE_OVERRIDES: dict[tuple[str, str], list[str]] = {
+    ("GET", "/orders/{order_id}/histories"): ["orders.read", "orders.read_write"],
+}
+
+
+def apply_corrections(endpoint: dict[str, Any]) -> dict[str, Any]:
+    """Apply the documented corrections above to one generated endpoint record."""
+    key = (endpoint["method"], endpoint["path"])
+    if key in SCOPE_OVERRIDES:
+        endpoint["scopes"] = list(SCOPE_OVERRIDES[key])
+    for param in endpoint["query_params"]:
+        enum = ENUM_OVERRIDES.get((*key, param["name"]))
+        if enum is not None:
+            param["enum"] = list(enum)
+    return endpoint
 
 
 def hand_endpoint(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -841,7 +873,9 @@ def hand_endpoint(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build(source: Path) -> list[dict[str, Any]]:
-    endpoints = [endpoint_from_source(row, source) for row in read_index(source)]
+    endpoints = [
+        apply_corrections(endpoint_from_source(row, source)) for row in read_index(source)
+    ]
     endpoints += [hand_endpoint(spec) for spec in HAND_ENDPOINTS]
     endpoints.sort(key=lambda e: (e["group"], e["path"], e["method"]))
     problems = validate(endpoints)

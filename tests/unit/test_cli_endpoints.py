@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sallakit.api._registry import load_registry
+from sallakit._registry import load_registry
 
 
 def _load_endpoints_module() -> ModuleType:

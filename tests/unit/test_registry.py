@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from sallakit.api._registry import Endpoint, Param, Registry, load_registry
+from sallakit._registry import Endpoint, Param, Registry, load_registry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = REPO_ROOT / "scripts" / "gen_registry.py"
@@ -99,7 +99,7 @@ def _generator_module() -> ModuleType:
 
 
 def test_data_file_is_versioned_json_one_endpoint_per_line() -> None:
-    text = resources.files("sallakit.api").joinpath("_registry_data.json").read_text("utf-8")
+    text = resources.files("sallakit").joinpath("_registry_data.json").read_text("utf-8")
     raw = json.loads(text)
     assert raw["version"] == 1
     lines = text.splitlines()

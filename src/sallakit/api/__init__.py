@@ -14,7 +14,7 @@ from sallakit.api._clock import Clock, SystemClock
 from sallakit.api._core._pagination import PageInfo
 from sallakit.api._core._retry import RetryPolicy
 from sallakit.api._governor import DEFAULT_GOVERNOR_REGISTRY, GovernorRegistry, StoreGovernor
-from sallakit.api._registry import Endpoint, Param, Registry, load_registry
+from sallakit._registry import Endpoint, Param, Registry, load_registry
 from sallakit.api._response import APIResponse, Page
 from sallakit.api._sync_client import Salla, TokenProvider
 from sallakit.api._sync_pagination import Paginator

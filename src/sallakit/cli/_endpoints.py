@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sallakit.api._registry import Endpoint, load_registry
+from sallakit._registry import Endpoint, load_registry
 
 __all__ = ["endpoint_summary", "register", "select_endpoints"]
 

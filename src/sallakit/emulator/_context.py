@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sallakit.api._registry import Endpoint
+    from sallakit._registry import Endpoint
 
 __all__ = [
     "ApiRequest",

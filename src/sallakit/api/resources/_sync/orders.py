@@ -129,7 +129,7 @@ class OrdersHistories(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[OrderHistory]:
-        """GET /orders/{order_id}/histories (scopes: products.read_write)"""
+        """GET /orders/{order_id}/histories (scopes: orders.read, orders.read_write)"""
         return self._client._paginate(
             OrderHistory.model_validate,
             "GET",
@@ -898,7 +898,21 @@ class Orders(APIResource):
         customer_id: float | None = None,
         shipping_app_id: Sequence[str] | None = None,
         source: Sequence[str] | None = None,
-        sort_by: Literal["id", "total", "updated_at", "created_at"] | None = None,
+        sort_by: Literal[
+            "id",
+            "id-asc",
+            "id-desc",
+            "total",
+            "total-asc",
+            "total-desc",
+            "updated_at",
+            "updated_at-asc",
+            "updated_at-desc",
+            "created_at",
+            "created_at-asc",
+            "created_at-desc",
+        ]
+        | None = None,
         accounting_services: Literal["qoyod", "daftra", "zoho_books"] | None = None,
         unread: bool | None = None,
         assign_employee: Sequence[str] | None = None,

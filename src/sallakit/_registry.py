@@ -142,6 +142,6 @@ class Registry:
 @cache
 def load_registry() -> Registry:
     """Load the registry committed inside the package (read once per process)."""
-    text = resources.files("sallakit.api").joinpath("_registry_data.json").read_text("utf-8")
+    text = resources.files("sallakit").joinpath("_registry_data.json").read_text("utf-8")
     raw = json.loads(text)
     return Registry([Endpoint.from_json(e) for e in raw["endpoints"]])

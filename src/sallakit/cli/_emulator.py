@@ -1,0 +1,146 @@
+"""``sallakit emulator``: run the Salla emulator as a local server.
+
+It serves the accounts endpoints (``/oauth2/...``), the Merchant API (``/admin/v2``) and the control
+API (``/_emulator/``) on one host, prints the app credentials and the seeded stores as JSON on
+start (also served at ``GET /_emulator/state``), delivers webhooks in the background, and, with
+``--state-file``, restores its state from that file on start and writes it back on exit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sallakit._exceptions import SallaError
+
+if TYPE_CHECKING:
+    from sallakit.emulator import Emulator
+
+__all__ = ["register", "run_emulator"]
+
+_ENV = "SALLAKIT_EMULATOR_"
+
+
+def run_emulator(
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on.", envvar=f"{_ENV}HOST")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar=f"{_ENV}PORT")] = 8765,
+    stores: Annotated[int, typer.Option(help="Stores to seed.", envvar=f"{_ENV}STORES", min=0)] = 1,
+    plan: Annotated[
+        str,
+        typer.Option(
+            help="Store plan: basic, plus, pro, special, or a number of requests per minute.",
+            envvar=f"{_ENV}PLAN",
+        ),
+    ] = "pro",
+    products: Annotated[
+        int, typer.Option(help="Products per store.", envvar=f"{_ENV}PRODUCTS", min=0)
+    ] = 500,
+    orders: Annotated[
+        int, typer.Option(help="Orders per store.", envvar=f"{_ENV}ORDERS", min=0)
+    ] = 200,
+    customers: Annotated[
+        int, typer.Option(help="Customers per store.", envvar=f"{_ENV}CUSTOMERS", min=0)
+    ] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed.", envvar=f"{_ENV}SEED")] = 1,
+    client_id: Annotated[
+        str, typer.Option(help="The app's client id.", envvar=f"{_ENV}CLIENT_ID")
+    ] = "emulator-client-id",
+    client_secret: Annotated[
+        str, typer.Option(help="The app's client secret.", envvar=f"{_ENV}CLIENT_SECRET")
+    ] = "emulator-client-secret",
+    webhook_secret: Annotated[
+        str, typer.Option(help="The app's webhook secret.", envvar=f"{_ENV}WEBHOOK_SECRET")
+    ] = "emulator-webhook-secret",
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(help="Where the app receives app events.", envvar=f"{_ENV}WEBHOOK_URL"),
+    ] = None,
+    redirect_uri: Annotated[
+        str,
+        typer.Option(help="The app's registered redirect URI.", envvar=f"{_ENV}REDIRECT_URI"),
+    ] = "http://127.0.0.1:8000/oauth/callback",
+    easy_mode: Annotated[
+        bool,
+        typer.Option(
+            help="Consent installs the app with app.store.authorize (Easy mode).",
+            envvar=f"{_ENV}EASY_MODE",
+        ),
+    ] = False,
+    auto_approve: Annotated[
+        bool,
+        typer.Option(
+            help="/oauth2/auth redirects at once, without the consent page.",
+            envvar=f"{_ENV}AUTO_APPROVE",
+        ),
+    ] = False,
+    strict_urls: Annotated[
+        bool,
+        typer.Option(
+            help="Refuse localhost, loopback and test. webhook URLs like Salla.",
+            envvar=f"{_ENV}STRICT_URLS",
+        ),
+    ] = False,
+    quirks: Annotated[
+        bool,
+        typer.Option(help="Reproduce Salla's type drift.", envvar=f"{_ENV}QUIRKS"),
+    ] = False,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Restore state from this snapshot on start (if it exists), save it on exit.",
+            envvar=f"{_ENV}STATE_FILE",
+        ),
+    ] = None,
+) -> None:
+    """Run a local Salla emulator (OAuth, Merchant API, webhooks)."""
+    import uvicorn
+
+    options = {
+        "stores": stores,
+        "plan": plan,
+        "products": products,
+        "orders": orders,
+        "customers": customers,
+        "seed": seed,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "webhook_secret": webhook_secret,
+        "webhook_url": webhook_url,
+        "redirect_uri": redirect_uri,
+        "easy_mode": easy_mode,
+        "auto_approve": auto_approve,
+        "strict_urls": strict_urls,
+        "quirks": quirks,
+    }
+    try:
+        emulator = _build(state_file, **options)
+    except (ValueError, SallaError) as exc:
+        # Bad flags (an unknown plan, an unreadable snapshot) are usage errors, not crashes.
+        raise typer.BadParameter(str(exc)) from exc
+    emulator.base_url = f"http://{host}:{port}"
+    typer.echo(json.dumps(emulator.describe(), ensure_ascii=False))
+    config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if state_file is not None:
+            emulator.save(state_file)
+
+
+def _build(state_file: Path | None, **options: Any) -> Emulator:
+    from sallakit.emulator import Emulator
+
+    if state_file is not None and state_file.exists():
+        return Emulator.load(state_file)
+    # The server follows the wall clock (plus /_emulator/clock/advance).
+    return Emulator(clock="real", **options)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``emulator`` command to the CLI."""
+    app.command("emulator")(run_emulator)

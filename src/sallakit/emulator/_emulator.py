@@ -1,0 +1,844 @@
+"""The :class:`Emulator`: one in-memory Salla (accounts server, Merchant API, webhook sender).
+
+The object owns the state (:class:`~sallakit.emulator._state.EmulatorState`), a lock, and the
+runtime pieces that are not state (the ASGI app, the webhook HTTP client). Its methods are the
+Python control surface; the ``/_emulator/`` HTTP routes call the same methods.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx2
+
+from sallakit._exceptions import ConfigurationError
+from sallakit._registry import load_registry
+from sallakit.emulator import _snapshot, _webhooks
+from sallakit.emulator._clock import Clock
+from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext, StoreProfile
+from sallakit.emulator._faults import Fault
+from sallakit.emulator._oauth import AppRegistration, Grant, TokenBook, token_response
+from sallakit.emulator._ratelimit import plan_spec
+from sallakit.emulator._state import EmulatorSettings, EmulatorState, StoreRecord
+from sallakit.emulator._transport import AsyncEmulatorTransport, SyncEmulatorTransport
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+__all__ = ["Emulator", "default_scopes"]
+
+logger = logging.getLogger(__name__)
+
+DataFactory = Callable[..., Any]
+Dispatch = Callable[[ApiRequest, RequestContext], ApiResponse]
+
+DEFAULT_CLIENT_ID = "emulator-client-id"
+DEFAULT_CLIENT_SECRET = "emulator-client-secret"
+DEFAULT_WEBHOOK_SECRET = "emulator-webhook-secret"
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
+
+_STORE_NAMES = (
+    ("متجر الورد", "Rose Store"),
+    ("بيت القهوة", "Coffee House"),
+    ("عالم الأزياء", "Fashion World"),
+    ("متجر التقنية", "Tech Store"),
+    ("ركن العطور", "Perfume Corner"),
+    ("سوق التمور", "Dates Market"),
+)
+
+
+def default_scopes() -> tuple[str, ...]:
+    """Every scope the registry mentions, ``.read_write`` replacing ``.read`` of a resource."""
+    scopes = {s for e in load_registry() for s in e.scopes}
+    keep = {s for s in scopes if not (s.endswith(".read") and f"{s[:-5]}.read_write" in scopes)}
+    return tuple(sorted(keep))
+
+
+def _fallback_profile(
+    store_id: int, plan: str, index: int, rng: random.Random, now: datetime
+) -> StoreProfile:
+    # Used only with a custom data factory (tests of the shell); real stores use the merchant
+    # package's profiles.
+    ar, en = _STORE_NAMES[index % len(_STORE_NAMES)]
+    username = f"dev-store-{store_id}"
+    return StoreProfile(
+        id=store_id,
+        plan=plan,
+        name=ar,
+        name_en=en,
+        username=username,
+        email=f"info@{username}.example",
+        domain=f"https://salla.sa/{username}",
+        owner_id=rng.randrange(100_000_000, 2_000_000_000),
+        owner_name="أحمد العتيبي",
+        owner_email=f"owner@{username}.example",
+        owner_mobile=f"+9665{rng.randrange(10_000_000, 99_999_999)}",
+        created_at=now,
+    )
+
+
+def _load_merchant() -> Any:
+    return importlib.import_module("sallakit.emulator._merchant")
+
+
+class Emulator:
+    """An in-memory Salla: accounts server, Merchant API, webhooks, with a control surface.
+
+    Args:
+        stores: How many stores to seed.
+        plan: Their plan (``basic``, ``plus``, ``pro``, ``special`` or a number of requests).
+        products: Products per seeded store.
+        orders: Orders per seeded store.
+        customers: Customers per seeded store.
+        seed: Seed of every random choice (data, ids, faults): same seed, same emulator.
+        client_id: The default app's client id.
+        client_secret: The default app's client secret.
+        webhook_secret: The default app's webhook secret.
+        webhook_url: Where the default app receives app events (Easy mode) and, by default,
+            store events it subscribes to.
+        redirect_uri: The default app's registered redirect URI (matched exactly).
+        scopes: The scopes the default app asks for; defaults to every scope of the registry.
+        security_strategy: ``signature`` (default), ``token`` or ``none``.
+        easy_mode: Approving the consent page installs the app with ``app.store.authorize``
+            events instead of redirecting with a code.
+        auto_approve: ``/oauth2/auth`` redirects at once, without the consent page.
+        strict_urls: Refuse local webhook URLs (``localhost``, loopback, ``test.``) like Salla.
+        quirks: Reproduce Salla's type drift (string amounts, ...).
+        links_as_list: Render empty pagination ``links`` as ``[]``.
+        expires_field: ``expires_in`` or ``expires`` in the code-exchange response.
+        invalid_grant_status: 401 (Salla's docs) or 400 (a stock Hydra).
+        clock: ``"manual"`` (frozen until :meth:`advance`; the default), ``"real"``, or a
+            :class:`Clock`.
+        now: Start of a manual clock (timezone-aware); default: the real time now.
+        webhook_transport: The httpx2 async transport used to deliver webhooks (e.g. an
+            ``ASGITransport`` around an in-process receiver); default: the network.
+        webhook_retries: Retries after a failed delivery (Salla: 3).
+        webhook_retry_interval: Seconds between attempts (Salla: about 300).
+        duplicate_rate: Probability of delivering an event twice.
+        duplicate_every: Deliver every Nth event twice (0: never).
+        leak_per_second: Rate-limit leak rate (Salla: 1 request per second).
+    """
+
+    def __init__(
+        self,
+        *,
+        stores: int = 1,
+        plan: str = "pro",
+        products: int = 50,
+        orders: int = 20,
+        customers: int = 30,
+        seed: int = 1,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+        webhook_url: str | None = None,
+        redirect_uri: str = DEFAULT_REDIRECT_URI,
+        scopes: Iterable[str] | None = None,
+        security_strategy: str = "signature",
+        easy_mode: bool = False,
+        auto_approve: bool = False,
+        strict_urls: bool = False,
+        quirks: bool = False,
+        links_as_list: bool = False,
+        expires_field: str = "expires_in",
+        invalid_grant_status: int = 401,
+        clock: str | Clock = "manual",
+        now: datetime | None = None,
+        webhook_transport: httpx2.AsyncBaseTransport | None = None,
+        webhook_retries: int = 3,
+        webhook_retry_interval: float = 300.0,
+        duplicate_rate: float = 0.0,
+        duplicate_every: int = 0,
+        leak_per_second: float = 1.0,
+        _data_factory: DataFactory | None = None,
+        _dispatch: Dispatch | None = None,
+    ) -> None:
+        if expires_field not in ("expires_in", "expires"):
+            raise ConfigurationError("expires_field must be 'expires_in' or 'expires'")
+        if invalid_grant_status not in (400, 401):
+            raise ConfigurationError("invalid_grant_status must be 400 or 401")
+        plan_spec(plan)  # fail early on an unknown plan
+        if isinstance(clock, Clock):
+            the_clock = clock
+        elif clock in ("manual", "real"):
+            the_clock = Clock(start=now, real=clock == "real")
+        else:
+            raise ConfigurationError("clock must be 'manual', 'real' or a Clock")
+        settings = EmulatorSettings(
+            strict_urls=strict_urls,
+            auto_approve=auto_approve,
+            quirks=quirks,
+            links_as_list=links_as_list,
+            expires_field=expires_field,
+            webhook_retries=webhook_retries,
+            webhook_retry_interval=webhook_retry_interval,
+            duplicate_rate=duplicate_rate,
+            duplicate_every=duplicate_every,
+            leak_per_second=leak_per_second,
+        )
+        state = EmulatorState(
+            settings=settings,
+            clock=the_clock,
+            seed=seed,
+            rng=random.Random(seed),
+            oauth=TokenBook(invalid_grant_status=invalid_grant_status),
+        )
+        self._init_runtime(state, webhook_transport, _data_factory, _dispatch)
+        self.create_app(
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            scopes=scopes,
+            security_strategy=security_strategy,
+            easy_mode=easy_mode,
+        )
+        for _ in range(stores):
+            self.create_store(plan=plan, products=products, orders=orders, customers=customers)
+
+    def _init_runtime(
+        self,
+        state: EmulatorState,
+        webhook_transport: httpx2.AsyncBaseTransport | None,
+        data_factory: DataFactory | None,
+        dispatch: Dispatch | None,
+    ) -> None:
+        self.state = state
+        self.lock = threading.RLock()
+        self.webhook_transport = webhook_transport
+        self._data_factory = data_factory
+        self._dispatch = dispatch
+        self._app: ASGIApp | None = None
+        self.base_url = "http://emulator.test"
+        """Where the emulator is reachable (the server sets its real address)."""
+
+    # ------------------------------------------------------------------------ composition
+
+    @property
+    def app(self) -> ASGIApp:
+        """The ASGI app: ``/oauth2/*``, ``/admin/v2/*`` and ``/_emulator/*``."""
+        if self._app is None:
+            from sallakit.emulator._app import create_app
+
+            self._app = create_app(self)
+        return self._app
+
+    def async_transport(self) -> httpx2.AsyncBaseTransport:
+        """An httpx2 async transport serving this emulator in-process."""
+        return AsyncEmulatorTransport(self.app)
+
+    def sync_transport(self) -> httpx2.BaseTransport:
+        """A sync httpx2 transport serving this emulator (on a private event-loop thread).
+
+        Close it (or the client that owns it) to stop the thread.
+        """
+        return SyncEmulatorTransport(self.app)
+
+    def dispatch(self, request: ApiRequest, ctx: RequestContext) -> ApiResponse:
+        """Answer a matched Merchant API request with the store-data handlers."""
+        handler = self._dispatch or _load_merchant().dispatch
+        result: ApiResponse = handler(request, ctx)
+        return result
+
+    # ------------------------------------------------------------------------------- clock
+
+    @property
+    def clock(self) -> Clock:
+        return self.state.clock
+
+    def now(self) -> datetime:
+        """The emulator's current time."""
+        return self.state.clock.now()
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the emulator clock forward (tokens expire, buckets drain, retries fall due)."""
+        with self.lock:
+            return self.state.clock.advance(seconds)
+
+    # ------------------------------------------------------------------------ stores, apps
+
+    @property
+    def settings(self) -> EmulatorSettings:
+        return self.state.settings
+
+    @property
+    def stores(self) -> list[StoreProfile]:
+        """The stores' profiles, in creation order."""
+        return [record.profile for record in self.state.stores.values()]
+
+    def store(self, store_id: int | None = None) -> StoreRecord:
+        """A store's record (profile, data, buckets); the first store by default.
+
+        Raises:
+            KeyError: no such store.
+        """
+        if store_id is None:
+            if not self.state.stores:
+                raise KeyError("the emulator has no store")
+            return next(iter(self.state.stores.values()))
+        return self.state.stores[int(store_id)]
+
+    @property
+    def default_app(self) -> AppRegistration:
+        return next(iter(self.state.apps.values()))
+
+    def get_app(self, client_id: str | None = None) -> AppRegistration:
+        if client_id is None:
+            return self.default_app
+        return self.state.apps[client_id]
+
+    def create_store(
+        self,
+        *,
+        plan: str = "pro",
+        products: int = 50,
+        orders: int = 20,
+        customers: int = 30,
+        store_id: int | None = None,
+        name: str | None = None,
+        name_en: str | None = None,
+    ) -> StoreProfile:
+        """Create and seed a store; return its profile."""
+        plan_spec(plan)
+        with self.lock:
+            state = self.state
+            sid = store_id if store_id is not None else state.next_id()
+            state.issued_ids.add(sid)
+            index = len(state.stores)
+            now = self.now().replace(microsecond=0)
+            data_seed = state.seed * 1_000_003 + index
+            profile: StoreProfile
+            if self._data_factory is None:
+                profile = _load_merchant().make_profile(sid, plan=plan, seed=data_seed, now=now)
+            else:
+                profile = _fallback_profile(sid, plan, index, state.rng, now)
+            if name is not None:
+                profile.name = name
+            if name_en is not None:
+                profile.name_en = name_en
+            factory = self._data_factory or _load_merchant().StoreData.create
+            data = factory(
+                profile,
+                seed=data_seed,
+                products=products,
+                orders=orders,
+                customers=customers,
+                now=now,
+            )
+            state.stores[sid] = StoreRecord(profile=profile, data=data)
+            return profile
+
+    def create_app(
+        self,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uri: str = DEFAULT_REDIRECT_URI,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        scopes: Iterable[str] | None = None,
+        security_strategy: str = "signature",
+        easy_mode: bool = False,
+        name: str = "Emulated App",
+    ) -> AppRegistration:
+        """Register an app (the first one registered is the default app)."""
+        if security_strategy not in ("signature", "token", "none"):
+            raise ConfigurationError("security_strategy must be signature, token or none")
+        with self.lock:
+            state = self.state
+            app = AppRegistration(
+                id=state.next_id(),
+                client_id=client_id or f"client-{state.rng.getrandbits(64):016x}",
+                client_secret=client_secret or f"secret-{state.rng.getrandbits(128):032x}",
+                name=name,
+                redirect_uri=redirect_uri,
+                scopes=tuple(scopes) if scopes is not None else default_scopes(),
+                webhook_url=webhook_url,
+                webhook_secret=(
+                    webhook_secret
+                    if webhook_secret is not None
+                    else f"whsec-{state.rng.getrandbits(128):032x}"
+                ),
+                security_strategy=security_strategy,
+                easy_mode=easy_mode,
+            )
+            if app.client_id in state.apps:
+                raise ConfigurationError(f"an app with client id {app.client_id!r} exists")
+            state.apps[app.client_id] = app
+            return app
+
+    # ------------------------------------------------------------------------------ tokens
+
+    def _scopes_for(self, app: AppRegistration, scopes: Iterable[str] | None) -> list[str]:
+        if scopes is None:
+            return [*app.scopes, "offline_access"]
+        return list(scopes)
+
+    def issue_tokens(
+        self,
+        store_id: int | None = None,
+        scopes: Iterable[str] | None = None,
+        *,
+        client_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Issue a token pair directly (no consent, no events): the ``/oauth2/token`` shape.
+
+        ``scopes`` default to the app's scopes plus ``offline_access``.
+        """
+        with self.lock:
+            app = self.get_app(client_id)
+            record = self.store(store_id)
+            grant = self.state.oauth.issue_grant(
+                app.client_id, record.profile.id, self._scopes_for(app, scopes), self.now()
+            )
+            record.installed.add(app.client_id)
+            return token_response(grant, self.now())
+
+    def install_app(
+        self,
+        store_id: int | None = None,
+        scopes: Iterable[str] | None = None,
+        *,
+        client_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Easy mode install: send ``app.installed`` then ``app.store.authorize``.
+
+        Returns:
+            The ``app.store.authorize`` data (``expires`` is an absolute epoch).
+        """
+        with self.lock:
+            app = self.get_app(client_id)
+            record = self.store(store_id)
+            record.installed.add(app.client_id)
+            now = self.now()
+            self._app_event(record, app, "app.installed", self._app_data(record, app, now))
+            return self._authorize(record, app, scopes)
+
+    def update_app(
+        self,
+        store_id: int | None = None,
+        scopes: Iterable[str] | None = None,
+        *,
+        client_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The merchant updates the app: ``app.updated``, then a new grant (old one revoked)."""
+        with self.lock:
+            app = self.get_app(client_id)
+            record = self.store(store_id)
+            now = self.now()
+            data = self._app_data(record, app, now)
+            data["update_date"] = _webhooks.app_time(now)
+            self._app_event(record, app, "app.updated", data)
+            self.state.oauth.revoke_store(record.profile.id, app.client_id)
+            return self._authorize(record, app, scopes)
+
+    def uninstall_app(
+        self, store_id: int | None = None, *, client_id: str | None = None, refunded: bool = False
+    ) -> None:
+        """The merchant removes the app: ``app.uninstalled``; every token stops working."""
+        with self.lock:
+            app = self.get_app(client_id)
+            record = self.store(store_id)
+            now = self.now()
+            data = self._app_data(record, app, now)
+            data["uninstallation_date"] = _webhooks.app_time(now)
+            data["refunded"] = refunded
+            self.state.oauth.revoke_store(record.profile.id, app.client_id)
+            record.installed.discard(app.client_id)
+            self._app_event(record, app, "app.uninstalled", data)
+
+    def _authorize(
+        self, record: StoreRecord, app: AppRegistration, scopes: Iterable[str] | None
+    ) -> dict[str, Any]:
+        now = self.now()
+        grant = self.state.oauth.issue_grant(
+            app.client_id, record.profile.id, self._scopes_for(app, scopes), now
+        )
+        data = authorize_data(grant)
+        self._app_event(record, app, "app.store.authorize", data)
+        return data
+
+    def _app_data(self, record: StoreRecord, app: AppRegistration, now: datetime) -> dict[str, Any]:
+        return {
+            "id": app.id,
+            "app_name": app.name,
+            "app_description": f"{app.name} (sallakit emulator)",
+            "app_type": "app",
+            "app_scopes": [s for s in app.scopes if s != "offline_access"],
+            "installation_date": _webhooks.app_time(record.profile.created_at),
+            "store_type": record.profile.type,
+        }
+
+    def revoke_tokens(self, store_id: int | None = None, *, client_id: str | None = None) -> int:
+        """Revoke every grant of a store (as a merchant disconnecting the app would)."""
+        with self.lock:
+            record = self.store(store_id)
+            return self.state.oauth.revoke_store(record.profile.id, client_id)
+
+    def grant_for(self, access_token: str) -> Grant | None:
+        """The live grant of an access token (None if unknown, expired or revoked)."""
+        with self.lock:
+            return self.state.oauth.authenticate(access_token, self.now())
+
+    # ----------------------------------------------------------------------------- events
+
+    def emit(self, store_id: int, event: str, data: Any) -> None:
+        """Emit a store event: queue a delivery to every matching subscription."""
+        with self.lock:
+            state = self.state
+            record = self.store(store_id)
+            created_at = _webhooks.store_time(self.now())
+            for sub in state.webhooks.matching(record.profile.id, event, data):
+                app = state.apps.get(sub.client_id)
+                secret = sub.secret or (app.webhook_secret if app else "")
+                strategy = sub.security_strategy or (app.security_strategy if app else "signature")
+                body = _webhooks.envelope(event, record.profile.id, created_at, data)
+                self._enqueue(
+                    record.profile.id, event, sub.url, body, strategy, secret, sub.headers
+                )
+
+    def _app_event(
+        self, record: StoreRecord, app: AppRegistration, event: str, data: dict[str, Any]
+    ) -> None:
+        # App events need no subscription: they go to the app's webhook URL.
+        if not app.webhook_url:
+            logger.info(
+                "app event not sent: the app has no webhook URL",
+                extra={"action": "emulator.app_event.skipped", "event": event},
+            )
+            return
+        created_at = _webhooks.app_time(self.now())
+        body = _webhooks.envelope(event, record.profile.id, created_at, data)
+        self._enqueue(
+            record.profile.id,
+            event,
+            app.webhook_url,
+            body,
+            app.security_strategy,
+            app.webhook_secret,
+            {},
+        )
+
+    def _enqueue(
+        self,
+        store_id: int,
+        event: str,
+        url: str,
+        body: bytes,
+        strategy: str,
+        secret: str,
+        custom: dict[str, str],
+    ) -> None:
+        state = self.state
+        settings = state.settings
+        headers = {"Content-Type": "application/json", "User-Agent": "Salla-Webhooks (emulator)"}
+        headers.update(custom)
+        headers.update(_webhooks.security_headers(strategy, secret, body))
+        due = self.state.clock.time()
+        state.counters.events += 1
+        every = settings.duplicate_every
+        twice = bool(every) and state.counters.events % every == 0
+        if not twice and settings.duplicate_rate:
+            twice = state.rng.random() < settings.duplicate_rate
+        copies = 2 if twice else 1
+        for copy in range(copies):
+            state.queue.append(
+                _webhooks.Delivery(
+                    id=state.next_id(),
+                    store_id=store_id,
+                    event=event,
+                    url=url,
+                    body=body,
+                    headers=dict(headers),
+                    due_at=due,
+                    duplicate=copy > 0,
+                )
+            )
+
+    async def deliver_due(self) -> list[_webhooks.DeliveryRecord]:
+        """Send every delivery due by the emulator clock (retries are rescheduled).
+
+        Returns:
+            The attempts made, in order.
+        """
+        made: list[_webhooks.DeliveryRecord] = []
+        if self.webhook_transport is not None:
+            made = await self._deliver_with(httpx2.AsyncClient(transport=self.webhook_transport))
+        else:
+            async with httpx2.AsyncClient() as client:
+                made = await self._deliver_with(client)
+        return made
+
+    async def _deliver_with(self, client: httpx2.AsyncClient) -> list[_webhooks.DeliveryRecord]:
+        made: list[_webhooks.DeliveryRecord] = []
+        settings = self.state.settings
+        while True:
+            with self.lock:
+                now = self.state.clock.time()
+                due = [d for d in self.state.queue if not d.done and d.due_at <= now]
+                due.sort(key=lambda d: d.due_at)
+            if not due:
+                return made
+            for delivery in due:
+                status, error = await _webhooks.send(
+                    client, delivery, timeout=settings.webhook_timeout
+                )
+                with self.lock:
+                    now = self.state.clock.time()
+                    _webhooks.after_attempt(
+                        delivery,
+                        status,
+                        now,
+                        retries=settings.webhook_retries,
+                        interval=settings.webhook_retry_interval,
+                    )
+                    record = _webhooks.DeliveryRecord(
+                        delivery_id=delivery.id,
+                        store_id=delivery.store_id,
+                        event=delivery.event,
+                        url=delivery.url,
+                        attempt=delivery.attempts,
+                        status=status,
+                        error=error,
+                        time=self.now().isoformat(),
+                        duplicate=delivery.duplicate,
+                    )
+                    self.state.log.append(record)
+                    if delivery.done:
+                        self.state.queue.remove(delivery)
+                made.append(record)
+
+    async def run_delivery_loop(self, *, interval: float = 0.5) -> None:
+        """Deliver due webhooks forever (the server runs this in the background)."""
+        async with httpx2.AsyncClient(transport=self.webhook_transport) as client:
+            while True:
+                try:
+                    await self._deliver_with(client)
+                except Exception:  # the loop must survive a bad delivery
+                    logger.exception(
+                        "webhook delivery failed", extra={"action": "emulator.deliver"}
+                    )
+                await anyio.sleep(interval)
+
+    @property
+    def delivery_log(self) -> list[_webhooks.DeliveryRecord]:
+        """Every delivery attempt so far."""
+        return list(self.state.log)
+
+    @property
+    def request_log(self) -> list[dict[str, Any]]:
+        """The latest Merchant API requests, oldest first (bounded)."""
+        with self.lock:
+            return list(self.state.request_log)
+
+    @property
+    def pending_deliveries(self) -> list[_webhooks.Delivery]:
+        return [d for d in self.state.queue if not d.done]
+
+    # -------------------------------------------------------------------------- mutations
+
+    def context(self, store_id: int | None = None, *, language: str = "ar") -> RequestContext:
+        """A handler context for a store (what the Merchant API handlers receive)."""
+        record = self.store(store_id)
+        sid = record.profile.id
+        return RequestContext(
+            store=record.profile,
+            data=record.data,
+            scopes=frozenset(),
+            language=language,
+            quirks=self.state.settings.quirks,
+            links_as_list=self.state.settings.links_as_list,
+            now=self.now,
+            emit=lambda event, data: self.emit(sid, event, data),
+            next_id=self.state.next_id,
+            app_id=self.default_app.id,
+        )
+
+    def place_order(self, store_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Place an order as a shopper would (emits ``order.created``)."""
+        with self.lock:
+            ctx = self.context(store_id)
+            result: dict[str, Any] = ctx.data.place_order(ctx, **kwargs)
+            return result
+
+    def add_product(
+        self, store_id: int | None = None, fields: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Add a product (emits ``product.created``)."""
+        with self.lock:
+            ctx = self.context(store_id)
+            result: dict[str, Any] = ctx.data.add_product(ctx, dict(fields or {}))
+            return result
+
+    def update_product(
+        self, store_id: int | None, product_id: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Edit a product (emits the matching ``product.*`` events)."""
+        with self.lock:
+            ctx = self.context(store_id)
+            result: dict[str, Any] = ctx.data.update_product(ctx, product_id, dict(changes))
+            return result
+
+    def set_stock(
+        self,
+        store_id: int | None,
+        product_id: int,
+        quantity: int,
+        sku_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Change a product's (or SKU's) stock."""
+        with self.lock:
+            ctx = self.context(store_id)
+            result: dict[str, Any] = ctx.data.set_stock(ctx, product_id, quantity, sku_id)
+            return result
+
+    def add_customer(
+        self, store_id: int | None = None, fields: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Add a customer (emits ``customer.created``)."""
+        with self.lock:
+            ctx = self.context(store_id)
+            result: dict[str, Any] = ctx.data.add_customer(ctx, dict(fields or {}))
+            return result
+
+    def change_order_status(self, store_id: int | None, order_id: int, slug: str) -> dict[str, Any]:
+        """Move an order to another status (emits ``order.status.updated``)."""
+        with self.lock:
+            ctx = self.context(store_id)
+            result: dict[str, Any] = ctx.data.change_order_status(ctx, order_id, slug)
+            return result
+
+    # ------------------------------------------------------------------------------ faults
+
+    def inject_fault(self, kind: str, **options: Any) -> Fault:
+        """Inject a fault (see :class:`~sallakit.emulator._faults.Fault` for the options)."""
+        with self.lock:
+            fault = Fault(kind=kind, id=self.state.next_id(), **options)
+            self.state.faults.append(fault)
+            return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.state.faults.clear()
+
+    # ---------------------------------------------------------------------------- reports
+
+    def counters(self) -> dict[str, Any]:
+        """Requests, peaks, token and delivery counters (JSON-friendly, store ids as keys)."""
+        with self.lock:
+            state = self.state
+            requests: dict[int, dict[str, Any]] = {}
+            for (sid, method), n in sorted(state.counters.requests.items()):
+                entry = requests.setdefault(sid, {"total": 0, "by_endpoint": {}})
+                entry["total"] += n
+                entry["by_endpoint"][method] = n
+            outcomes = Counter(r.ok for r in state.log)
+            by_event: Counter[str] = Counter(r.event for r in state.log)
+            return {
+                "requests": requests,
+                "statuses": {
+                    sid: {
+                        str(code): n for (s, code), n in state.counters.statuses.items() if s == sid
+                    }
+                    for sid in {s for s, _ in state.counters.statuses}
+                },
+                "peak_in_flight": dict(state.counters.peak_in_flight),
+                "rate_limited": dict(state.counters.rate_limited),
+                "token_refreshes": dict(state.oauth.counters["token_refreshes"]),
+                "grants_issued": dict(state.oauth.counters["grants_issued"]),
+                "invalid_grant": dict(state.oauth.counters["invalid_grant"]),
+                "deliveries": {
+                    "attempts": len(state.log),
+                    "succeeded": outcomes[True],
+                    "failed_attempts": outcomes[False],
+                    "delivered": sum(1 for r in state.log if r.ok),
+                    "pending": len(self.pending_deliveries),
+                    "duplicates": sum(1 for r in state.log if r.duplicate and r.attempt == 1),
+                    "by_event": dict(by_event),
+                },
+            }
+
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /_emulator/state`` and the CLI print: app credentials and stores."""
+        with self.lock:
+            app = self.default_app
+            return {
+                "base_url": self.base_url,
+                "api_base_url": f"{self.base_url}/admin/v2",
+                "now": self.now().isoformat(),
+                "app": {
+                    "id": app.id,
+                    "client_id": app.client_id,
+                    "client_secret": app.client_secret,
+                    "redirect_uri": app.redirect_uri,
+                    "webhook_url": app.webhook_url,
+                    "webhook_secret": app.webhook_secret,
+                    "security_strategy": app.security_strategy,
+                    "easy_mode": app.easy_mode,
+                    "scopes": list(app.scopes),
+                    "authorize_url": f"{self.base_url}/oauth2/auth",
+                    "token_url": f"{self.base_url}/oauth2/token",
+                },
+                "settings": {
+                    "auto_approve": self.settings.auto_approve,
+                    "strict_urls": self.settings.strict_urls,
+                    "quirks": self.settings.quirks,
+                },
+                "stores": [
+                    {
+                        "id": r.profile.id,
+                        "name": r.profile.name,
+                        "plan": r.profile.plan,
+                        "domain": r.profile.domain,
+                        "counts": r.data.counts(),
+                    }
+                    for r in self.state.stores.values()
+                ],
+            }
+
+    # --------------------------------------------------------------------------- snapshots
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the whole state to a snapshot file (pickle with a format header)."""
+        with self.lock:
+            _snapshot.save(self.state, path)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        webhook_transport: httpx2.AsyncBaseTransport | None = None,
+        _dispatch: Dispatch | None = None,
+    ) -> Emulator:
+        """An emulator restored from a snapshot file (trusted files only: it is a pickle).
+
+        Raises:
+            ConfigurationError: the file is not an emulator snapshot of a known version.
+        """
+        state = _snapshot.load(path)
+        emulator = cls.__new__(cls)
+        emulator._init_runtime(state, webhook_transport, None, _dispatch)
+        return emulator
+
+
+def authorize_data(grant: Grant) -> dict[str, Any]:
+    """``app.store.authorize`` data: the tokens with ``expires`` as an ABSOLUTE epoch."""
+    data: dict[str, Any] = {
+        "access_token": grant.access_token,
+        "expires": int(grant.access_expires_at.timestamp()),
+        "refresh_token": grant.refresh_token,
+        "scope": grant.scope_string,
+        "token_type": "bearer",
+    }
+    return data

@@ -1,0 +1,347 @@
+"""A deterministic, schema-driven example generator and a conformer.
+
+``example`` fills a JSON schema (the registry's resolved response schemas) with plausible values:
+every property, chosen by type, enum, format and a few property-name hints, so that the output
+is valid against the schema. ``conform`` takes a hand-built Salla-shaped value and makes it valid
+against a schema: it fills missing required members and, outside quirks mode, turns scalar values
+into the schema's declared type (Salla's documented types, which the seeded data is written to
+follow; the coercion only covers the fields where the published schema disagrees with the
+published examples).
+
+Choices derive from a CRC of ``seed`` and the JSON path so that a generic collection seeded twice
+with the same seed is identical, without any ``random.Random`` state.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["data_schema", "example", "conform", "schema_type", "merged"]
+
+_MAX_DEPTH = 16
+_BASE_DATE = "2024-03-06 13:50:32"
+
+
+def data_schema(response_schema: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The schema of the envelope's ``data`` member, or None when the body has no envelope."""
+    if not response_schema:
+        return None
+    schema = merged(response_schema)
+    props = schema.get("properties")
+    if isinstance(props, Mapping) and "data" in props:
+        data = props["data"]
+        return data if isinstance(data, Mapping) else None
+    return None
+
+
+def merged(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``allOf`` folded into one schema; ``oneOf``/``anyOf`` resolved to their first object."""
+    if "allOf" in schema:
+        out: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+        props: dict[str, Any] = dict(out.get("properties") or {})
+        required: list[str] = list(out.get("required") or [])
+        for part in schema["allOf"]:
+            if not isinstance(part, Mapping):
+                continue
+            sub = merged(part)
+            props.update(sub.get("properties") or {})
+            required.extend(r for r in sub.get("required") or [] if r not in required)
+            for key in ("type", "items", "enum", "nullable"):
+                if key in sub and key not in out:
+                    out[key] = sub[key]
+        if props:
+            out["properties"] = props
+            out.setdefault("type", "object")
+        if required:
+            out["required"] = required
+        return out
+    for key in ("oneOf", "anyOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            chosen = next(
+                (o for o in options if isinstance(o, Mapping) and schema_type(o) != "null"),
+                options[0],
+            )
+            rest = {k: v for k, v in schema.items() if k != key}
+            return {**rest, **merged(chosen)}
+    return schema
+
+
+def schema_type(schema: Mapping[str, Any]) -> str | None:
+    """The declared type (first non-null of a type list), inferring object/array by shape."""
+    declared = schema.get("type")
+    if isinstance(declared, list):
+        declared = next((t for t in declared if t != "null"), None)
+    if declared is None:
+        if "properties" in schema:
+            return "object"
+        if "items" in schema:
+            return "array"
+    return declared if isinstance(declared, str) else None
+
+
+def _pick(seed: int, path: str, n: int) -> int:
+    return zlib.crc32(f"{seed}|{path}".encode()) % n if n > 0 else 0
+
+
+def _string(name: str, fmt: str | None, seed: int, path: str) -> str:
+    n = _pick(seed, path, 9000) + 1000
+    lowered = name.lower()
+    if fmt == "date-time" or lowered in ("date", "created_at", "updated_at") or "date" in lowered:
+        return _BASE_DATE
+    if fmt == "date":
+        return _BASE_DATE[:10]
+    if fmt == "email" or "email" in lowered:
+        return f"user{n}@example.com"
+    if fmt in ("uri", "url") or any(
+        k in lowered for k in ("url", "link", "image", "avatar", "logo", "thumbnail", "banner")
+    ):
+        return f"https://cdn.salla.sa/emulator/{lowered or 'item'}/{n}.png"
+    if "currency" in lowered:
+        return "SAR"
+    if "mobile" in lowered or "phone" in lowered:
+        return f"+9665{n:04d}{n:04d}"[:13]
+    if lowered in ("lang", "language", "iso_code", "locale"):
+        return "ar"
+    if "country_code" in lowered:
+        return "SA"
+    if lowered == "timezone":
+        return "Asia/Riyadh"
+    if lowered in ("slug", "code", "key", "type"):
+        return f"{lowered}-{n}"
+    if "name" in lowered or "title" in lowered or "label" in lowered:
+        return f"عنصر {n}"
+    return f"{lowered or 'value'}-{n}"
+
+
+def example(
+    schema: Mapping[str, Any] | None, seed: int = 0, name: str = "", path: str = "$", depth: int = 0
+) -> Any:
+    """A value valid against ``schema``, deterministic in ``seed`` and the JSON path.
+
+    Args:
+        schema: A resolved JSON schema (OpenAPI 3.0 flavour: ``nullable``).
+        seed: Varies the choices (ids, enum members, numbers) between generated objects.
+        name: The property name holding this value, used as a hint for strings and ids.
+        path: The JSON path so far; part of the seed.
+        depth: Recursion guard for self-similar schemas.
+    """
+    if not isinstance(schema, Mapping):
+        return None
+    schema = merged(schema)
+    if "example" in schema and depth > 0 and _valid_scalar(schema, schema["example"]):
+        return schema["example"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        usable = [e for e in enum if e is not None] or enum
+        return usable[_pick(seed, path, len(usable))]
+    kind = schema_type(schema)
+    if kind == "object":
+        if depth >= _MAX_DEPTH:
+            return {}
+        props = schema.get("properties") or {}
+        out = {
+            key: example(sub, seed, key, f"{path}.{key}", depth + 1)
+            for key, sub in props.items()
+            if isinstance(sub, Mapping)
+        }
+        for key in schema.get("required") or ():
+            # Required but undeclared: any value is valid.
+            out.setdefault(key, None)
+        return out
+    if kind == "array":
+        if depth >= _MAX_DEPTH:
+            return []
+        items = schema.get("items")
+        if not isinstance(items, Mapping) or _is_opaque_object(items):
+            # An item schema without members is where a recursive model was cut: an empty list
+            # is valid, while ``[{}]`` would be an item missing every field Salla sends.
+            return []
+        return [example(items, seed, name, f"{path}[0]", depth + 1)]
+    if kind == "integer":
+        return _integer(schema, name, seed, path)
+    if kind == "number":
+        lowered = name.lower()
+        if lowered == "id" or lowered.endswith("_id"):
+            return _integer(schema, name, seed, path)
+        low = schema.get("minimum", 0)
+        return float(max(low, 10 + _pick(seed, path, 490))) if "rate" not in lowered else 4.5
+    if kind == "boolean":
+        return _pick(seed, path, 2) == 1
+    if kind == "string":
+        return _string(name, schema.get("format"), seed, path)
+    if kind == "null":
+        return None
+    # An untyped schema: any JSON value is valid; a string is the least surprising.
+    return _string(name, None, seed, path)
+
+
+def _integer(schema: Mapping[str, Any], name: str, seed: int, path: str) -> int:
+    lowered = name.lower()
+    low = schema.get("minimum")
+    high = schema.get("maximum")
+    if lowered == "id" or lowered.endswith("_id"):
+        value = 100_000_000 + _pick(seed, path, 1_900_000_000)
+    elif "timezone_type" in lowered:
+        value = 3
+    else:
+        value = 1 + _pick(seed, path, 50)
+    if isinstance(low, int | float) and value < low:
+        value = int(low)
+    if isinstance(high, int | float) and value > high:
+        value = int(high)
+    return value
+
+
+def _valid_scalar(schema: Mapping[str, Any], value: Any) -> bool:
+    kind = schema_type(schema)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    return False
+
+
+def conform(
+    value: Any,
+    schema: Mapping[str, Any] | None,
+    *,
+    quirks: bool = False,
+    seed: int = 0,
+    omit: frozenset[str] = frozenset(),
+    path: str = "$",
+    depth: int = 0,
+) -> Any:
+    """``value`` made valid against ``schema``: missing required members filled in, and (unless
+    ``quirks``) scalars turned into the declared type.
+
+    Members present in ``value`` but absent from the schema are kept: Salla returns more than it
+    documents. ``omit`` lists JSON paths (``$[].customer``) that must stay absent even when the
+    schema requires them (a documented deviation, such as the order list summary).
+    """
+    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+        return value
+    schema = merged(schema)
+    if value is None:
+        if schema.get("nullable") or schema_type(schema) is None:
+            return None
+        return example(schema, seed, path.rsplit(".", 1)[-1], path, depth)
+    kind = schema_type(schema)
+    if kind == "object":
+        if not isinstance(value, dict):
+            if quirks and value == []:
+                # PHP serialises an empty map as [] (documented for links and translations).
+                return value
+            return example(schema, seed, path.rsplit(".", 1)[-1], path, depth)
+        props = schema.get("properties") or {}
+        out = dict(value)
+        for key, sub in props.items():
+            if not isinstance(sub, Mapping):
+                continue
+            sub_path = f"{path}.{key}"
+            if sub_path in omit:
+                out.pop(key, None)
+                continue
+            if key in out:
+                out[key] = conform(
+                    out[key],
+                    sub,
+                    quirks=quirks,
+                    seed=seed,
+                    omit=omit,
+                    path=sub_path,
+                    depth=depth + 1,
+                )
+            elif key in (schema.get("required") or ()):
+                out[key] = example(sub, seed, key, sub_path, depth + 1)
+        for key in schema.get("required") or ():
+            if key not in out and f"{path}.{key}" not in omit:
+                # Required but undeclared: any value is valid; keep it small.
+                out[key] = None
+        return out
+    if kind == "array":
+        if not isinstance(value, list):
+            return []
+        items = schema.get("items")
+        if not isinstance(items, Mapping):
+            return value
+        return [
+            conform(
+                v, items, quirks=quirks, seed=seed, omit=omit, path=f"{path}[]", depth=depth + 1
+            )
+            for v in value
+        ]
+    if quirks and _documented_drift(value, kind):
+        return value
+    return _coerce_scalar(value, kind, path.rsplit(".", 1)[-1])
+
+
+def _documented_drift(value: Any, kind: str | None) -> bool:
+    """The type drift Salla's examples show: numbers as numeric strings, ``{}`` for empty."""
+    if kind in ("integer", "number"):
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                return False
+            return True
+        return False
+    if kind == "string":
+        return value == {} or (isinstance(value, int | float) and not isinstance(value, bool))
+    return False
+
+
+def _is_opaque_object(schema: Mapping[str, Any]) -> bool:
+    return schema.get("type") == "object" and not schema.get("properties")
+
+
+def _coerce_scalar(value: Any, kind: str | None, name: str) -> Any:
+    if kind == "string":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int | float):
+            return str(value)
+        if isinstance(value, dict) and isinstance(value.get("date"), str):
+            return value["date"][:19]
+        return ""
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float):
+            # A fractional amount stays fractional: the published schemas declare some money
+            # amounts as integers while Salla's own examples carry halalas (39.46); truncating
+            # would break totals that must add up.
+            if value.is_integer() or name != "amount":
+                return round(value)
+            return value
+        if isinstance(value, str):
+            try:
+                return int(float(value))
+            except ValueError:
+                return 0
+        return int(bool(value)) if isinstance(value, bool) else 0
+    if kind == "number":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                return 0
+            return int(number) if number.is_integer() else number
+        return 0
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return value not in ("", "0", "false")
+        return bool(value) if isinstance(value, int | float) else False
+    return value

@@ -1,0 +1,510 @@
+"""Outgoing webhooks: subscriptions, the ``webhooks.*`` endpoints, envelopes, signing, delivery.
+
+Salla keeps one webhook per event per store, delivers ``{event, merchant, created_at, data}`` to
+the subscribed URL, authenticates it with the app's webhook secret (an HMAC-SHA256 signature of
+the raw body, or the secret itself as a token), expects a 200 or 201 within 30 seconds, and
+otherwise retries three more times about five minutes apart. There is no event id, so duplicates
+are the receiver's problem; the emulator can inject them on purpose.
+
+Everything here is pure except :func:`send`, the single network call, which the emulator's
+delivery loop awaits with an httpx2 client whose transport the user may replace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+
+from sallakit.emulator import _rules
+from sallakit.emulator._context import ApiRequest, ApiResponse, EmulatorHTTPError
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_RETRY_INTERVAL",
+    "DEFAULT_TIMEOUT",
+    "STORE_EVENTS",
+    "Delivery",
+    "DeliveryRecord",
+    "Subscription",
+    "WebhookBook",
+    "app_time",
+    "envelope",
+    "security_headers",
+    "send",
+    "sign",
+    "store_time",
+]
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_INTERVAL = 300.0
+RIYADH = timezone(timedelta(hours=3), "AST")
+
+INVALID_URL_MESSAGE = "لابد أن يكون الرابط صالح وفعّال (لا يحتوي على localhost أو test.)"
+REMOVED_MESSAGE = "The Object has been removed successfully"
+
+# (event, Arabic label). Ids are derived from the event name so that they are stable.
+STORE_EVENTS: tuple[tuple[str, str], ...] = (
+    ("order.created", "تم إنشاء طلب"),
+    ("order.updated", "تم تحديث طلب"),
+    ("order.status.updated", "تم تحديث حالة طلب"),
+    ("order.cancelled", "تم إلغاء طلب"),
+    ("order.refunded", "تم استرجاع مبلغ طلب"),
+    ("order.deleted", "تم حذف طلب"),
+    ("order.products.updated", "تم تحديث منتجات طلب"),
+    ("order.payment.updated", "تم تحديث طريقة دفع طلب"),
+    ("order.coupon.updated", "تم تحديث كوبون طلب"),
+    ("order.total.price.updated", "تم تحديث إجمالي طلب"),
+    ("order.shipment.creating", "جاري إنشاء شحنة طلب"),
+    ("order.shipment.created", "تم إنشاء شحنة طلب"),
+    ("order.shipment.cancelled", "تم إلغاء شحنة طلب"),
+    ("order.shipment.return.creating", "جاري إنشاء شحنة إرجاع"),
+    ("order.shipment.return.created", "تم إنشاء شحنة إرجاع"),
+    ("order.shipment.return.cancelled", "تم إلغاء شحنة إرجاع"),
+    ("order.shipping.address.updated", "تم تحديث عنوان شحن طلب"),
+    ("product.created", "تم إنشاء منتج"),
+    ("product.updated", "تم تحديث منتج"),
+    ("product.deleted", "تم حذف منتج"),
+    ("product.available", "المنتج متوفر"),
+    ("product.quantity.low", "كمية المنتج منخفضة"),
+    ("product.price.updated", "تم تحديث سعر منتج"),
+    ("product.status.updated", "تم تحديث حالة منتج"),
+    ("product.image.updated", "تم تحديث صورة منتج"),
+    ("product.category.updated", "تم تحديث تصنيف منتج"),
+    ("product.brand.updated", "تم تحديث ماركة منتج"),
+    ("product.tags.updated", "تم تحديث وسوم منتج"),
+    ("product.channels.changed", "تم تغيير قنوات منتج"),
+    ("shipping.zone.created", "تم إنشاء منطقة شحن"),
+    ("shipping.zone.updated", "تم تحديث منطقة شحن"),
+    ("shipping.company.created", "تم إنشاء شركة شحن"),
+    ("shipping.company.updated", "تم تحديث شركة شحن"),
+    ("shipping.company.deleted", "تم حذف شركة شحن"),
+    ("shipment.creating", "جاري إنشاء شحنة"),
+    ("shipment.created", "تم إنشاء شحنة"),
+    ("shipment.cancelled", "تم إلغاء شحنة"),
+    ("shipment.updated", "تم تحديث شحنة"),
+    ("customer.created", "تم إنشاء عميل"),
+    ("customer.updated", "تم تحديث عميل"),
+    ("customer.login", "تسجيل دخول عميل"),
+    ("customer.otp.request", "طلب رمز تحقق لعميل"),
+    ("category.created", "تم إنشاء تصنيف"),
+    ("category.updated", "تم تحديث تصنيف"),
+    ("brand.created", "تم إنشاء ماركة"),
+    ("brand.updated", "تم تحديث ماركة"),
+    ("brand.deleted", "تم حذف ماركة"),
+    ("store.branch.created", "تم إنشاء فرع"),
+    ("store.branch.updated", "تم تحديث فرع"),
+    ("store.branch.setDefault", "تم تعيين الفرع الافتراضي"),
+    ("store.branch.activated", "تم تفعيل فرع"),
+    ("store.branch.deleted", "تم حذف فرع"),
+    ("storetax.created", "تم إنشاء ضريبة"),
+    ("abandoned.cart", "سلة متروكة"),
+    ("abandoned.cart.status.changed", "تغيرت حالة سلة متروكة"),
+    ("abandoned.cart.purchased", "تم شراء سلة متروكة"),
+    ("coupon.applied", "تم تطبيق كوبون"),
+    ("invoice.created", "تم إنشاء فاتورة"),
+    ("specialoffer.created", "تم إنشاء عرض خاص"),
+    ("specialoffer.updated", "تم تحديث عرض خاص"),
+    ("review.added", "تمت إضافة تقييم"),
+)
+_KNOWN_EVENTS = {event for event, _ in STORE_EVENTS}
+
+
+def event_id(event: str) -> int:
+    """A stable Salla-sized id for an event name."""
+    return int.from_bytes(hashlib.sha256(event.encode()).digest()[:4], "big") % 2_000_000_000 + 1
+
+
+# ------------------------------------------------------------------------------- envelopes
+
+
+def store_time(moment: datetime) -> str:
+    """``created_at`` of store events: JavaScript ``Date.toString()`` style, Riyadh time."""
+    local = moment.astimezone(RIYADH)
+    return local.strftime("%a %b %d %Y %H:%M:%S GMT+0300")
+
+
+def app_time(moment: datetime) -> str:
+    """``created_at`` of app events: ``YYYY-MM-DD HH:MM:SS``, Riyadh time."""
+    return moment.astimezone(RIYADH).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def envelope(event: str, merchant: int, created_at: str, data: Any) -> bytes:
+    """The raw body of a delivery (the bytes that are signed)."""
+    doc = {"event": event, "merchant": merchant, "created_at": created_at, "data": data}
+    return json.dumps(doc, ensure_ascii=False, default=str).encode()
+
+
+def sign(body: bytes, secret: str) -> str:
+    """Hex HMAC-SHA256 of the raw body keyed with the webhook secret (``X-Salla-Signature``)."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def security_headers(strategy: str, secret: str, body: bytes) -> dict[str, str]:
+    """The authentication headers of one delivery for a security strategy."""
+    strategy = (strategy or "signature").lower()
+    if strategy == "signature":
+        return {"X-Salla-Security-Strategy": "Signature", "X-Salla-Signature": sign(body, secret)}
+    if strategy == "token":
+        # Sent verbatim: no "Bearer" prefix and no hashing, as Salla does.
+        return {"X-Salla-Security-Strategy": "Token", "Authorization": secret}
+    return {}
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A registered webhook of one store."""
+
+    id: int
+    store_id: int
+    client_id: str
+    name: str
+    event: str
+    url: str
+    version: int = 2
+    rule: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    security_strategy: str | None = None
+    secret: str | None = None
+    type: str = "manual"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "event": self.event,
+            "type": self.type,
+            "url": self.url,
+            "version": self.version,
+            "rule": self.rule,
+            "headers": dict(self.headers),
+        }
+
+
+def _validation(field_name: str, message: str) -> EmulatorHTTPError:
+    return EmulatorHTTPError(
+        422, "alert.invalid_fields", code="error", fields={field_name: [message]}
+    )
+
+
+def _is_local_host(host: str) -> bool:
+    host = host.lower().strip("[]")
+    if host == "localhost" or host.endswith(".localhost") or host.startswith("test."):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified or address.is_private
+
+
+def check_url(url: Any, *, strict: bool) -> str:
+    """Validate a webhook URL (with ``strict``, refuse local ones as Salla does).
+
+    Raises:
+        EmulatorHTTPError: 422 with Salla's message.
+    """
+    if not isinstance(url, str) or not url:
+        raise _validation("url", "The url field is required.")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _validation("url", INVALID_URL_MESSAGE)
+    if strict and _is_local_host(parts.hostname):
+        raise _validation("url", INVALID_URL_MESSAGE)
+    return url
+
+
+def _headers_from_body(raw: Any) -> dict[str, str]:
+    # The request sends [{"key":..., "value":...}]; the response shows an object map.
+    if raw is None:
+        return {}
+    if isinstance(raw, Mapping):
+        return {str(k): str(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        out: dict[str, str] = {}
+        for item in raw:
+            if not isinstance(item, Mapping) or "key" not in item:
+                raise _validation("headers", "The headers must be a list of {key, value}.")
+            out[str(item["key"])] = str(item.get("value", ""))
+        return out
+    raise _validation("headers", "The headers must be a list of {key, value}.")
+
+
+def _check_rule(rule: Any) -> str | None:
+    if rule in (None, ""):
+        return None
+    if not isinstance(rule, str):
+        raise _validation("rule", "The rule must be a string.")
+    try:
+        _rules.parse(rule)
+    except _rules.RuleSyntaxError as exc:
+        raise _validation("rule", f"The rule is invalid: {exc}") from exc
+    return rule
+
+
+def _int_param(raw: str | None, name: str) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        raise _validation(name, f"The {name} must be an integer.") from None
+
+
+@dataclass
+class WebhookBook:
+    """Every store's subscriptions (one per event per store)."""
+
+    subscriptions: dict[int, list[Subscription]] = field(default_factory=dict)
+
+    def for_store(self, store_id: int) -> list[Subscription]:
+        return self.subscriptions.setdefault(store_id, [])
+
+    def matching(self, store_id: int, event: str, data: Any) -> list[Subscription]:
+        """The subscriptions an event goes to: same event, and the rule (if any) holds."""
+        out = []
+        for sub in self.for_store(store_id):
+            if sub.event != event:
+                continue
+            try:
+                ok = _rules.matches(sub.rule, data)
+            except _rules.RuleSyntaxError:
+                ok = False
+            if ok:
+                out.append(sub)
+        return out
+
+    def subscribe(
+        self,
+        store_id: int,
+        client_id: str,
+        body: Any,
+        *,
+        strict_urls: bool,
+        next_id: Callable[[], int],
+    ) -> Subscription:
+        """Register (or replace) the store's webhook for an event.
+
+        Raises:
+            EmulatorHTTPError: 422 on invalid fields.
+        """
+        if not isinstance(body, Mapping):
+            raise _validation("event", "The event field is required.")
+        event = body.get("event")
+        if not isinstance(event, str) or not event:
+            raise _validation("event", "The event field is required.")
+        if event not in _KNOWN_EVENTS:
+            raise _validation("event", "The selected event is invalid.")
+        url = check_url(body.get("url"), strict=strict_urls)
+        rule = _check_rule(body.get("rule"))
+        headers = _headers_from_body(body.get("headers"))
+        subs = self.for_store(store_id)
+        existing = next((s for s in subs if s.event == event), None)
+        if existing is None:
+            existing = Subscription(
+                id=next_id(), store_id=store_id, client_id=client_id, name="", event=event, url=url
+            )
+            subs.append(existing)
+        existing.url = url
+        existing.client_id = client_id
+        existing.name = str(body.get("name") or existing.name or event)
+        existing.version = int(body.get("version") or 2)
+        existing.rule = rule
+        existing.headers = headers
+        existing.security_strategy = body.get("security_strategy") or existing.security_strategy
+        existing.secret = body.get("secret") or existing.secret
+        return existing
+
+    def update(
+        self, store_id: int, webhook_id: int, body: Any, *, strict_urls: bool
+    ) -> Subscription:
+        """Change fields of one webhook (``PUT /webhooks/{id}``)."""
+        sub = next((s for s in self.for_store(store_id) if s.id == webhook_id), None)
+        if sub is None:
+            raise EmulatorHTTPError(
+                404, "The content you are trying to access is no longer available", code=404
+            )
+        if not isinstance(body, Mapping):
+            body = {}
+        if "url" in body:
+            sub.url = check_url(body["url"], strict=strict_urls)
+        if "event" in body:
+            event = body["event"]
+            if event not in _KNOWN_EVENTS:
+                raise _validation("event", "The selected event is invalid.")
+            clash = [s for s in self.for_store(store_id) if s.event == event and s is not sub]
+            for other in clash:
+                self.for_store(store_id).remove(other)
+            sub.event = event
+        if "rule" in body:
+            sub.rule = _check_rule(body["rule"])
+        if "headers" in body:
+            sub.headers = _headers_from_body(body["headers"])
+        for name in ("name", "security_strategy", "secret"):
+            if body.get(name) is not None:
+                setattr(sub, name, str(body[name]))
+        if body.get("version") is not None:
+            sub.version = int(body["version"])
+        return sub
+
+    def unsubscribe(self, store_id: int, *, webhook_id: str | None, url: str | None) -> int:
+        """Remove by id, or every webhook of a URL; return how many went."""
+        subs = self.for_store(store_id)
+        if webhook_id is not None:
+            wid = _int_param(webhook_id, "id")
+            keep = [s for s in subs if s.id != wid]
+        elif url:
+            keep = [s for s in subs if s.url != url]
+        else:
+            raise _validation("id", "The id field is required when url is not present.")
+        removed = len(subs) - len(keep)
+        self.subscriptions[store_id] = keep
+        if not removed:
+            raise EmulatorHTTPError(
+                404, "The content you are trying to access is no longer available", code=404
+            )
+        return removed
+
+    # --------------------------------------------------------------------- the API handler
+
+    def handle(
+        self,
+        request: ApiRequest,
+        *,
+        store_id: int,
+        client_id: str,
+        strict_urls: bool,
+        links_as_list: bool,
+        next_id: Callable[[], int],
+    ) -> ApiResponse | None:
+        """Answer a ``webhooks.*`` endpoint, or None when the endpoint is not one of them."""
+        method, path = request.endpoint.method, request.endpoint.path
+        if method == "POST" and path == "/webhooks/subscribe":
+            sub = self.subscribe(
+                store_id, client_id, request.body, strict_urls=strict_urls, next_id=next_id
+            )
+            return ApiResponse(sub.as_json(), status=request.endpoint.success_status)
+        if method == "GET" and path == "/webhooks/events":
+            return ApiResponse(
+                [{"id": event_id(e), "label": label, "event": e} for e, label in STORE_EVENTS]
+            )
+        if method == "GET" and path == "/webhooks":
+            return _paginate(
+                [s.as_json() for s in self.for_store(store_id)], request, links_as_list
+            )
+        if method == "PUT" and path.startswith("/webhooks/{"):
+            raw_id = next(iter(request.path_params.values()), None)
+            sub = self.update(
+                store_id, _int_param(raw_id, "id"), request.body, strict_urls=strict_urls
+            )
+            return ApiResponse(sub.as_json())
+        if method == "DELETE" and path == "/webhooks/unsubscribe":
+            self.unsubscribe(store_id, webhook_id=request.q("id"), url=request.q("url"))
+            return ApiResponse({"message": REMOVED_MESSAGE, "code": 202}, status=202)
+        return None
+
+
+def _paginate(items: list[Any], request: ApiRequest, links_as_list: bool) -> ApiResponse:
+    page = max(1, _int_param(request.q("page", "1"), "page"))
+    per_page = min(60, max(1, _int_param(request.q("per_page", "15"), "per_page")))
+    total = len(items)
+    total_pages = max(1, math.ceil(total / per_page))
+    chunk = items[(page - 1) * per_page : page * per_page]
+    links: dict[str, str] = {}
+    if page < total_pages:
+        links["next"] = f"{request.endpoint.path}?page={page + 1}&per_page={per_page}"
+    if page > 1:
+        links["previous"] = f"{request.endpoint.path}?page={page - 1}&per_page={per_page}"
+    pagination = {
+        "count": len(chunk),
+        "total": total,
+        "perPage": per_page,
+        "currentPage": page,
+        "totalPages": total_pages,
+        "links": links if links or not links_as_list else [],
+    }
+    return ApiResponse(chunk, pagination=pagination)
+
+
+# ------------------------------------------------------------------------------- delivery
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One webhook delivery and its retry state."""
+
+    id: int
+    store_id: int
+    event: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    due_at: float
+    attempts: int = 0
+    duplicate: bool = False
+    done: bool = False
+    outcome: str = "pending"
+    """``pending``, ``delivered`` or ``failed`` (retries exhausted)."""
+
+
+@dataclass(slots=True)
+class DeliveryRecord:
+    """One attempt, as shown in the delivery log."""
+
+    delivery_id: int
+    store_id: int
+    event: str
+    url: str
+    attempt: int
+    status: int | None
+    error: str | None
+    time: str
+    duplicate: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (200, 201)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def after_attempt(
+    delivery: Delivery, status: int | None, now: float, *, retries: int, interval: float
+) -> None:
+    """Record an attempt's outcome on the delivery: done, or due again ``interval`` later."""
+    delivery.attempts += 1
+    if status in (200, 201):
+        delivery.done, delivery.outcome = True, "delivered"
+    elif delivery.attempts > retries:
+        delivery.done, delivery.outcome = True, "failed"
+    else:
+        delivery.due_at = now + interval
+
+
+async def send(
+    client: httpx2.AsyncClient, delivery: Delivery, *, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[int | None, str | None]:
+    """POST one delivery; return ``(status, None)`` or ``(None, error)`` (never raises)."""
+    try:
+        response = await client.post(
+            delivery.url, content=delivery.body, headers=delivery.headers, timeout=timeout
+        )
+    except httpx2.TimeoutException as exc:
+        return None, f"timeout: {exc!r}"
+    except httpx2.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a user transport (e.g. an in-process app) may raise anything
+        return None, f"{type(exc).__name__}: {exc}"
+    return response.status_code, None

@@ -1,0 +1,105 @@
+"""Test helpers for code that uses sallakit: emulator fixtures and a signed-webhook builder.
+
+Enable the fixtures in a ``conftest.py``::
+
+    pytest_plugins = ["sallakit.testing"]
+
+Fixtures:
+
+- ``salla_emulator_options``: keyword arguments for the emulator; override it to change them.
+- ``salla_emulator``: an in-process :class:`~sallakit.emulator.Emulator` with one small seeded
+  store (manual clock, seed 1).
+- ``salla_store``: that store's :class:`~sallakit.emulator.StoreProfile`.
+- ``salla_tokens``: a token pair for that store with every scope of the app and
+  ``offline_access``, in the ``/oauth2/token`` shape.
+
+:func:`signed_webhook` builds a webhook body and the headers Salla would send with it, for
+testing a receiver without an emulator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from sallakit.emulator import Emulator, StoreProfile
+from sallakit.emulator._webhooks import envelope, security_headers, store_time
+
+__all__ = [
+    "salla_emulator",
+    "salla_emulator_options",
+    "salla_store",
+    "salla_tokens",
+    "signed_webhook",
+    "webhook_body",
+]
+
+
+def webhook_body(
+    event: str,
+    data: Any,
+    *,
+    merchant: int = 1305146709,
+    created_at: datetime | str | None = None,
+) -> bytes:
+    """The raw body of a store-event webhook: ``{event, merchant, created_at, data}``."""
+    if not isinstance(created_at, str):
+        created_at = store_time(created_at or datetime.now(UTC))
+    return envelope(event, merchant, created_at, data)
+
+
+def signed_webhook(
+    payload: Mapping[str, Any] | bytes,
+    secret: str,
+    *,
+    strategy: str = "signature",
+    headers: Mapping[str, str] | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """A webhook body and the headers Salla sends with it.
+
+    Args:
+        payload: The whole JSON document (``{"event": ..., "merchant": ..., "data": ...}``) or
+            its raw bytes.
+        secret: The app's webhook secret.
+        strategy: ``signature`` (``X-Salla-Signature``: hex HMAC-SHA256 of the body), ``token``
+            (``Authorization: <secret>``) or ``none``.
+        headers: Extra headers (a webhook's custom headers).
+
+    Returns:
+        ``(body, headers)``, ready for ``client.post(url, content=body, headers=headers)``.
+    """
+    if isinstance(payload, bytes):
+        body = payload
+    else:
+        body = json.dumps(dict(payload), ensure_ascii=False).encode()
+    out = {"Content-Type": "application/json", **dict(headers or {})}
+    out.update(security_headers(strategy, secret, body))
+    return body, out
+
+
+@pytest.fixture
+def salla_emulator_options() -> dict[str, Any]:
+    """Keyword arguments of the ``salla_emulator`` fixture; override to customize it."""
+    return {"stores": 1, "products": 25, "orders": 10, "customers": 10, "seed": 1}
+
+
+@pytest.fixture
+def salla_emulator(salla_emulator_options: dict[str, Any]) -> Iterator[Emulator]:
+    """An in-process emulator with one small seeded store."""
+    yield Emulator(**salla_emulator_options)
+
+
+@pytest.fixture
+def salla_store(salla_emulator: Emulator) -> StoreProfile:
+    """The emulator's first store."""
+    return salla_emulator.stores[0]
+
+
+@pytest.fixture
+def salla_tokens(salla_emulator: Emulator, salla_store: StoreProfile) -> dict[str, Any]:
+    """A fresh token pair for the first store (all the app's scopes + ``offline_access``)."""
+    return salla_emulator.issue_tokens(salla_store.id)
