@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import typer
 
-from sallakit.cli import _emulator, _endpoints, _stores
+from sallakit.cli._emulator import register as _register_emulator
+from sallakit.cli._endpoints import register as _register_endpoints
+from sallakit.cli._stores import register as _register_stores
 
 __all__ = ["app", "main"]
 
@@ -19,8 +21,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _module in (_endpoints, _emulator, _stores):
-    _module.register(app)
+for _register in (_register_endpoints, _register_emulator, _register_stores):
+    _register(app)
 
 
 def main() -> None:

@@ -1,0 +1,225 @@
+"""Easy mode: tokens delivered by Salla's app events.
+
+Salla performs the code exchange itself and posts ``app.store.authorize`` (tokens, with
+``expires`` as an absolute epoch) to the app's webhook URL, on install and on every update.
+Nothing resends those tokens, so they must be durable before Salla sees a 2xx:
+:meth:`EasyMode.handle_app_event` returns only after the commit, and :func:`easy_mode_app`
+answers 200 only when it returned, 5xx otherwise so that Salla retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Literal
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sallakit._exceptions import (
+    ConfigurationError,
+    PayloadTooLargeError,
+    SallaError,
+    SignatureVerificationError,
+    TokenExchangeError,
+    WebhookError,
+)
+from sallakit.auth._tokens import parse_token_response
+from sallakit.webhooks import (
+    DEFAULT_MAX_BODY_SIZE,
+    Strategy,
+    WebhookEvent,
+    parse_event,
+    verify_request,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from sallakit.auth._oauth import AsyncOAuthClient
+    from sallakit.auth._vault import TokenVault
+
+__all__ = ["EasyMode", "UninstallRetention", "easy_mode_app"]
+
+logger = logging.getLogger(__name__)
+
+UninstallRetention = Literal["keep", "purge"]
+
+
+class EasyMode:
+    """Applies Salla's app events to a :class:`TokenVault`.
+
+    Args:
+        vault: where tokens go.
+        webhook_secret: the app's webhook secret (Partner Portal).
+        strategy: which security strategy to accept (``auto`` follows the request's header).
+        uninstall_retention: on ``app.uninstalled`` tokens are always erased; ``keep`` keeps the
+            store's row (status ``uninstalled``), ``purge`` deletes every row about the store.
+        oauth: when given, the merchant and user info are fetched after tokens are stored, for
+            display (a failure there is logged, never fatal: the tokens are already safe).
+        max_body_size: bodies above this many bytes are refused.
+    """
+
+    def __init__(
+        self,
+        vault: TokenVault,
+        webhook_secret: str,
+        *,
+        strategy: Strategy = "auto",
+        uninstall_retention: UninstallRetention = "keep",
+        oauth: AsyncOAuthClient | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        if not webhook_secret:
+            raise ConfigurationError("Easy mode needs the webhook secret (SALLAKIT_WEBHOOK_SECRET)")
+        if uninstall_retention not in ("keep", "purge"):
+            raise ConfigurationError("uninstall_retention must be 'keep' or 'purge'")
+        self.vault = vault
+        self._secret = webhook_secret
+        self.strategy: Strategy = strategy
+        self.uninstall_retention: UninstallRetention = uninstall_retention
+        self.oauth = oauth
+        self.max_body_size = max_body_size
+
+    def __repr__(self) -> str:
+        return f"EasyMode(strategy={self.strategy!r}, retention={self.uninstall_retention!r})"
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """Check the size and authenticity of a delivery and parse it (no I/O).
+
+        Raises:
+            PayloadTooLargeError, SignatureVerificationError, WebhookError.
+        """
+        if len(raw_body) > self.max_body_size:
+            raise PayloadTooLargeError(
+                f"webhook body of {len(raw_body)} bytes exceeds {self.max_body_size}"
+            )
+        verify_request(raw_body, headers, self._secret, strategy=self.strategy)
+        return parse_event(raw_body, max_size=self.max_body_size)
+
+    async def handle_app_event(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """Verify, parse and durably apply one delivery; returns after the commit.
+
+        Non-app events are verified and returned untouched (another receiver owns them).
+        A redelivered event (same raw body) is recognised and not applied twice.
+
+        Raises:
+            SignatureVerificationError: forged or unsigned.
+            PayloadTooLargeError: too big.
+            WebhookError: malformed.
+            TokenExchangeError: an ``app.store.authorize`` without usable tokens.
+            TokenVaultError: the database refused; answer 5xx so Salla redelivers.
+        """
+        event = self.verify(raw_body, headers)
+        if event.event == "app.store.authorize":
+            await self._authorize(event)
+        elif event.event in ("app.installed", "app.updated"):
+            await self._apply(
+                event, lambda conn: self.vault.record_install_in(conn, event.merchant, event.data)
+            )
+        elif event.event == "app.uninstalled":
+            purge = self.uninstall_retention == "purge"
+            await self._apply(
+                event,
+                lambda conn: self.vault.uninstall_in(
+                    conn, event.merchant, purge=purge, detail="the merchant uninstalled the app"
+                ),
+            )
+        else:
+            logger.info(
+                "webhook %s for store %s not handled by Easy mode",
+                event.event,
+                event.merchant,
+                extra={"action": "easy_mode_ignored", "event": event.event},
+            )
+        return event
+
+    async def _apply(
+        self, event: WebhookEvent, apply: Callable[[Connection], None], *, once: bool = False
+    ) -> bool:
+        applied: bool = await anyio.to_thread.run_sync(
+            self.vault.apply_app_event,
+            event.digest if once else None,
+            event.merchant,
+            event.event,
+            apply,
+        )
+        logger.info(
+            "%s %s for store %s",
+            "applied" if applied else "ignored redelivered",
+            event.event,
+            event.merchant,
+            extra={"action": "app_event", "event": event.event, "store_id": event.merchant},
+        )
+        return applied
+
+    async def _authorize(self, event: WebhookEvent) -> None:
+        # ``expires`` is an absolute epoch here; parse_expiry tells it from a duration.
+        try:
+            tokens = parse_token_response(200, event.data, now=self.vault.now())
+        except TokenExchangeError as exc:
+            raise TokenExchangeError(
+                f"app.store.authorize for store {event.merchant} carries no usable tokens"
+            ) from exc
+        store_id = event.merchant
+
+        def apply(conn: Connection) -> None:
+            self.vault.save_tokens_in(conn, store_id, tokens, connected_via="easy")
+
+        applied = await self._apply(event, apply, once=True)
+        if applied and self.oauth is not None:
+            await self._fetch_profile(store_id, tokens.access_token)
+
+    async def _fetch_profile(self, store_id: int, access_token: str) -> None:
+        try:
+            info = await self.oauth.user_info(access_token)  # type: ignore[union-attr]
+            if info.store_id != store_id:
+                logger.warning(
+                    "user info names store %s for tokens delivered to store %s",
+                    info.store_id,
+                    store_id,
+                    extra={"action": "easy_mode_store_mismatch"},
+                )
+                return
+            await anyio.to_thread.run_sync(
+                lambda: self.vault.update_profile(store_id, merchant=info.merchant, user=info.user)
+            )
+        except SallaError as exc:
+            logger.warning(
+                "could not fetch the merchant info of store %s: %s",
+                store_id,
+                exc,
+                extra={"action": "easy_mode_profile_failed", "store_id": store_id},
+            )
+
+
+def easy_mode_app(handler: EasyMode, *, path: str = "/") -> Starlette:
+    """A Starlette app receiving Salla's app events at ``path`` (POST).
+
+    Answers 200 only after the event is committed; 401 for a bad signature or token, 413 for an
+    oversized body, 400 for a malformed one, and 500 when persisting failed so Salla retries.
+    """
+
+    async def receive(request: Request) -> JSONResponse:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > handler.max_body_size:
+            return JSONResponse({"error": "payload too large"}, status_code=413)
+        body = await request.body()
+        try:
+            event = await handler.handle_app_event(body, request.headers)
+        except SignatureVerificationError as exc:
+            return JSONResponse({"error": exc.message}, status_code=401)
+        except PayloadTooLargeError as exc:
+            return JSONResponse({"error": exc.message}, status_code=413)
+        except WebhookError as exc:
+            return JSONResponse({"error": exc.message}, status_code=400)
+        except Exception:
+            # Nothing is acknowledged unless it is stored: a 5xx makes Salla deliver again.
+            logger.exception("could not persist an app event", extra={"action": "easy_mode_error"})
+            return JSONResponse({"error": "could not persist the event"}, status_code=500)
+        return JSONResponse({"ok": True, "event": event.event})
+
+    return Starlette(routes=[Route(path, receive, methods=["POST"])])

@@ -1,0 +1,156 @@
+"""The refresh decision (pure: no I/O, no clock, no locks).
+
+The coordinator (``_coordinator.py``) reads a :class:`Snapshot` inside a short locked
+transaction, asks :func:`decide` what to do, and acts. Keeping the decision here means every
+branch of the protocol is tested without a database, a server or a thread.
+
+The protocol, per store, across threads, tasks and processes:
+
+1. In a locked transaction (``BEGIN IMMEDIATE`` / ``SELECT ... FOR UPDATE``) re-read the row.
+2. If the stored access token is fresh, or differs from the one the API just rejected, use it.
+3. If another worker holds the refresh lease (an open journal entry) and is alive, wait.
+4. If the lease holder is gone, the refresh token may have been consumed: stop and report.
+5. Otherwise open a journal entry (the lease) and commit it *before* calling Salla.
+6. Call Salla once; store both new tokens, bump the generation and close the entry in one
+   transaction. ``invalid_grant`` marks the store ``reinstall_required``; nothing retries a used
+   refresh token.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_LEASE_TIMEOUT",
+    "INTERRUPTED_MESSAGE",
+    "Action",
+    "Lease",
+    "Snapshot",
+    "StoreStatus",
+    "decide",
+    "lease_is_dead",
+]
+
+#: After this many seconds an open journal entry is considered abandoned even when its owner
+#: cannot be checked (another host). It must exceed the OAuth HTTP timeout by a wide margin.
+DEFAULT_LEASE_TIMEOUT = 300.0
+
+INTERRUPTED_MESSAGE = (
+    "A token refresh for store {store_id} started at {started_at} (pid {pid} on {host}) never "
+    "committed: the process stopped between sending the refresh token to Salla and storing the "
+    "answer, so the refresh token may have been consumed. What to do: try once with "
+    "`sallakit stores refresh {store_id}`. If that succeeds the store is active again; if Salla "
+    "answers invalid_grant the grant is gone and the merchant must reinstall the app."
+)
+
+
+class StoreStatus(enum.StrEnum):
+    """Lifecycle of a store in the vault."""
+
+    ACTIVE = "active"
+    PENDING = "pending"  # app.installed seen, tokens not delivered yet
+    REFRESH_INTERRUPTED = "refresh_interrupted"
+    REINSTALL_REQUIRED = "reinstall_required"
+    UNINSTALLED = "uninstalled"
+
+
+class Action(enum.Enum):
+    """What the coordinator does next."""
+
+    USE_STORED = "use_stored"
+    REFRESH = "refresh"
+    WAIT = "wait"
+    INTERRUPTED = "interrupted"
+    UNAVAILABLE = "unavailable"  # status forbids any token: raise per status
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """An open refresh journal entry."""
+
+    journal_id: int
+    generation: int
+    started_at: float
+    pid: int
+    host: str
+    worker: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the coordinator read inside its locked transaction."""
+
+    status: StoreStatus
+    access_token: str | None
+    has_refresh_token: bool
+    expires_at: float | None
+    generation: int
+    lease: Lease | None
+
+
+def lease_is_dead(
+    lease: Lease,
+    *,
+    now: float,
+    host: str,
+    owner_alive: bool | None,
+    lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
+) -> bool:
+    """Whether the worker that opened ``lease`` can no longer finish it.
+
+    Args:
+        lease: the open journal entry.
+        now: current time.
+        host: this machine's name.
+        owner_alive: on the same host, whether the owning process still runs (``None`` when it
+            cannot be checked).
+        lease_timeout: age after which any lease is abandoned.
+    """
+    if now - lease.started_at > lease_timeout:
+        return True
+    return lease.host == host and owner_alive is False
+
+
+def decide(
+    snap: Snapshot,
+    *,
+    now: float,
+    margin: float,
+    rejected_token: str | None = None,
+    force: bool = False,
+    lease_dead: bool = False,
+) -> Action:
+    """Decide what to do with a store's tokens.
+
+    Args:
+        snap: the row as read inside the lock.
+        now: current time, epoch seconds.
+        margin: refresh this many seconds before expiry.
+        rejected_token: the access token the API just answered 401 for, if any.
+        force: refresh even if the token looks fresh (operator retry after an interruption).
+        lease_dead: the open lease's owner is gone (see :func:`lease_is_dead`).
+    """
+    if snap.status is StoreStatus.REFRESH_INTERRUPTED and force:
+        pass  # the operator's single retry: fall through to the refresh checks
+    elif snap.status is not StoreStatus.ACTIVE:
+        return Action.UNAVAILABLE
+    if snap.access_token is None:
+        return Action.UNAVAILABLE
+    if snap.lease is not None:
+        return Action.INTERRUPTED if lease_dead else Action.WAIT
+    if not force:
+        if rejected_token is not None and snap.access_token != rejected_token:
+            # Someone refreshed (or an install delivered new tokens) since this token was read.
+            return Action.USE_STORED
+        fresh = snap.expires_at is not None and snap.expires_at - now > margin
+        if rejected_token is None and fresh:
+            return Action.USE_STORED
+    if not snap.has_refresh_token:
+        # Without offline_access there is nothing to refresh with; a token that has not expired
+        # yet is still worth using.
+        still_valid = snap.expires_at is not None and snap.expires_at > now
+        if rejected_token is None and still_valid and not force:
+            return Action.USE_STORED
+        return Action.UNAVAILABLE
+    return Action.REFRESH

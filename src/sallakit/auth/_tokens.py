@@ -1,0 +1,175 @@
+"""Token values and the pure interpretation of the accounts server's answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sallakit._exceptions import (
+    RedirectURIMismatchError,
+    ReinstallRequiredError,
+    TokenExchangeError,
+)
+
+__all__ = [
+    "EPOCH_THRESHOLD",
+    "TokenSet",
+    "UserInfo",
+    "parse_expiry",
+    "parse_scopes",
+    "parse_token_response",
+    "parse_user_info",
+]
+
+#: ``expires`` values above this are absolute Unix timestamps (2001-09-09 onwards); below it they
+#: are durations in seconds. Salla sends a duration from /oauth2/token (``expires`` or
+#: ``expires_in``, ~1209600) and an absolute epoch in the app.store.authorize event.
+EPOCH_THRESHOLD = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """An access token, its refresh token, their expiry (epoch seconds) and scopes.
+
+    The ``repr`` never shows the tokens, so a TokenSet can be logged or shown in a traceback.
+    """
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: float
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """Who authorized the app, and for which store (``merchant``)."""
+
+    store_id: int
+    merchant: dict[str, Any]
+    user: dict[str, Any]
+
+
+def parse_expiry(payload: Mapping[str, Any], *, now: float) -> float:
+    """The absolute expiry (epoch seconds) of a token payload.
+
+    Accepts ``expires_in`` (a duration), ``expires`` as a duration, and ``expires`` as an
+    absolute epoch (any value above :data:`EPOCH_THRESHOLD`). ``expires_in`` wins when both are
+    present because it is never ambiguous.
+
+    Args:
+        payload: the token JSON (or the ``data`` of app.store.authorize).
+        now: the current time, epoch seconds.
+
+    Raises:
+        TokenExchangeError: neither field is a number.
+    """
+    for name in ("expires_in", "expires"):
+        raw = payload.get(name)
+        if raw is None or isinstance(raw, bool):
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            continue
+        if value < 0:
+            continue
+        if name == "expires" and value > EPOCH_THRESHOLD:
+            return value
+        return now + value
+    raise TokenExchangeError("the token response has no usable expires_in or expires")
+
+
+def parse_scopes(raw: Any) -> tuple[str, ...]:
+    """Scopes from a space- (or comma-) separated string or a list, de-duplicated in order."""
+    if raw is None:
+        return ()
+    items = raw.replace(",", " ").split() if isinstance(raw, str) else [str(s) for s in raw]
+    return tuple(dict.fromkeys(s for s in items if s))
+
+
+def parse_token_response(
+    status_code: int, body: Any, *, now: float, grant: Literal["refresh", "code"] = "refresh"
+) -> TokenSet:
+    """Interpret an ``/oauth2/token`` answer (code exchange or refresh).
+
+    Args:
+        status_code: HTTP status.
+        body: the decoded JSON body (or ``None`` when it was not JSON).
+        now: the current time, epoch seconds.
+        grant: which grant was asked for; ``invalid_grant`` means a dead grant only for a
+            refresh (for a code it means a bad, used or expired code).
+
+    Raises:
+        ReinstallRequiredError: ``error == "invalid_grant"`` on a refresh: the grant is gone.
+            The caller must never retry with the same refresh token.
+        RedirectURIMismatchError: the server says the redirect URI does not match.
+        TokenExchangeError: anything else that is not a token set.
+    """
+    if isinstance(body, Mapping) and isinstance(body.get("error"), str):
+        error = body["error"]
+        description = body.get("error_description")
+        description = description if isinstance(description, str) else None
+        if error == "invalid_grant" and grant == "code":
+            raise TokenExchangeError(
+                "the authorization code is invalid, already used or expired, or the redirect URI "
+                "differs from the one used to authorize; start the connection again",
+                status_code=status_code,
+                error=error,
+                description=description,
+            )
+        if error == "invalid_grant":
+            # Keyed on the error string, not the status: the docs say 401, Hydra sends 400.
+            raise ReinstallRequiredError(
+                "Salla answered invalid_grant: the grant is revoked or the token was already used",
+                description=description,
+            )
+        if error == "redirect_uri_mismatch" or (
+            error == "invalid_request" and description and "redirect" in description.lower()
+        ):
+            raise RedirectURIMismatchError(
+                "the redirect URI does not match the one registered for the app"
+            )
+        raise TokenExchangeError(
+            f"token endpoint answered {status_code} {error}",
+            status_code=status_code,
+            error=error,
+            description=description,
+        )
+    if not (200 <= status_code < 300) or not isinstance(body, Mapping):
+        raise TokenExchangeError(
+            f"token endpoint answered {status_code} without tokens", status_code=status_code
+        )
+    access = body.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise TokenExchangeError("the token response has no access_token", status_code=status_code)
+    refresh = body.get("refresh_token")
+    return TokenSet(
+        access_token=access,
+        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+        expires_at=parse_expiry(body, now=now),
+        scopes=parse_scopes(body.get("scope")),
+    )
+
+
+def parse_user_info(body: Any) -> UserInfo:
+    """Interpret ``/oauth2/user/info``, with or without the ``data`` envelope.
+
+    The docs and official clients use ``data.merchant.id``; a secondary source claims there is no
+    envelope, and older payloads carry ``store`` instead of ``merchant``. All three are accepted.
+
+    Raises:
+        TokenExchangeError: no store id can be found.
+    """
+    data = body.get("data", body) if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
+        raise TokenExchangeError("user info has no data")
+    merchant = data.get("merchant") or data.get("store")
+    if not isinstance(merchant, Mapping) or merchant.get("id") in (None, ""):
+        raise TokenExchangeError("user info has no merchant id")
+    try:
+        store_id = int(merchant["id"])
+    except (TypeError, ValueError) as exc:
+        raise TokenExchangeError("user info has a non-numeric merchant id") from exc
+    user = {k: v for k, v in data.items() if k not in ("merchant", "store")}
+    return UserInfo(store_id=store_id, merchant=dict(merchant), user=user)

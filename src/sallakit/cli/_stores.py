@@ -1,0 +1,513 @@
+"""``sallakit stores``, ``sallakit connect`` and ``sallakit keys``: connected stores and tokens.
+
+Settings come from the environment (``SALLAKIT_*``) and every option has its env twin; tokens
+are never printed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import secrets
+import threading
+import webbrowser
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sallakit._exceptions import ConfigurationError, SallaError
+from sallakit.auth import (
+    AsyncOAuthClient,
+    CustomMode,
+    OAuthClient,
+    StoredStore,
+    TokenVault,
+    generate_key,
+)
+from sallakit.settings import Settings
+
+__all__ = ["register", "run_connect"]
+
+DEFAULT_CONNECT_PORT = 8765
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="SALLAKIT_DATABASE_URL", help="Database URL."),
+]
+KeysOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token-keys",
+        envvar="SALLAKIT_TOKEN_KEYS",
+        help="Comma-separated Fernet keys, newest first.",
+        show_default=False,
+    ),
+]
+AccountsOpt = Annotated[
+    str | None,
+    typer.Option("--accounts-url", envvar="SALLAKIT_ACCOUNTS_URL", help="Salla accounts server."),
+]
+ClientIdOpt = Annotated[
+    str | None, typer.Option("--client-id", envvar="SALLAKIT_CLIENT_ID", help="OAuth client id.")
+]
+ClientSecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client-secret",
+        envvar="SALLAKIT_CLIENT_SECRET",
+        help="OAuth client secret.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", envvar="SALLAKIT_JSON", help="Print JSON.")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _vault(settings: Settings, *, with_oauth: bool = False) -> TokenVault:
+    oauth = None
+    if with_oauth:
+        oauth = OAuthClient(
+            settings.client_id or "",
+            settings.client_secret.get_secret_value() if settings.client_secret else "",
+            accounts_url=settings.accounts_url,
+        )
+    vault = TokenVault.from_url(
+        settings.database_url,
+        settings.token_key_list(),
+        oauth=oauth,
+        refresh_margin=settings.refresh_margin_seconds,
+    )
+    return vault
+
+
+def _fail(console: Console, exc: SallaError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {html.escape(exc.message, quote=False)}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _expiry(record: StoredStore, now: float) -> str:
+    if record.expires_at is None or not record.has_tokens:
+        return "-"
+    left = record.expires_at - now
+    if left <= 0:
+        return f"{_when(record.expires_at)} (expired)"
+    return f"{_when(record.expires_at)} (in {left / 86400:.1f} d)"
+
+
+def store_summary(record: StoredStore) -> dict[str, Any]:
+    """The JSON-friendly view of a store: never a token."""
+    return {
+        "store_id": record.store_id,
+        "name": record.name,
+        "status": record.status.value,
+        "status_detail": record.status_detail,
+        "expires_at": record.expires_at,
+        "scopes": list(record.scopes),
+        "generation": record.generation,
+        "connected_via": record.connected_via,
+        "has_tokens": record.has_tokens,
+        "merchant": record.merchant,
+        "user": record.user,
+        "refreshed_at": record.refreshed_at,
+        "updated_at": record.updated_at,
+    }
+
+
+def _report_interrupted(vault: TokenVault, console: Console) -> None:
+    # Every command is "a start": an abandoned refresh is detected and explained here.
+    for item in vault.recover_interrupted():
+        console.print(f"[yellow]warning:[/yellow] {item.message}", highlight=False)
+
+
+def _status_style(status: str) -> str:
+    return {"active": "green", "pending": "cyan", "uninstalled": "dim"}.get(status, "red")
+
+
+def stores_list(
+    database_url: DatabaseOpt = None, token_keys: KeysOpt = None, as_json: JsonOpt = False
+) -> None:
+    """List connected stores: status, expiry, scopes, generation (never tokens)."""
+    console = Console()
+    try:
+        vault = _vault(_settings(database_url=database_url, token_keys=token_keys))
+        _report_interrupted(vault, console)
+        records = vault.list_stores()
+    except SallaError as exc:
+        raise _fail(console, exc) from exc
+    if as_json:
+        typer.echo(json.dumps([store_summary(r) for r in records], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(records)} stores", title_justify="left")
+    for column in ("store", "name", "status", "access token expires", "scopes", "gen", "via"):
+        table.add_column(column)
+    now = vault.now()
+    for r in records:
+        table.add_row(
+            str(r.store_id),
+            r.name or "-",
+            f"[{_status_style(r.status.value)}]{r.status.value}[/]",
+            _expiry(r, now),
+            " ".join(r.scopes) or "-",
+            str(r.generation),
+            r.connected_via or "-",
+        )
+    console.print(table)
+
+
+def stores_show(
+    store_id: Annotated[int, typer.Argument(help="Store (merchant) id.")],
+    database_url: DatabaseOpt = None,
+    token_keys: KeysOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one store in detail (never its tokens)."""
+    console = Console()
+    try:
+        vault = _vault(_settings(database_url=database_url, token_keys=token_keys))
+        _report_interrupted(vault, console)
+        record = vault.get(store_id)
+    except SallaError as exc:
+        raise _fail(console, exc) from exc
+    summary = store_summary(record)
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    table = Table(show_header=False, title=f"store {record.store_id}", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    rows = {
+        "name": record.name or "-",
+        "status": record.status.value,
+        "what to do": record.status_detail or "-",
+        "access token expires": _expiry(record, vault.now()),
+        "scopes": " ".join(record.scopes) or "-",
+        "generation": str(record.generation),
+        "connected via": record.connected_via or "-",
+        "tokens stored": "yes (encrypted)" if record.has_tokens else "no",
+        "last refresh": _when(record.refreshed_at),
+        "updated": _when(record.updated_at),
+        "user": (record.user or {}).get("email", "-"),
+    }
+    for key, value in rows.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def stores_disconnect(
+    store_id: Annotated[int, typer.Argument(help="Store (merchant) id.")],
+    purge: Annotated[
+        bool,
+        typer.Option("--purge", envvar="SALLAKIT_PURGE", help="Delete every row of the store."),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", envvar="SALLAKIT_YES", help="Do not ask.")
+    ] = False,
+    database_url: DatabaseOpt = None,
+    token_keys: KeysOpt = None,
+) -> None:
+    """Forget a store's tokens locally (the app stays installed at Salla)."""
+    console = Console()
+    if not yes:
+        typer.confirm(f"Erase the tokens of store {store_id}?", abort=True)
+    try:
+        vault = _vault(_settings(database_url=database_url, token_keys=token_keys))
+        vault.get(store_id)
+        vault.uninstall(store_id, purge=purge, detail="disconnected by an operator")
+    except SallaError as exc:
+        raise _fail(console, exc) from exc
+    console.print(f"store {store_id} disconnected" + (" and purged" if purge else ""))
+
+
+def stores_refresh(
+    store_id: Annotated[int, typer.Argument(help="Store (merchant) id.")],
+    database_url: DatabaseOpt = None,
+    token_keys: KeysOpt = None,
+    accounts_url: AccountsOpt = None,
+    client_id: ClientIdOpt = None,
+    client_secret: ClientSecretOpt = None,
+) -> None:
+    """Refresh a store's tokens now: the single retry after an interrupted refresh."""
+    console = Console()
+    try:
+        settings = _settings(
+            database_url=database_url,
+            token_keys=token_keys,
+            accounts_url=accounts_url,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+        vault = _vault(settings, with_oauth=True)
+        _report_interrupted(vault, console)
+        vault.token_provider(store_id).force_refresh()
+        record = vault.get(store_id)
+    except SallaError as exc:
+        raise _fail(console, exc) from exc
+    console.print(
+        f"store {store_id} refreshed: {record.status.value}, generation {record.generation}, "
+        f"expires {_when(record.expires_at)}"
+    )
+
+
+# ---------------------------------------------------------------------------------- connect
+
+
+class _CallbackServer(HTTPServer):
+    """A one-shot localhost HTTP server that hands the OAuth callback to ``on_callback``."""
+
+    def __init__(
+        self,
+        port: int,
+        path: str,
+        on_callback: Callable[[Mapping[str, str], str], tuple[bool, str]],
+    ) -> None:
+        super().__init__(("127.0.0.1", port), _CallbackHandler)
+        self.path = path
+        self.on_callback = on_callback
+        self.done = threading.Event()
+        self.result: tuple[bool, str] | None = None
+
+
+class _CallbackHandler(BaseHTTPRequestHandler):
+    server: _CallbackServer
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path.rstrip("/") != self.server.path.rstrip("/"):
+            self.send_error(404)
+            return
+        params = dict(parse_qsl(parts.query))
+        host = self.headers.get("Host", f"127.0.0.1:{self.server.server_port}")
+        ok, message = self.server.on_callback(params, f"http://{host}{parts.path}")
+        body = (
+            "<!doctype html><meta charset=utf-8><title>sallakit</title>"
+            f"<h1>{'Connected' if ok else 'Not connected'}</h1><p>{html.escape(message)}</p>"
+            "<p>You can close this window.</p>"
+        ).encode()
+        self.send_response(200 if ok else 400)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.server.result = (ok, message)
+        self.server.done.set()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The query string carries the authorization code: keep it out of the terminal.
+        return
+
+
+def run_connect(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    open_url: Callable[[str], object] | None = None,
+    timeout: float = 300.0,
+    scopes: tuple[str, ...] = ("offline_access",),
+    oauth_transport: Any = None,
+) -> StoredStore:
+    """Connect one store in Custom mode through a one-shot callback server on localhost.
+
+    Args:
+        settings: client id/secret, accounts URL, database, keys, optional redirect URI.
+        port: callback port (default: the redirect URI's, else 8765).
+        open_url: called with the consent URL (default: open a browser).
+        timeout: seconds to wait for the callback.
+        scopes: scopes to request.
+        oauth_transport: an httpx2 async transport for the OAuth calls (tests).
+
+    Raises:
+        ConfigurationError: missing settings.
+        OAuthError: the callback or exchange failed (subclass says why).
+    """
+    if not settings.client_id or settings.client_secret is None:
+        raise ConfigurationError("set SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET")
+    redirect_uri = (
+        settings.redirect_uri or f"http://127.0.0.1:{port or DEFAULT_CONNECT_PORT}/callback"
+    )
+    parts = urlsplit(redirect_uri)
+    if parts.hostname not in ("127.0.0.1", "localhost"):
+        raise ConfigurationError(
+            "`sallakit connect` listens on localhost: the redirect URI must be "
+            "http://127.0.0.1:PORT/PATH (register it for the app)"
+        )
+    listen_port = port or parts.port or DEFAULT_CONNECT_PORT
+    vault = _vault(settings)
+    # The state only has to survive this process when none is configured.
+    state_secret = (
+        settings.state_secret.get_secret_value() if settings.state_secret else secrets.token_hex(32)
+    )
+    outcome: dict[str, Any] = {}
+
+    async def finish(params: Mapping[str, str], url: str) -> StoredStore:
+        async with AsyncOAuthClient(
+            settings.client_id or "",
+            settings.client_secret.get_secret_value() if settings.client_secret else "",
+            accounts_url=settings.accounts_url,
+            transport=oauth_transport,
+        ) as oauth:
+            custom = CustomMode(
+                vault, oauth, redirect_uri=redirect_uri, state_secret=state_secret, scopes=scopes
+            )
+            outcome["custom"] = custom
+            return await custom.handle_callback(params, callback_url=url)
+
+    def on_callback(params: Mapping[str, str], url: str) -> tuple[bool, str]:
+        try:
+            record = anyio.run(finish, params, url)
+        except SallaError as exc:
+            outcome["error"] = exc
+            return False, exc.message
+        outcome["store"] = record
+        return True, f"Store {record.store_id} ({record.name or 'unnamed'}) is connected."
+
+    # Build the consent URL with the same secret the callback will verify against.
+    consent = CustomMode(
+        vault,
+        AsyncOAuthClient(
+            settings.client_id,
+            settings.client_secret.get_secret_value(),
+            accounts_url=settings.accounts_url,
+        ),
+        redirect_uri=redirect_uri,
+        state_secret=state_secret,
+        scopes=scopes,
+    )
+    url = consent.authorize_url()
+    anyio.run(consent.oauth.aclose)
+    server = _CallbackServer(listen_port, parts.path or "/", on_callback)
+    server.timeout = 0.2
+    try:
+        thread = threading.Thread(target=(open_url or webbrowser.open), args=(url,), daemon=True)
+        thread.start()
+        waited = 0.0
+        while not server.done.is_set() and waited < timeout:
+            server.handle_request()
+            waited += server.timeout
+    finally:
+        server.server_close()
+    if "store" in outcome:
+        return outcome["store"]  # type: ignore[no-any-return]
+    if "error" in outcome:
+        raise outcome["error"]
+    raise ConfigurationError(f"no callback within {timeout:.0f} s; run `sallakit connect` again")
+
+
+def connect(
+    no_browser: Annotated[
+        bool,
+        typer.Option(
+            "--no-browser", envvar="SALLAKIT_NO_BROWSER", help="Print the URL, open nothing."
+        ),
+    ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", envvar="SALLAKIT_CONNECT_PORT", help="Local callback port."),
+    ] = None,
+    redirect_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--redirect-uri", envvar="SALLAKIT_REDIRECT_URI", help="Registered redirect URI."
+        ),
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", envvar="SALLAKIT_SCOPES", help="Scope to request (repeatable)."),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", envvar="SALLAKIT_CONNECT_TIMEOUT", help="Seconds to wait."),
+    ] = 300.0,
+    database_url: DatabaseOpt = None,
+    token_keys: KeysOpt = None,
+    accounts_url: AccountsOpt = None,
+    client_id: ClientIdOpt = None,
+    client_secret: ClientSecretOpt = None,
+) -> None:
+    """Connect a store (Custom mode): consent in the browser, tokens into the vault."""
+    console = Console()
+    settings = _settings(
+        database_url=database_url,
+        token_keys=token_keys,
+        accounts_url=accounts_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=redirect_uri,
+    )
+
+    def show(url: str) -> None:
+        console.print("Open this URL to authorize the app:", highlight=False)
+        console.print(url, highlight=False, soft_wrap=True)
+        if not no_browser:
+            webbrowser.open(url)
+
+    try:
+        record = run_connect(
+            settings,
+            port=port,
+            open_url=show,
+            timeout=timeout,
+            scopes=tuple(scope) if scope else ("offline_access",),
+        )
+    except SallaError as exc:
+        raise _fail(console, exc) from exc
+    console.print(
+        f"[green]connected[/green] store {record.store_id} ({record.name or 'unnamed'}); "
+        f"scopes: {' '.join(record.scopes)}; expires {_when(record.expires_at)}",
+        highlight=False,
+    )
+
+
+# ------------------------------------------------------------------------------------- keys
+
+
+def keys_generate() -> None:
+    """Print a new Fernet key (put it first in SALLAKIT_TOKEN_KEYS)."""
+    typer.echo(generate_key())
+
+
+def keys_rotate(database_url: DatabaseOpt = None, token_keys: KeysOpt = None) -> None:
+    """Re-encrypt every stored token under the newest key (the first of SALLAKIT_TOKEN_KEYS)."""
+    console = Console()
+    try:
+        vault = _vault(_settings(database_url=database_url, token_keys=token_keys))
+        changed = vault.rotate_keys()
+    except SallaError as exc:
+        raise _fail(console, exc) from exc
+    console.print(
+        f"re-encrypted the tokens of {changed} stores under the newest key; once every process "
+        "runs with it first, older keys can be removed from SALLAKIT_TOKEN_KEYS"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stores``, ``connect`` and ``keys`` to the CLI."""
+    stores = typer.Typer(help="Connected stores and their tokens.", no_args_is_help=True)
+    stores.command("list")(stores_list)
+    stores.command("show")(stores_show)
+    stores.command("disconnect")(stores_disconnect)
+    stores.command("refresh")(stores_refresh)
+    app.add_typer(stores, name="stores")
+    app.command("connect")(connect)
+    keys = typer.Typer(help="Token encryption keys.", no_args_is_help=True)
+    keys.command("generate")(keys_generate)
+    keys.command("rotate")(keys_rotate)
+    app.add_typer(keys, name="keys")

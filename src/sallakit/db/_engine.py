@@ -1,0 +1,130 @@
+"""Engine creation: one code path for SQLite (the default) and PostgreSQL.
+
+SQLite runs in WAL mode (readers never block the writer) with a generous busy timeout, and
+pysqlite's own implicit transaction handling is switched off so that sallakit decides how each
+transaction begins: :func:`write_transaction` starts with ``BEGIN IMMEDIATE``, which takes the
+write lock up front. A deferred transaction that reads and later writes can fail with
+``SQLITE_BUSY`` without waiting, because SQLite cannot upgrade two readers to writers; taking the
+lock first makes writers queue on the busy timeout instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from sallakit._exceptions import ConfigurationError
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "create_engine",
+    "is_sqlite",
+    "read_transaction",
+    "write_transaction",
+]
+
+#: Seconds a SQLite writer waits for the lock before giving up. Token refreshes keep their write
+#: transactions to a few milliseconds, but a busy webhook receiver shares the same file.
+DEFAULT_BUSY_TIMEOUT = 60.0
+
+_IMMEDIATE = "sallakit_immediate"
+
+
+def _normalise_url(url: str) -> sa.URL:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigurationError(f"invalid database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.get_driver_name() in ("", "psycopg2", "psycopg"):
+        # Plain postgresql:// means psycopg 3 here, the driver sallakit ships with.
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(f"unsupported database backend {backend!r}")
+    return parsed
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether ``engine`` talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(
+    url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, echo: bool = False
+) -> Engine:
+    """Create an engine for ``url`` configured the way sallakit needs it.
+
+    Args:
+        url: ``sqlite:///path.db`` or ``postgresql://user@host:5432/db`` (psycopg 3).
+        busy_timeout: seconds a SQLite writer waits for another writer.
+        echo: log every SQL statement (never enable where logs are shipped: no statement
+            carries a clear token, but it is noisy).
+
+    Returns:
+        A SQLAlchemy engine.
+
+    Raises:
+        ConfigurationError: the URL is malformed or names an unsupported backend.
+    """
+    parsed = _normalise_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise ConfigurationError(
+                "an in-memory SQLite database cannot be shared between connections; use a file path"
+            )
+        # Connections move between threads when async code runs them with to_thread.
+        kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = sa.create_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _configure_sqlite(engine, busy_timeout)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy (the "begin" hook below) emit BEGIN instead of pysqlite.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            # NORMAL is durable in WAL mode across process crashes (only an OS crash or power
+            # loss may roll back the last commits), which is the failure model of a refresh.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: ``BEGIN IMMEDIATE`` on SQLite, plain ``BEGIN`` elsewhere.
+
+    Row locks on PostgreSQL are taken by the statements (``SELECT ... FOR UPDATE``).
+    Commits on success, rolls back on error.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{_IMMEDIATE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction (never takes SQLite's write lock)."""
+    with engine.connect() as conn, conn.begin():
+        yield conn

@@ -1,0 +1,58 @@
+"""Settings read from the environment (prefix ``SALLAKIT_``) and an optional ``.env`` file.
+
+Only the edges (the CLI and the server) build a :class:`Settings`; library classes take explicit
+arguments, so that nothing in sallakit reads the environment behind the caller's back.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_ACCOUNTS_URL", "DEFAULT_API_BASE_URL", "Settings"]
+
+DEFAULT_ACCOUNTS_URL = "https://accounts.salla.sa"
+DEFAULT_API_BASE_URL = "https://api.salla.dev/admin/v2"
+
+
+class Settings(BaseSettings):
+    """sallakit configuration; every field has the environment twin ``SALLAKIT_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SALLAKIT_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///sallakit.db",
+        description="SQLAlchemy-style URL: sqlite:///file.db or postgresql://user@host/db.",
+    )
+    token_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys encrypting tokens at rest, newest first.",
+    )
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    redirect_uri: str | None = None
+    state_secret: SecretStr | None = Field(
+        default=None, description="HMAC key signing the OAuth state (Custom mode)."
+    )
+    webhook_secret: SecretStr | None = None
+    accounts_url: str = DEFAULT_ACCOUNTS_URL
+    api_base_url: str = DEFAULT_API_BASE_URL
+    refresh_margin_seconds: int = Field(
+        default=86_400, ge=0, description="Refresh this long before the access token expires."
+    )
+    uninstall_retention: Literal["keep", "purge"] = Field(
+        default="keep",
+        description="On app.uninstalled: keep the store's metadata (tokens are always erased) "
+        "or purge every row of the store.",
+    )
+
+    def token_key_list(self) -> list[str]:
+        """The configured token keys, newest first, without blanks."""
+        if self.token_keys is None:
+            return []
+        raw = self.token_keys.get_secret_value()
+        return [k.strip() for k in raw.split(",") if k.strip()]

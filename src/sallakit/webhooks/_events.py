@@ -1,0 +1,96 @@
+"""The webhook envelope and the app events (pure: no I/O).
+
+Salla's envelope is ``{"event", "merchant", "created_at", "data"}``: ``merchant`` is the numeric
+store id at top level and there is no event id, so the digest of the raw body identifies a
+delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sallakit._exceptions import PayloadTooLargeError, WebhookError
+
+__all__ = [
+    "APP_EVENTS",
+    "DEFAULT_MAX_BODY_SIZE",
+    "WebhookEvent",
+    "body_digest",
+    "parse_event",
+]
+
+#: Bodies above this size are refused before parsing. Salla's largest payloads (orders with many
+#: items) are tens of kilobytes.
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+APP_EVENTS = frozenset(
+    {
+        "app.store.authorize",
+        "app.installed",
+        "app.updated",
+        "app.uninstalled",
+        "app.trial.started",
+        "app.trial.expired",
+        "app.trial.canceled",
+        "app.subscription.started",
+        "app.subscription.expired",
+        "app.subscription.canceled",
+        "app.subscription.renewed",
+        "app.feedback.created",
+        "app.settings.updated",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One parsed delivery."""
+
+    event: str
+    merchant: int
+    created_at: str | None
+    data: dict[str, Any] = field(repr=False)
+    digest: str
+
+    @property
+    def is_app_event(self) -> bool:
+        """Whether this is one of the app lifecycle events (sent without a subscription)."""
+        return self.event in APP_EVENTS
+
+
+def body_digest(raw_body: bytes) -> str:
+    """SHA-256 hex of the raw body: the identity of a delivery (Salla sends no event id)."""
+    return hashlib.sha256(raw_body).hexdigest()
+
+
+def parse_event(raw_body: bytes, *, max_size: int = DEFAULT_MAX_BODY_SIZE) -> WebhookEvent:
+    """Parse a webhook body.
+
+    Raises:
+        PayloadTooLargeError: the body exceeds ``max_size`` bytes.
+        WebhookError: not JSON, or not Salla's envelope.
+    """
+    if len(raw_body) > max_size:
+        raise PayloadTooLargeError(f"webhook body of {len(raw_body)} bytes exceeds {max_size}")
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookError("the webhook body is not JSON") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+        raise WebhookError("the webhook body has no event name")
+    try:
+        merchant = int(payload.get("merchant"))  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise WebhookError("the webhook body has no numeric merchant id") from exc
+    data = payload.get("data")
+    created_at = payload.get("created_at")
+    return WebhookEvent(
+        event=payload["event"],
+        merchant=merchant,
+        created_at=str(created_at) if created_at is not None else None,
+        data=data if isinstance(data, dict) else {},
+        digest=body_digest(raw_body),
+    )
