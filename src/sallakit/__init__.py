@@ -1,8 +1,57 @@
-"""sallakit: the production toolkit for building Salla apps in Python."""
+"""sallakit: the production toolkit for building Salla apps in Python.
+
+The top level exports the clients and the whole error hierarchy::
+
+    from sallakit import AsyncSalla, NotFoundError
+
+Subpackages hold the rest: ``sallakit.api`` (clients, pagination, governor), ``sallakit.models``
+(typed models), ``sallakit.auth`` (token vault, OAuth), ``sallakit.webhooks`` (verification),
+``sallakit.emulator`` and ``sallakit.testing`` (a local Salla for tests).
+
+The client names are loaded on first use, so that ``import sallakit.emulator`` does not import
+the client: the emulator is an independent oracle and must not share the client's code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from sallakit._exceptions import *  # noqa: F403
 from sallakit._exceptions import __all__ as _exception_names
 
+if TYPE_CHECKING:
+    from sallakit.api import (
+        APIResponse,
+        AsyncSalla,
+        AsyncTokenProvider,
+        Page,
+        Salla,
+        TokenProvider,
+    )
+
 __version__ = "0.1.0"
 
-__all__ = sorted([*_exception_names, "__version__"])
+_LAZY = {
+    "APIResponse": "sallakit.api",
+    "AsyncSalla": "sallakit.api",
+    "AsyncTokenProvider": "sallakit.api",
+    "Page": "sallakit.api",
+    "Salla": "sallakit.api",
+    "TokenProvider": "sallakit.api",
+}
+
+__all__ = sorted([*_exception_names, *_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sallakit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
