@@ -193,6 +193,13 @@ def _path_values(store: StoreData, endpoint: Endpoint) -> dict[str, str]:
     order = next(iter(store.orders.values()))
     from sallakit.emulator._merchant._render import variant_id
 
+    ctx = _ctx(store, quirks=False, language="ar")
+    product_options = store.product_payload(ctx, product)["options"]
+    tag_id, _ = store.tag_order(ctx, order.id, "VIP")
+    if len(order.items) < 2:
+        # An order keeps at least one line, so deleting one needs a second.
+        store.add_order_item(ctx, {"order_id": order.id, "identifier": product.id})
+
     core = {
         "product": str(product.id),
         "sku": product.sku,
@@ -203,7 +210,16 @@ def _path_values(store: StoreData, endpoint: Endpoint) -> dict[str, str]:
         "shipment_id": str(next(iter(store.shipments))),
         "variant": str(variant_id(product, 0)),
         "status_id": "566146469",
+        # Options, option values, order items and order tags are stateful: an unknown id is
+        # Salla's 404, so these endpoints are exercised with ids the store really holds.
+        "option": str(product_options[0]["id"]),
+        "value": str(product_options[0]["values"][-1]["id"]),
+        "item_id": str(order.items[-1].id),
+        "tag_id": str(tag_id),
     }
+    if endpoint.client_method == "orders.statuses.update":
+        custom = store.add_custom_status(ctx, {"name": "جاهز", "parent_id": 566146469})
+        core["status_id"] = str(custom.id)
     values = {}
     for param in endpoint.path_params:
         if endpoint.group.lower().startswith("categor") and param.name == "id":
@@ -254,6 +270,14 @@ def _body(store: StoreData, endpoint: Endpoint) -> Any:
         "brands.create": {"name": "نخيل", "logo": "https://cdn.example/logo.png"},
         "orders.histories.create": {"note": "تم التواصل مع العميل"},
         "orders.update_status": {"slug": "completed"},
+        "orders.items.create": {"order_id": next(iter(store.orders)), "identifier": product.id},
+        "orders.items.update": {"quantity": 2},
+        "orders.tags.create": {"tag_name": "VIP"},
+        "orders.statuses.sort": [{"status_id": 566146469, "sort": 3}],
+        "products.quantities.bulk_update": {
+            "products": [{"identifer": product.sku, "identifer_type": "sku", "quantity": 5}]
+        },
+        "orders.statuses.create": {"name": "جاهز", "parent_id": 566146469, "message": "جاهز"},
         "products.update_status": {"status": "hidden"},
         "products.update_price_by_sku": {"price": 10},
         "products.variants.update_quantity": {"quantity": 5},

@@ -57,3 +57,22 @@ def test_quirks_mode_over_http() -> None:
     _, client = _client(quirks=True)
     product = client.get("/products").json()["data"][0]
     assert isinstance(product["quantity"], str)
+
+
+def test_option_value_and_order_item_writes_over_http() -> None:
+    _, client = _client()
+    products = client.get("/products", params={"per_page": 60}).json()["data"]
+    product = next(p for p in products if p["options"])
+    option_id = product["options"][0]["id"]
+    created = client.post(f"/products/options/{option_id}", json={"name": "XXL", "quantity": 2})
+    assert created.status_code == 201
+    skus = client.get(f"/products/{product['id']}").json()["data"]["skus"]
+    assert len(skus) == len(product["skus"]) + 1
+    assert client.get("/products/options/values/1").status_code == 404
+    order = client.get("/orders").json()["data"][0]
+    added = client.post(
+        "/orders/items", json={"order_id": order["id"], "identifier": product["id"]}
+    )
+    assert added.status_code == 200
+    items = client.get("/orders/items", params={"order_id": order["id"]}).json()["data"]
+    assert len(items) == len(order["items"]) + 1

@@ -16,6 +16,7 @@ from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext
 from . import _render as r
 from ._common import ack, list_response
 from ._events import emit
+from ._options import live_indexes, options_of, variants_of
 from ._records import OrderRec, ProductRec
 from ._shapes import (
     RIYADH,
@@ -26,7 +27,7 @@ from ._shapes import (
     validation_error,
 )
 from ._store import StoreData
-from ._tables import COURIERS, ORDER_STATUSES, STATUS_BY_ID, STATUS_BY_SLUG
+from ._tables import CITIES, COUNTRY_IDS, COURIERS, ORDER_STATUSES, STATUS_BY_ID, STATUS_BY_SLUG
 
 __all__ = ["HANDLERS", "Handler"]
 
@@ -179,32 +180,20 @@ def _variant(ctx: RequestContext, store: StoreData, raw: str) -> tuple[ProductRe
     return store.products[hit[0]], hit[1]
 
 
-def _variant_json(ctx: RequestContext, store: StoreData, p: ProductRec, i: int) -> Any:
-    skus = r.product_json(ctx, store, p)["skus"]
-    return skus[i]
-
-
 def variants_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
     p = store.product(ctx, _pp(request, "product"))
-    skus = r.product_json(ctx, store, p)["skus"]
-    return list_response(request, ctx, skus, lambda s: s)
+    return list_response(request, ctx, live_indexes(p), lambda i: r.sku_json(ctx, p, i))
 
 
 def variants_retrieve(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
     p, i = _variant(ctx, store, _pp(request, "variant"))
-    return _ok(request, _variant_json(ctx, store, p, i))
+    return _ok(request, r.sku_json(ctx, p, i))
 
 
 def variants_update(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
     p, i = _variant(ctx, store, _pp(request, "variant"))
-    body = _body(request)
-    quantity = body.get("stock_quantity", body.get("quantity"))
-    if quantity is not None:
-        q = parse_int(quantity)
-        if q is None or q < 0:
-            raise validation_error(ctx, invalid=["stock_quantity"])
-        store.set_stock(ctx, p.id, q, r.variant_id(p, i))
-    return _ok(request, _variant_json(ctx, store, p, i))
+    store.update_variant(ctx, p.id, i, _body(request))
+    return _ok(request, r.sku_json(ctx, p, i))
 
 
 def variants_update_quantity(
@@ -215,8 +204,142 @@ def variants_update_quantity(
     q = parse_int(body["quantity"])
     if q is None or q < 0:
         raise validation_error(ctx, invalid=["quantity"])
-    store.set_stock(ctx, p.id, q, r.variant_id(p, i))
-    return _ok(request, _variant_json(ctx, store, p, i))
+    store.set_stock(ctx, p.id, q, variants_of(p)[i].id)
+    return _ok(request, r.sku_json(ctx, p, i))
+
+
+def options_create(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    return _ok(request, store.add_option(ctx, _pp(request, "product"), request.body))
+
+
+def _option_with_skus(ctx: RequestContext, store: StoreData, option_id: Any) -> Any:
+    p, o = store.option(ctx, option_id)
+    return {**r.option_json(ctx, p, o), "skus": r.product_json(ctx, store, p)["skus"]}
+
+
+def options_retrieve(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    return _ok(request, _option_with_skus(ctx, store, _pp(request, "option")))
+
+
+def options_update(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    option = store.update_option(ctx, _pp(request, "option"), request.body)
+    return _ok(request, _option_with_skus(ctx, store, option["id"]))
+
+
+def options_delete(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    store.delete_option(ctx, _pp(request, "option"))
+    return ack(request, ctx, deleted=True)
+
+
+def option_values_create(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    # Documented answer: the whole option, the new value among its values.
+    option = store.add_option_value(ctx, _pp(request, "option"), request.body)
+    return _ok(request, _option_with_skus(ctx, store, option["id"]))
+
+
+def option_values_retrieve(
+    request: ApiRequest, ctx: RequestContext, store: StoreData
+) -> ApiResponse:
+    p, o, v = store.option_value(ctx, _pp(request, "value"))
+    return _ok(request, r.option_value_json(ctx, o, v, p))
+
+
+def option_values_update(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    return _ok(request, store.update_option_value(ctx, _pp(request, "value"), request.body))
+
+
+def option_values_delete(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    store.delete_option_value(ctx, _pp(request, "value"))
+    return ack(request, ctx, deleted=True)
+
+
+def _quantity_row(ctx: RequestContext, p: ProductRec, i: int) -> dict[str, Any]:
+    name = localized(ctx, p.name_ar, p.name_en)
+    price = p.sale_price or p.price
+    variant = ""
+    sku, sku_id, stock = p.sku, 0, p.quantity
+    if i >= 0:
+        v = variants_of(p)[i]
+        names = {
+            x.id: localized(ctx, x.name_ar, x.name_en) for o in options_of(p) for x in o.values
+        }
+        variant = " / ".join(names[x] for x in v.value_ids if x in names)
+        sku, sku_id, stock = v.sku, v.id, (p.variant_qty or [0])[i]
+    return {
+        "id": p.id,
+        "image": r.image_url(p.id, 1),
+        "name": name,
+        "price": f"{price / 100:.2f}",
+        "quantity": stock,
+        "sku": sku,
+        "sku_id": sku_id,
+        "sold_quantity": p.sold,
+        "unlimited_quantity": p.unlimited,
+        "variant": variant,
+    }
+
+
+def quantities_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    """Stock per product and per variant (one row per live variant), newest products first."""
+    rows: list[tuple[ProductRec, int]] = []
+    for p in reversed(store.products.values()):
+        live = live_indexes(p) if p.variant_qty else []
+        if live:
+            rows.extend((p, i) for i in live)
+        else:
+            rows.append((p, -1))
+    return list_response(request, ctx, rows, lambda row: _quantity_row(ctx, *row))
+
+
+_MODES = ("overwrite", "increment", "decrement")
+
+
+def quantities_bulk_update(
+    request: ApiRequest, ctx: RequestContext, store: StoreData
+) -> ApiResponse:
+    """``products[]`` of ``{identifer, identifer_type, quantity, mode}`` (Salla's spelling;
+    ``identifier`` is accepted too). Every line is validated before any is applied."""
+    body = require_fields(ctx, request.body, ("products",))
+    lines = body["products"]
+    if not isinstance(lines, list):
+        raise validation_error(ctx, invalid=["products"])
+    plan: list[tuple[ProductRec, int, int, str, Any]] = []
+    for n, raw in enumerate(lines):
+        if not isinstance(raw, dict):
+            raise validation_error(ctx, invalid=[f"products.{n}"])
+        ident = str(raw.get("identifer", raw.get("identifier", "")))
+        kind = raw.get("identifer_type", raw.get("identifier_type", "id"))
+        quantity = parse_int(raw.get("quantity"))
+        mode = raw.get("mode") or "overwrite"
+        if quantity is None or quantity < 0:
+            raise validation_error(ctx, invalid=[f"products.{n}.quantity"])
+        if mode not in _MODES:
+            raise validation_error(ctx, invalid=[f"products.{n}.mode"])
+        hit: tuple[int, int] | None
+        if kind == "id":
+            pid = parse_int(ident)
+            hit = (pid, -1) if pid is not None and pid in store.products else None
+        elif kind == "variant_id":
+            vid = parse_int(ident)
+            hit = store.variant_index.get(vid) if vid is not None else None
+        elif kind == "sku":
+            hit = store.sku_index.get(ident)
+        else:
+            raise validation_error(ctx, invalid=[f"products.{n}.identifer_type"])
+        if hit is None or hit[0] not in store.products:
+            raise validation_error(ctx, invalid=[f"products.{n}.identifer"])
+        plan.append((store.products[hit[0]], hit[1], quantity, mode, raw.get("unlimited_quantity")))
+    for p, i, quantity, mode, unlimited in plan:
+        current = (p.variant_qty or [0])[i] if i >= 0 else p.quantity
+        target = {
+            "overwrite": quantity,
+            "increment": current + quantity,
+            "decrement": max(current - quantity, 0),
+        }[mode]
+        if unlimited is not None:
+            p.unlimited = bool(unlimited)
+        store.set_stock(ctx, p.id, target, variants_of(p)[i].id if i >= 0 else None)
+    return ack(request, ctx)
 
 
 # -- categories and brands -----------------------------------------------------------------
@@ -232,7 +355,15 @@ def categories_list(request: ApiRequest, ctx: RequestContext, store: StoreData) 
         and (not keyword or keyword in c.name_ar.lower() or keyword in c.name_en.lower())
         and (not status or c.status == status)
     ]
-    return list_response(request, ctx, rows, lambda c: r.category_json(ctx, store, c))
+    with_ = set(request.q_list("with"))
+    return list_response(
+        request,
+        ctx,
+        rows,
+        lambda c: r.category_json(
+            ctx, store, c, deep="items" in with_, translations="translations" in with_
+        ),
+    )
 
 
 def categories_children(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
@@ -324,7 +455,29 @@ def customers_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -
             if (not date_from or _local_date(c.created) >= date_from)
             and (not date_to or _local_date(c.created) <= date_to)
         ]
-    return list_response(request, ctx, rows, lambda c: r.customer_json(ctx, c))
+    fields, stats = _customer_fields(request, store)
+    return list_response(request, ctx, rows, lambda c: r.customer_json(ctx, c, fields, stats))
+
+
+_ORDER_STAT_FIELDS = frozenset(
+    {"orders_count", "orders_amount", "orders_average", "latest_purchase"}
+)
+
+
+def _customer_fields(
+    request: ApiRequest, store: StoreData
+) -> tuple[frozenset[str] | None, dict[int, tuple[int, int, int]] | None]:
+    """``fields[]`` and, when it asks for order figures, per-customer order stats."""
+    fields = frozenset(request.q_list("fields"))
+    if not fields:
+        return None, None
+    if not fields & _ORDER_STAT_FIELDS:
+        return fields, None
+    stats: dict[int, tuple[int, int, int]] = {}
+    for o in store.orders.values():
+        count, total, last = stats.get(o.customer_id, (0, 0, 0))
+        stats[o.customer_id] = (count + 1, total + r.order_amounts(o)[3], max(last, o.created))
+    return fields, stats
 
 
 def customers_create(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
@@ -332,7 +485,8 @@ def customers_create(request: ApiRequest, ctx: RequestContext, store: StoreData)
 
 
 def customers_retrieve(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
-    return _ok(request, r.customer_json(ctx, store.customer(ctx, _pp(request, "customer"))))
+    c = store.customer(ctx, _pp(request, "customer"))
+    return _ok(request, r.customer_json(ctx, c, *_customer_fields(request, store)))
 
 
 def customers_update(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
@@ -382,7 +536,7 @@ def orders_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -> A
                 sid = STATUS_BY_SLUG[s].id
             if sid is not None:
                 wanted.add(sid)
-        rows = [o for o in rows if o.status_id in wanted]
+        rows = [o for o in rows if o.status_id in wanted or o.extra.get("custom_status") in wanted]
     methods = set(request.q_list("payment_method"))
     if methods:
         rows = [o for o in rows if o.payment_method in methods]
@@ -406,6 +560,25 @@ def orders_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -> A
     keyword = (request.q("keyword") or "").strip().lower()
     if keyword:
         rows = [o for o in rows if _order_matches(store, o, keyword)]
+    country = request.q("country")
+    if country:
+        code = next((k for k, v in COUNTRY_IDS.items() if str(v) == country), country.upper())
+        rows = [o for o in rows if CITIES[o.city][2] == code]
+    city = (request.q("city") or "").strip().lower()
+    if city:
+        rows = [o for o in rows if city in (CITIES[o.city][0], CITIES[o.city][1].lower())]
+    product = (request.q("product") or "").strip().lower()
+    if product:
+        rows = [
+            o
+            for o in rows
+            if any(product in it.name_ar.lower() or product in it.name_en.lower() for it in o.items)
+        ]
+    tags = request.q_list("tags")
+    if tags:
+        wanted_tags = {t for t in (parse_int(x) for x in tags) if t is not None}
+        wanted_tags |= {k for k, v in store.order_tags.items() if v in tags}
+        rows = [o for o in rows if wanted_tags.intersection(o.extra.get("tags", ()))]
     sort_by = request.q("sort_by")
     if sort_by:
         field, _, direction = sort_by.partition("-")
@@ -417,12 +590,18 @@ def orders_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -> A
 
 
 def _order_matches(store: StoreData, o: OrderRec, keyword: str) -> bool:
+    """Salla's documented keyword targets: customer mobile and name, shipping number,
+    reference id and tag name."""
     if keyword == str(o.reference_id) or keyword == str(o.id):
         return True
     c = store.customers.get(o.customer_id)
     if c is not None and (
-        keyword in f"{c.first_name} {c.last_name}".lower() or keyword in str(c.mobile)
+        keyword in f"{c.first_name} {c.last_name}".lower()
+        or keyword in str(c.mobile)
+        or keyword in f"{c.mobile_code}{c.mobile}"
     ):
+        return True
+    if any(keyword in store.order_tags.get(t, "").lower() for t in o.extra.get("tags", ())):
         return True
     return any(keyword == s.tracking_number.lower() for s in store.shipments_of(o.id))
 
@@ -498,16 +677,74 @@ def orders_update_status(request: ApiRequest, ctx: RequestContext, store: StoreD
 
 
 def statuses_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
-    rows = sorted(ORDER_STATUSES, key=lambda s: s.sort)
-    return list_response(request, ctx, rows, lambda s: r.status_json(ctx, s))
+    """Salla's original statuses and the merchant's custom ones, by sort position."""
+    rows: list[tuple[int, int, dict[str, Any]]] = [
+        (store.status_sort.get(s.id, s.sort), 0, r.status_json(ctx, s, store.status_sort.get(s.id)))
+        for s in ORDER_STATUSES
+    ]
+    rows += [
+        (c.sort, 1, r.custom_status_json(ctx, store, c)) for c in store.custom_statuses.values()
+    ]
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return list_response(request, ctx, [row[2] for row in rows], lambda s: s)
+
+
+def _status_payload(ctx: RequestContext, store: StoreData, raw: str) -> dict[str, Any]:
+    sid = parse_int(raw)
+    status = STATUS_BY_ID.get(sid) if sid is not None else None
+    if status is not None:
+        return r.status_json(ctx, status, store.status_sort.get(status.id))
+    custom = store.custom_statuses.get(sid) if sid is not None else None
+    if custom is None:
+        raise not_found(ctx)
+    return r.custom_status_json(ctx, store, custom)
 
 
 def statuses_retrieve(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
-    sid = parse_int(_pp(request, "status_id"))
-    status = STATUS_BY_ID.get(sid) if sid is not None else None
-    if status is None:
-        raise not_found(ctx)
-    return _ok(request, r.status_json(ctx, status))
+    return _ok(request, _status_payload(ctx, store, _pp(request, "status_id")))
+
+
+def statuses_create(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    c = store.add_custom_status(ctx, request.body)
+    return _ok(request, r.custom_status_json(ctx, store, c))
+
+
+def statuses_update(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    c = store.update_custom_status(ctx, _pp(request, "status_id"), request.body)
+    return _ok(request, r.custom_status_json(ctx, store, c))
+
+
+def statuses_sort(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    store.sort_statuses(ctx, request.body)
+    return ack(request, ctx)
+
+
+def order_items_create(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    return _ok(request, store.add_order_item(ctx, request.body))
+
+
+def order_items_update(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    return _ok(request, store.update_order_item(ctx, _pp(request, "item_id"), request.body))
+
+
+def order_items_delete(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    store.delete_order_item(ctx, _pp(request, "item_id"))
+    return ack(request, ctx, deleted=True)
+
+
+def order_tags_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    rows = [{"id": k, "name": v} for k, v in store.order_tags.items()]
+    return list_response(request, ctx, rows, lambda t: t)
+
+
+def order_tags_create(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    tid, name = store.tag_order(ctx, _pp(request, "order_id"), _body(request).get("tag_name"))
+    return _ok(request, {"id": tid, "name": name})
+
+
+def order_tags_delete(request: ApiRequest, ctx: RequestContext, store: StoreData) -> ApiResponse:
+    store.untag_order(ctx, _pp(request, "order_id"), _pp(request, "tag_id"))
+    return ack(request, ctx, deleted=True)
 
 
 # -- shipments -----------------------------------------------------------------------------
@@ -528,6 +765,15 @@ def shipments_list(request: ApiRequest, ctx: RequestContext, store: StoreData) -
     courier = parse_int(request.q("courier_id"))
     if courier is not None:
         rows = [s for s in rows if COURIERS[s.courier][0] == courier]
+    from_date = _parse_date(ctx, request.q("from_date"), "from_date")
+    to_date = _parse_date(ctx, request.q("to_date"), "to_date")
+    if from_date or to_date:
+        rows = [
+            s
+            for s in rows
+            if (not from_date or _local_date(s.created) >= from_date)
+            and (not to_date or _local_date(s.created) <= to_date)
+        ]
     return list_response(request, ctx, rows, lambda s: r.shipment_json(ctx, store, s))
 
 
@@ -592,6 +838,16 @@ HANDLERS: dict[str, Handler] = {
     "products.variants.retrieve": variants_retrieve,
     "products.variants.update": variants_update,
     "products.variants.update_quantity": variants_update_quantity,
+    "products.options.create": options_create,
+    "products.options.retrieve": options_retrieve,
+    "products.options.update": options_update,
+    "products.options.delete": options_delete,
+    "products.option_values.create": option_values_create,
+    "products.option_values.retrieve": option_values_retrieve,
+    "products.option_values.update": option_values_update,
+    "products.option_values.delete": option_values_delete,
+    "products.quantities.list": quantities_list,
+    "products.quantities.bulk_update": quantities_bulk_update,
     "categories.list": categories_list,
     "categories.search": categories_list,
     "categories.list_children": categories_children,
@@ -622,6 +878,15 @@ HANDLERS: dict[str, Handler] = {
     "orders.update_status": orders_update_status,
     "orders.statuses.list": statuses_list,
     "orders.statuses.retrieve": statuses_retrieve,
+    "orders.statuses.create": statuses_create,
+    "orders.statuses.update": statuses_update,
+    "orders.statuses.sort": statuses_sort,
+    "orders.items.create": order_items_create,
+    "orders.items.update": order_items_update,
+    "orders.items.delete": order_items_delete,
+    "orders.tags.list": order_tags_list,
+    "orders.tags.create": order_tags_create,
+    "orders.tags.delete": order_tags_delete,
     "shipments.list": shipments_list,
     "shipments.create": shipments_create,
     "shipments.retrieve": shipments_retrieve,

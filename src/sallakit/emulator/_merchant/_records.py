@@ -15,11 +15,15 @@ __all__ = [
     "BrandRec",
     "CategoryRec",
     "CustomerRec",
+    "CustomStatusRec",
     "HistoryRec",
+    "OptionRec",
+    "OptionValueRec",
     "OrderItemRec",
     "OrderRec",
     "ProductRec",
     "ShipmentRec",
+    "VariantRec",
     "derive_id",
 ]
 
@@ -31,6 +35,46 @@ def derive_id(parent: int, salt: int) -> int:
     that reads agree without a table. Multiplicative hashing keeps them spread over the range.
     """
     return 100_000_000 + (parent * 2_654_435_761 + salt * 40_503 + 977) % 1_900_000_000
+
+
+@dataclass(slots=True)
+class OptionValueRec:
+    id: int
+    name_ar: str
+    name_en: str
+    price: int = 0
+    """Extra price in halalas."""
+    display_value: str = ""
+    is_default: bool = False
+
+
+@dataclass(slots=True)
+class OptionRec:
+    id: int
+    name_ar: str
+    name_en: str
+    values: list[OptionValueRec]
+    type: str = "radio"
+    display_type: str = "text"
+    required: bool = True
+    visibility: str = "always"
+    sort: int = 0
+
+
+@dataclass(slots=True)
+class VariantRec:
+    """One SKU of a product with options: one value of every option.
+
+    Variants are never removed from ``ProductRec.variants``, only marked ``deleted``, so that
+    the index stored in order items and in ``variant_qty`` stays meaningful.
+    """
+
+    id: int
+    value_ids: list[int]
+    sku: str
+    deleted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Per-variant overrides set through the API (prices in halalas, barcode, mpn, ...)."""
 
 
 @dataclass(slots=True)
@@ -67,6 +111,10 @@ class ProductRec:
     """How many images the product has (their ids and URLs derive from the product id)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Fields set through the API that the seeded shape has no column for."""
+    options: list[OptionRec] | None = None
+    """Explicit options once written through the API; None derives them from ``option_kind``."""
+    variants: list[VariantRec] | None = None
+    """Explicit variants, parallel to ``variant_qty``; None derives them from ``option_kind``."""
 
 
 @dataclass(slots=True)
@@ -129,6 +177,8 @@ class HistoryRec:
     status_id: int
     created: int
     note: str = ""
+    custom_id: int = 0
+    """The merchant's custom status the order moved to, 0 for an original one."""
 
 
 @dataclass(slots=True)
@@ -148,6 +198,24 @@ class OrderRec:
     """None until the first write: the seeded history derives from ``created``/``status_id``."""
     source: str = "store"
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CustomStatusRec:
+    """A merchant-defined order status: a renamed child of one of Salla's original ones."""
+
+    id: int
+    name_ar: str
+    name_en: str
+    original_id: int
+    """The documented status it stands for (its slug is the one clients key on)."""
+    parent_id: int
+    """The status it is nested under (an original id, or another custom status id)."""
+    sort: int
+    message: str = ""
+    icon: str = "sicon-time"
+    is_active: bool = True
+    created: int = 0
 
 
 @dataclass(slots=True)

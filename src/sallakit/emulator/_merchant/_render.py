@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from sallakit.emulator._context import RequestContext
 
+from ._options import live_indexes, options_of, value_in_stock, variants_of
 from ._records import (
     BrandRec,
     CategoryRec,
     CustomerRec,
+    CustomStatusRec,
     HistoryRec,
+    OptionRec,
+    OptionValueRec,
     OrderItemRec,
     OrderRec,
     ProductRec,
@@ -23,7 +27,7 @@ from ._records import (
     derive_id,
 )
 from ._shapes import amount, date_obj, date_str, localized, money
-from ._tables import CITIES, COUNTRY_NAMES, COURIERS, OPTION_KINDS, STATUS_BY_ID, OrderStatus
+from ._tables import CITIES, COUNTRY_IDS, COUNTRY_NAMES, COURIERS, STATUS_BY_ID, OrderStatus
 
 if TYPE_CHECKING:
     from ._store import StoreData
@@ -31,14 +35,19 @@ if TYPE_CHECKING:
 __all__ = [
     "brand_json",
     "category_json",
+    "custom_status_json",
     "customer_json",
     "history_json",
+    "image_url",
     "order_amounts",
     "order_json",
     "order_item_json",
+    "option_json",
+    "option_value_json",
     "order_summary_json",
     "product_json",
     "shipment_json",
+    "sku_json",
     "status_json",
     "store_info_json",
     "tax_of",
@@ -57,15 +66,17 @@ def _status_name(ctx: RequestContext, status: OrderStatus) -> str:
     return localized(ctx, status.name_ar, status.name_en)
 
 
-def status_json(ctx: RequestContext, status: OrderStatus) -> dict[str, Any]:
-    """An order status as listed by ``GET /orders/statuses``."""
+def status_json(
+    ctx: RequestContext, status: OrderStatus, sort: int | None = None
+) -> dict[str, Any]:
+    """An original order status as listed by ``GET /orders/statuses``."""
     name = _status_name(ctx, status)
     return {
         "id": status.id,
         "name": name,
         "type": "original",
         "slug": status.slug,
-        "sort": status.sort,
+        "sort": status.sort if sort is None else sort,
         "message": name,
         "icon": "sicon-check" if status.slug == "completed" else "sicon-time",
         "is_active": True,
@@ -74,16 +85,44 @@ def status_json(ctx: RequestContext, status: OrderStatus) -> dict[str, Any]:
     }
 
 
-def _order_status(ctx: RequestContext, status_id: int) -> dict[str, Any]:
+def custom_status_json(ctx: RequestContext, store: StoreData, c: CustomStatusRec) -> dict[str, Any]:
+    """A merchant's custom status: ``type: custom``, the documented status it stands for as
+    ``original`` (and ``slug``), the status it is nested under as ``parent``."""
+    original = STATUS_BY_ID[c.original_id]
+    parent_custom = store.custom_statuses.get(c.parent_id)
+    parent_name = (
+        localized(ctx, parent_custom.name_ar, parent_custom.name_en)
+        if parent_custom
+        else _status_name(ctx, STATUS_BY_ID[c.parent_id])
+        if c.parent_id in STATUS_BY_ID
+        else ""
+    )
+    return {
+        "id": c.id,
+        "name": localized(ctx, c.name_ar, c.name_en),
+        "type": "custom",
+        "slug": original.slug,
+        "sort": c.sort,
+        "message": c.message,
+        "icon": c.icon,
+        "is_active": c.is_active,
+        "parent": {"id": c.parent_id, "name": parent_name},
+        "original": {"id": original.id, "name": _status_name(ctx, original)},
+    }
+
+
+def _order_status(
+    ctx: RequestContext, status_id: int, custom: CustomStatusRec | None = None
+) -> dict[str, Any]:
     status = STATUS_BY_ID[status_id]
     name = _status_name(ctx, status)
-    # Merchants may rename statuses ("customized"); seeded stores keep the original names.
-    return {
-        "id": status.id,
-        "name": name,
-        "slug": status.slug,
-        "customized": {"id": derive_id(status.id, 1), "name": name},
-    }
+    # ``customized`` is the merchant's name for the status (a custom status when one is set).
+    customized = (
+        {"id": custom.id, "name": localized(ctx, custom.name_ar, custom.name_en)}
+        if custom is not None
+        else {"id": derive_id(status.id, 1), "name": name}
+    )
+    return {"id": status.id, "name": name, "slug": status.slug, "customized": customized}
 
 
 def store_info_json(ctx: RequestContext, store: StoreData) -> dict[str, Any]:
@@ -130,9 +169,15 @@ def store_info_json(ctx: RequestContext, store: StoreData) -> dict[str, Any]:
 
 
 def category_json(
-    ctx: RequestContext, store: StoreData, c: CategoryRec, *, deep: bool = True
+    ctx: RequestContext,
+    store: StoreData,
+    c: CategoryRec,
+    *,
+    deep: bool = True,
+    translations: bool = False,
 ) -> dict[str, Any]:
-    """A category with its sub-categories (one level, as the list shows them)."""
+    """A category; ``deep`` adds its sub-categories as ``items`` (``with=items``),
+    ``translations`` its names per language (``with=translations``)."""
     name = localized(ctx, c.name_ar, c.name_en)
     out: dict[str, Any] = {
         "id": c.id,
@@ -155,9 +200,20 @@ def category_json(
         # ``sub_categories`` is typed as a list of strings in the schema and is empty in every
         # published example, so it stays empty rather than invent a shape.
         out["items"] = [
-            category_json(ctx, store, sub, deep=False) for sub in store.children_of(c.id)
+            category_json(ctx, store, sub, deep=False, translations=translations)
+            for sub in store.children_of(c.id)
         ]
         out["sub_categories"] = []
+    else:
+        out["items"] = []
+        out["sub_categories"] = []
+    # The published schema requires ``translations`` (with an ``en`` member) on every list
+    # item, so it is always sent with the real names; ``with=translations`` adds ``ar`` too.
+    langs = (("ar", c.name_ar), ("en", c.name_en)) if translations else (("en", c.name_en),)
+    out["translations"] = {
+        lang: {"name": n, "metadata": {"title": n, "description": n, "url": f"c{c.id}"}}
+        for lang, n in langs
+    }
     return out
 
 
@@ -175,7 +231,8 @@ def brand_json(ctx: RequestContext, b: BrandRec) -> dict[str, Any]:
     }
 
 
-def _image_url(pid: int, n: int) -> str:
+def image_url(pid: int, n: int) -> str:
+    """The URL of a product's ``n``-th image."""
     return f"{_CDN}/products/{pid}/{n}.jpg"
 
 
@@ -196,7 +253,7 @@ def product_json(
     name = localized(ctx, p.name_ar, p.name_en)
     url = f"{ctx.store.domain}/p{p.id}"
     quantity: Any = p.quantity if not q else str(p.quantity)
-    thumbnail = _image_url(p.id, 1)
+    thumbnail = image_url(p.id, 1)
     status = "out" if p.status == "sale" and p.quantity <= 0 and not p.unlimited else p.status
     base: dict[str, Any] = {
         "id": p.id,
@@ -247,7 +304,7 @@ def product_json(
             "images": [
                 {
                     "id": derive_id(p.id, 100 + n),
-                    "url": _image_url(p.id, n),
+                    "url": image_url(p.id, n),
                     "main": n == 1,
                     "three_d_image_url": "",
                     "alt": name,
@@ -291,97 +348,108 @@ def product_json(
     return base
 
 
-def option_ids(p: ProductRec) -> tuple[int, list[int]]:
-    """The product's option id and its option-value ids (derived, never stored)."""
-    if p.option_kind < 0:
-        return 0, []
-    values = OPTION_KINDS[p.option_kind][3]
-    return derive_id(p.id, 1), [derive_id(p.id, 10 + i) for i in range(len(values))]
-
-
 def variant_id(p: ProductRec, index: int) -> int:
     """The id of the product's ``index``-th variant (SKU)."""
-    return derive_id(p.id, 50 + index)
+    return variants_of(p)[index].id
+
+
+def option_value_json(
+    ctx: RequestContext, o: OptionRec, v: OptionValueRec, p: ProductRec
+) -> dict[str, Any]:
+    """One option value as the product details and ``GET /products/options/values/{id}``."""
+    q, cur = ctx.quirks, ctx.store.currency
+    return {
+        "id": v.id,
+        "name": localized(ctx, v.name_ar, v.name_en),
+        "price": money(v.price, cur, q),
+        "formatted_price": f"{amount(v.price)} ر.س",
+        "display_value": v.display_value or v.name_en,
+        "advance": False,
+        "option_id": o.id,
+        "image_url": "",
+        "hashed_display_value": "",
+        "translations": {"ar": {"option_details_name": v.name_ar}},
+        "is_default": v.is_default,
+        "is_out_of_stock": not value_in_stock(p, v.id),
+    }
+
+
+def option_json(ctx: RequestContext, p: ProductRec, o: OptionRec) -> dict[str, Any]:
+    """One product option with its values (and, as the option endpoints answer, the skus)."""
+    return {
+        "id": o.id,
+        "name": localized(ctx, o.name_ar, o.name_en),
+        "description": "",
+        "type": o.type,
+        "required": o.required,
+        "associated_with_order_time": 0,
+        "sort": o.sort,
+        "display_type": o.display_type,
+        "visibility": o.visibility,
+        "visibility_condition_type": "=",
+        "visibility_condition_option": None,
+        "visibility_condition_value": None,
+        "translations": {"ar": {"option_name": o.name_ar, "description": ""}},
+        "values": [option_value_json(ctx, o, v, p) for v in o.values],
+    }
 
 
 def _options_json(ctx: RequestContext, p: ProductRec) -> list[dict[str, Any]]:
-    if p.option_kind < 0:
+    if p.option_kind < 0 and p.options is None:
         return []
-    name_ar, name_en, display, values = OPTION_KINDS[p.option_kind]
-    option_id, value_ids = option_ids(p)
+    return [option_json(ctx, p, o) for o in options_of(p)]
+
+
+def sku_json(ctx: RequestContext, p: ProductRec, i: int) -> dict[str, Any]:
+    """The product's ``i``-th variant as ``skus[]`` and the variant endpoints show it."""
     q, cur = ctx.quirks, ctx.store.currency
-    qty = p.variant_qty or []
-    return [
-        {
-            "id": option_id,
-            "name": localized(ctx, name_ar, name_en),
-            "description": "",
-            "type": "radio",
-            "required": True,
-            "associated_with_order_time": 0,
-            "sort": None,
-            "display_type": display,
-            "visibility": "always",
-            "visibility_condition_type": "=",
-            "visibility_condition_option": None,
-            "visibility_condition_value": None,
-            "translations": {"ar": {"option_name": name_ar, "description": ""}},
-            "values": [
-                {
-                    "id": value_ids[i],
-                    "name": localized(ctx, v_ar, v_en),
-                    "price": money(0, cur, q),
-                    "formatted_price": "0 ر.س",
-                    "display_value": v_en,
-                    "advance": False,
-                    "option_id": option_id,
-                    "image_url": "",
-                    "hashed_display_value": "",
-                    "translations": {"ar": {"option_details_name": v_ar}},
-                    "is_default": i == 0,
-                    "is_out_of_stock": i < len(qty) and qty[i] <= 0,
-                }
-                for i, (v_ar, v_en) in enumerate(values)
-            ],
-        }
-    ]
+    v = variants_of(p)[i]
+    owner = {val.id: (o, val) for o in options_of(p) for val in o.values}
+    extra_price = sum(owner[x][1].price for x in v.value_ids if x in owner)
+    regular = v.extra.get("price", p.price + extra_price)
+    sale = v.extra.get("sale_price", p.sale_price)
+    cost = v.extra.get("cost_price", p.cost)
+    weight = v.extra.get("weight", p.weight)
+    stock = (p.variant_qty or [])[i] if i < len(p.variant_qty or []) else 0
+    return {
+        "id": v.id,
+        "price": money(sale or regular, cur, q),
+        "regular_price": money(regular, cur, q),
+        "cost_price": money(cost, cur, q),
+        "sale_price": money(sale, cur, q),
+        "has_special_price": bool(sale),
+        "stock_quantity": str(stock) if q else stock,
+        "unlimited_quantity": p.unlimited,
+        "notify_low": v.extra.get("notify_low", p.notify_quantity),
+        "barcode": v.extra.get("barcode", ""),
+        "sku": v.sku,
+        "mpn": v.extra.get("mpn", ""),
+        "gtin": v.extra.get("gtin", ""),
+        "updated_at": date_obj(p.updated),
+        "related_options": list(dict.fromkeys(owner[x][0].id for x in v.value_ids if x in owner)),
+        "related_option_values": list(v.value_ids),
+        "weight": weight / 1000,
+        "weight_type": "kg",
+        "weight_label": f"{weight / 1000:g} كجم",
+        "is_user_subscribed_to_sku": False,
+        "is_default": i == next(iter(live_indexes(p)), -1),
+    }
 
 
 def _skus_json(ctx: RequestContext, p: ProductRec) -> list[dict[str, Any]]:
-    if p.option_kind < 0 or not p.variant_qty:
+    if not p.variant_qty:
         return []
-    q, cur = ctx.quirks, ctx.store.currency
-    option_id, value_ids = option_ids(p)
-    price = p.sale_price or p.price
-    return [
-        {
-            "id": variant_id(p, i),
-            "price": money(price, cur, q),
-            "regular_price": money(p.price, cur, q),
-            "cost_price": money(p.cost, cur, q),
-            "sale_price": money(p.sale_price, cur, q),
-            "has_special_price": bool(p.sale_price),
-            "stock_quantity": str(stock) if q else stock,
-            "unlimited_quantity": p.unlimited,
-            "notify_low": p.notify_quantity,
-            "barcode": "",
-            "sku": f"{p.sku}-{i + 1}",
-            "mpn": "",
-            "gtin": "",
-            "updated_at": date_obj(p.updated),
-            "related_options": [option_id],
-            "related_option_values": [value_ids[i]],
-            "weight": p.weight / 1000,
-            "weight_type": "kg",
-            "weight_label": f"{p.weight / 1000:g} كجم",
-            "is_user_subscribed_to_sku": False,
-            "is_default": i == 0,
-        }
-        for i, stock in enumerate(p.variant_qty)
-    ]
+    return [sku_json(ctx, p, i) for i in live_indexes(p)]
 
 
-def customer_json(ctx: RequestContext, c: CustomerRec) -> dict[str, Any]:
+def customer_json(
+    ctx: RequestContext,
+    c: CustomerRec,
+    fields: frozenset[str] | None = None,
+    stats: dict[int, tuple[int, int, int]] | None = None,
+) -> dict[str, Any]:
+    """A customer; ``fields`` (``fields[]``) adds the optional keys, ``stats`` maps customer
+    id -> (orders count, orders amount in halalas, latest purchase epoch) for the order keys."""
     city_ar, city_en, country_code, _ = CITIES[c.city]
     country_ar, country_en = COUNTRY_NAMES[country_code]
     out: dict[str, Any] = {
@@ -409,12 +477,28 @@ def customer_json(ctx: RequestContext, c: CustomerRec) -> dict[str, Any]:
         "created_at": date_obj(c.created),
         "updated_at": date_obj(c.updated),
         "groups": list(c.groups),
-        "is_blocked": c.blocked,
-        "block_reason": c.extra.get("block_reason"),
     }
     for key in ("location", "birthday"):
         if key in c.extra:
             out[key] = c.extra[key]
+    if fields is not None:
+        # ``fields[]`` adds the extra keys Salla leaves out by default (changelog 2.10.53).
+        count, total, last = (stats or {}).get(c.id, (0, 0, 0))
+        extra: dict[str, Any] = {
+            "is_blocked": c.blocked,
+            "block_reason": c.extra.get("block_reason"),
+            "is_whitelisted": False,
+            "is_inactive": False,
+            "is_notifications_enabled": True,
+            "total_points": 0,
+            "wallet_balance": money(0, ctx.store.currency, ctx.quirks),
+            "country_id": COUNTRY_IDS.get(country_code, 0),
+            "orders_count": count,
+            "orders_amount": money(total, ctx.store.currency, ctx.quirks),
+            "orders_average": money(total // count if count else 0, ctx.store.currency, ctx.quirks),
+            "latest_purchase": date_obj(last) if last else None,
+        }
+        out.update({k: v for k, v in extra.items() if k in fields})
     return out
 
 
@@ -452,7 +536,7 @@ def order_summary_json(ctx: RequestContext, store: StoreData, o: OrderRec) -> di
         "reference_id": o.reference_id,
         "total": money(total, cur, q),
         "date": date_obj(o.created),
-        "status": _order_status(ctx, o.status_id),
+        "status": _order_status(ctx, o.status_id, store.custom_status_of(o)),
         "draft": False,
         "read": True,
         "can_cancel": _cancellable(o),
@@ -465,7 +549,7 @@ def order_summary_json(ctx: RequestContext, store: StoreData, o: OrderRec) -> di
             {
                 "name": _item_name(ctx, it),
                 "quantity": it.quantity,
-                "thumbnail": _image_url(it.product_id, 1),
+                "thumbnail": image_url(it.product_id, 1),
             }
             for it in o.items
         ],
@@ -505,7 +589,7 @@ def order_json(
             "user-agent": "Mozilla/5.0",
             "ip": "127.0.0.1",
         },
-        "status": _order_status(ctx, o.status_id),
+        "status": _order_status(ctx, o.status_id, store.custom_status_of(o)),
         "is_price_quote": False,
         "payment_method": o.payment_method,
         "currency": cur,
@@ -534,7 +618,11 @@ def order_json(
         },
         "customer": customer_obj,
         "bank": None,
-        "tags": [],
+        "tags": [
+            {"id": t, "name": store.order_tags[t]}
+            for t in o.extra.get("tags", ())
+            if t in store.order_tags
+        ],
     }
     if not light:
         out["items"] = [order_item_json(ctx, store, o, it) for it in o.items]
@@ -550,22 +638,24 @@ def order_item_json(
     line = it.unit_price * it.quantity
     options: list[dict[str, Any]] = []
     product = store.products.get(it.product_id)
-    if product is not None and it.variant >= 0 and product.option_kind >= 0:
-        name_ar, name_en, _, values = OPTION_KINDS[product.option_kind]
-        option_id, value_ids = option_ids(product)
-        if it.variant < len(values):
-            v_ar, v_en = values[it.variant]
+    variants = variants_of(product) if product is not None and it.variant >= 0 else []
+    if product is not None and 0 <= it.variant < len(variants):
+        owner = {val.id: (opt, val) for opt in options_of(product) for val in opt.values}
+        for n, value_id in enumerate(variants[it.variant].value_ids):
+            if value_id not in owner:
+                continue
+            opt, val = owner[value_id]
             options.append(
                 {
-                    "id": derive_id(it.id, 1),
-                    "product_option_id": option_id,
-                    "name": localized(ctx, name_ar, name_en),
-                    "type": "radio",
+                    "id": derive_id(it.id, 1 + n),
+                    "product_option_id": opt.id,
+                    "name": localized(ctx, opt.name_ar, opt.name_en),
+                    "type": opt.type,
                     "value": [
                         {
-                            "id": value_ids[it.variant],
-                            "name": localized(ctx, v_ar, v_en),
-                            "price": money(0, cur, q),
+                            "id": val.id,
+                            "name": localized(ctx, val.name_ar, val.name_en),
+                            "price": money(val.price, cur, q),
                         }
                     ],
                 }
@@ -598,17 +688,22 @@ def order_item_json(
 def history_json(ctx: RequestContext, store: StoreData, h: HistoryRec) -> dict[str, Any]:
     status = STATUS_BY_ID.get(h.status_id)
     name = _status_name(ctx, status) if status else ""
+    custom = store.custom_statuses.get(h.custom_id) if h.custom_id else None
+    customized: dict[str, Any] = {
+        "id": derive_id(h.status_id, 1),
+        "name": name,
+        "type": "original",
+        "slug": status.slug if status else "",
+        "original": {"id": h.status_id, "name": name},
+        "parent": {},
+    }
+    if custom is not None:
+        shown = custom_status_json(ctx, store, custom)
+        customized = {k: shown[k] for k in ("id", "name", "type", "slug", "original", "parent")}
     return {
         "id": h.id,
         "status": name,
-        "customized": {
-            "id": derive_id(h.status_id, 1),
-            "name": name,
-            "type": "original",
-            "slug": status.slug if status else "",
-            "original": {"id": h.status_id, "name": name},
-            "parent": {},
-        },
+        "customized": customized,
         "note": h.note,
         "created_at": date_obj(h.created),
         "created_by": {

@@ -17,11 +17,15 @@ from sallakit.emulator._context import RequestContext, StoreProfile
 
 from . import _render as r
 from ._events import emit
+from ._options import live_indexes, materialize, options_of, rebuild_variants, variants_of
 from ._records import (
     BrandRec,
     CategoryRec,
     CustomerRec,
+    CustomStatusRec,
     HistoryRec,
+    OptionRec,
+    OptionValueRec,
     OrderItemRec,
     OrderRec,
     ProductRec,
@@ -82,6 +86,14 @@ class StoreData:
     order_shipments: dict[int, list[int]] = field(default_factory=dict)
     generic: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     """Every other resource, keyed by its collection path (see ``_generic``)."""
+    custom_statuses: dict[int, CustomStatusRec] = field(default_factory=dict)
+    """Merchant-defined order statuses (``type: custom``), by id."""
+    status_sort: dict[int, int] = field(default_factory=dict)
+    """Sort positions of original statuses set through ``POST /orders/statuses/sort``."""
+    order_tags: dict[int, str] = field(default_factory=dict)
+    """The store's order tags, id -> name (orders hold tag ids in ``extra["tags"]``)."""
+    option_owner: dict[int, int] | None = None
+    """Option and option-value id -> product id; built on first use, dropped on writes."""
     serial: int = 0
     """Counts writes; seeds the random choices of ``place_order`` deterministically."""
 
@@ -135,10 +147,21 @@ class StoreData:
 
     def _index_product(self, p: ProductRec) -> None:
         self.sku_index[p.sku] = (p.id, -1)
-        if p.variant_qty:
+        if p.variants is not None:
+            for i in live_indexes(p):
+                v = p.variants[i]
+                self.sku_index[v.sku] = (p.id, i)
+                self.variant_index[v.id] = (p.id, i)
+        elif p.variant_qty:
+            # Seeded variants: ids derived as in ``_options`` without building the records.
             for i in range(len(p.variant_qty)):
                 self.sku_index[f"{p.sku}-{i + 1}"] = (p.id, i)
-                self.variant_index[r.variant_id(p, i)] = (p.id, i)
+                self.variant_index[derive_id(p.id, 50 + i)] = (p.id, i)
+
+    def _reindex_product(self, p: ProductRec) -> None:
+        self._unindex_product(p)
+        self._index_product(p)
+        self.option_owner = None
 
     def _unindex_product(self, p: ProductRec) -> None:
         for key, (pid, _) in list(self.sku_index.items()):
@@ -267,6 +290,23 @@ class StoreData:
         for key in ("mpn", "gtin", "sale_end"):
             if data.get(key):
                 p.extra[key] = str(data[key])
+        options = data.get("options")
+        if isinstance(options, list) and options:
+            explicit: dict[int, int] = {}
+            p.options = [
+                self._option_rec(ctx, raw, explicit, f"options.{n}")
+                for n, raw in enumerate(options)
+            ]
+            p.variants, p.variant_qty = [], []
+            rebuild_variants(p, lambda: self.new_id(ctx), explicit)
+            if p.quantity == 0 and quantity > 0:
+                live = live_indexes(p)
+                for k, i in enumerate(live):
+                    p.variant_qty[i] = quantity // len(live) + (
+                        1 if k < quantity % len(live) else 0
+                    )
+                p.quantity = quantity
+            self.option_owner = None
         self.products[pid] = p
         self._index_product(p)
         self.serial += 1
@@ -328,12 +368,261 @@ class StoreData:
             return self.set_stock(ctx, p.id, quantity)
         return r.product_json(ctx, self, p)
 
+    # -- product options, values and variants ---------------------------------------------
+
+    def _owners(self) -> dict[int, int]:
+        if self.option_owner is None:
+            owners: dict[int, int] = {}
+            for p in self.products.values():
+                if p.option_kind < 0 and p.options is None:
+                    continue
+                for o in options_of(p):
+                    owners[o.id] = p.id
+                    for v in o.values:
+                        owners[v.id] = p.id
+            self.option_owner = owners
+        return self.option_owner
+
+    def option(self, ctx: RequestContext, option_id: Any) -> tuple[ProductRec, OptionRec]:
+        """The product owning option ``option_id`` and the option; Salla's 404 otherwise."""
+        oid = parse_int(option_id)
+        p = self.products.get(self._owners().get(oid, -1)) if oid is not None else None
+        o = next((o for o in options_of(p) if o.id == oid), None) if p else None
+        if p is None or o is None:
+            raise not_found(ctx)
+        return p, o
+
+    def option_value(
+        self, ctx: RequestContext, value_id: Any
+    ) -> tuple[ProductRec, OptionRec, OptionValueRec]:
+        vid = parse_int(value_id)
+        p = self.products.get(self._owners().get(vid, -1)) if vid is not None else None
+        for o in options_of(p) if p else ():
+            for v in o.values:
+                if v.id == vid:
+                    assert p is not None
+                    return p, o, v
+        raise not_found(ctx)
+
+    def _value_rec(
+        self, ctx: RequestContext, raw: Any, n: int, where: str, explicit: dict[int, int]
+    ) -> OptionValueRec:
+        if not isinstance(raw, dict) or not raw.get("name"):
+            raise validation_error(ctx, missing=[f"{where}.{n}.name"])
+        price = _halalas(raw.get("price", 0))
+        if price is None or price < 0:
+            raise validation_error(ctx, invalid=[f"{where}.{n}.price"])
+        name_ar, name_en = _names(raw["name"])
+        v = OptionValueRec(
+            self.new_id(ctx),
+            name_ar,
+            name_en,
+            price,
+            str(raw.get("display_value") or name_en),
+            bool(raw.get("is_default", False)),
+        )
+        if raw.get("quantity") is not None:
+            q = parse_int(raw["quantity"])
+            if q is None or q < 0:
+                raise validation_error(ctx, invalid=[f"{where}.{n}.quantity"])
+            explicit[v.id] = q
+        return v
+
+    def _option_rec(
+        self, ctx: RequestContext, data: Any, explicit: dict[int, int], where: str = "options"
+    ) -> OptionRec:
+        if not isinstance(data, dict) or not data.get("name"):
+            raise validation_error(ctx, missing=["name"])
+        values = data.get("values")
+        if not isinstance(values, list) or not values:
+            raise validation_error(ctx, missing=["values"])
+        display = str(data.get("display_type") or "text")
+        if display not in ("text", "image", "color"):
+            raise validation_error(ctx, invalid=["display_type"])
+        name_ar, name_en = _names(data["name"])
+        recs = [self._value_rec(ctx, v, n, "values", explicit) for n, v in enumerate(values)]
+        if not any(v.is_default for v in recs):
+            recs[0].is_default = True
+        return OptionRec(
+            self.new_id(ctx),
+            name_ar,
+            name_en,
+            recs,
+            type="radio",
+            display_type=display,
+            required=bool(data.get("required", True)),
+            visibility="on_condition" if data.get("visibility") == "on_condition" else "always",
+            sort=parse_int(data.get("sort")) or 0,
+        )
+
+    def _options_changed(
+        self, ctx: RequestContext, p: ProductRec, explicit: dict[int, int] | None = None
+    ) -> None:
+        before = p.quantity
+        rebuild_variants(p, lambda: self.new_id(ctx), explicit)
+        self._reindex_product(p)
+        self._after_stock_change(ctx, p, before)
+
+    def add_option(self, ctx: RequestContext, product_id: Any, data: Any) -> dict[str, Any]:
+        """Add an option (with its values) to a product: the variants multiply."""
+        p = self.product(ctx, product_id)
+        explicit: dict[int, int] = {}
+        o = self._option_rec(ctx, data, explicit)
+        materialize(p)
+        assert p.options is not None
+        p.options.append(o)
+        self._options_changed(ctx, p, explicit)
+        return r.option_json(ctx, p, o)
+
+    def update_option(self, ctx: RequestContext, option_id: Any, data: Any) -> dict[str, Any]:
+        """Rename/re-flag an option; a ``values`` list replaces its values (matched by name)."""
+        p, o = self.option(ctx, option_id)
+        data = data if isinstance(data, dict) else {}
+        materialize(p)
+        p, o = self.option(ctx, o.id)
+        if data.get("name"):
+            o.name_ar, o.name_en = _names(data["name"], o.name_ar, o.name_en)
+        if data.get("display_type"):
+            if data["display_type"] not in ("text", "image", "color"):
+                raise validation_error(ctx, invalid=["display_type"])
+            o.display_type = str(data["display_type"])
+        if "required" in data:
+            o.required = bool(data["required"])
+        if data.get("visibility") in ("always", "on_condition"):
+            o.visibility = str(data["visibility"])
+        explicit: dict[int, int] = {}
+        if isinstance(data.get("values"), list) and data["values"]:
+            by_name = {v.name_ar: v for v in o.values} | {v.name_en: v for v in o.values}
+            values: list[OptionValueRec] = []
+            for n, raw in enumerate(data["values"]):
+                fresh = self._value_rec(ctx, raw, n, "values", explicit)
+                kept = by_name.get(fresh.name_ar) or by_name.get(fresh.name_en)
+                if kept is not None and kept not in values:
+                    kept.price, kept.display_value = fresh.price, fresh.display_value
+                    kept.is_default = bool(raw.get("is_default", kept.is_default))
+                    if fresh.id in explicit:
+                        explicit[kept.id] = explicit.pop(fresh.id)
+                    values.append(kept)
+                else:
+                    values.append(fresh)
+            o.values = values
+        self._options_changed(ctx, p, explicit)
+        return r.option_json(ctx, p, o)
+
+    def delete_option(self, ctx: RequestContext, option_id: Any) -> None:
+        """Remove an option: its variants merge (stock summed) over the remaining options."""
+        p, o = self.option(ctx, option_id)
+        materialize(p)
+        assert p.options is not None
+        p.options = [x for x in p.options if x.id != o.id]
+        self._options_changed(ctx, p)
+
+    def add_option_value(self, ctx: RequestContext, option_id: Any, data: Any) -> dict[str, Any]:
+        """Add a value to an option: one new variant per combination with the other options."""
+        p, o = self.option(ctx, option_id)
+        materialize(p)
+        p, o = self.option(ctx, o.id)
+        explicit: dict[int, int] = {}
+        v = self._value_rec(ctx, data, 0, "values", explicit)
+        if any(x.name_ar == v.name_ar for x in o.values):
+            raise validation_error(ctx, invalid=["name"])
+        o.values.append(v)
+        self._options_changed(ctx, p, explicit)
+        return r.option_json(ctx, p, o)
+
+    def update_option_value(self, ctx: RequestContext, value_id: Any, data: Any) -> dict[str, Any]:
+        p, o, v = self.option_value(ctx, value_id)
+        materialize(p)
+        p, o, v = self.option_value(ctx, v.id)
+        data = data if isinstance(data, dict) else {}
+        if data.get("name"):
+            v.name_ar, v.name_en = _names(data["name"], v.name_ar, v.name_en)
+        if "price" in data:
+            price = _halalas(data["price"])
+            if price is None or price < 0:
+                raise validation_error(ctx, invalid=["price"])
+            v.price = price
+        if data.get("display_value"):
+            v.display_value = str(data["display_value"])
+        if data.get("is_default"):
+            for x in o.values:
+                x.is_default = x.id == v.id
+        if data.get("quantity") is not None:
+            q = parse_int(data["quantity"])
+            if q is None or q < 0:
+                raise validation_error(ctx, invalid=["quantity"])
+            # The value's stock, spread over the live variants that carry it.
+            assert p.variants is not None and p.variant_qty is not None
+            carriers = [i for i in live_indexes(p) if v.id in p.variants[i].value_ids]
+            before = p.quantity
+            for n, i in enumerate(carriers):
+                p.variant_qty[i] = q // len(carriers) + (1 if n < q % len(carriers) else 0)
+            p.quantity = sum(p.variant_qty[i] for i in live_indexes(p))
+            self._after_stock_change(ctx, p, before)
+        else:
+            p.updated = self._now(ctx)
+            self.serial += 1
+        return r.option_value_json(ctx, o, v, p)
+
+    def delete_option_value(self, ctx: RequestContext, value_id: Any) -> None:
+        """Remove a value and the variants that carry it (the last value removes the option)."""
+        p, o, v = self.option_value(ctx, value_id)
+        materialize(p)
+        p, o, v = self.option_value(ctx, v.id)
+        o.values = [x for x in o.values if x.id != v.id]
+        if not o.values:
+            assert p.options is not None
+            p.options = [x for x in p.options if x.id != o.id]
+        elif v.is_default:
+            o.values[0].is_default = True
+        self._options_changed(ctx, p)
+
+    def update_variant(
+        self, ctx: RequestContext, product_id: int, index: int, data: dict[str, Any]
+    ) -> None:
+        """Per-variant overrides (prices, codes, weight, notify threshold) and stock."""
+        p = self.product(ctx, product_id)
+        materialize(p)
+        assert p.variants is not None
+        extra = p.variants[index].extra
+        for key in ("price", "sale_price", "cost_price"):
+            if data.get(key) is not None:
+                value = _halalas(data[key])
+                if value is None or value < 0:
+                    raise validation_error(ctx, invalid=[key])
+                extra[key] = value
+        for key in ("barcode", "mpn", "gtin"):
+            if data.get(key) is not None:
+                extra[key] = str(data[key])
+        for key in ("notify_low", "weight"):
+            if data.get(key) is not None:
+                value = parse_int(data[key])
+                if value is None or value < 0:
+                    raise validation_error(ctx, invalid=[key])
+                extra[key] = value * 1000 if key == "weight" else value
+        sku = data.get("sku")
+        if sku and sku != p.variants[index].sku:
+            if str(sku) in self.sku_index:
+                raise validation_error(ctx, invalid=["sku"])
+            p.variants[index].sku = str(sku)
+            self._reindex_product(p)
+        quantity = data.get("stock_quantity", data.get("quantity"))
+        if quantity is not None:
+            q = parse_int(quantity)
+            if q is None or q < 0:
+                raise validation_error(ctx, invalid=["stock_quantity"])
+            self.set_stock(ctx, p.id, q, p.variants[index].id)
+        else:
+            p.updated = self._now(ctx)
+            self.serial += 1
+
     def delete_product(self, ctx: RequestContext, product_id: int) -> None:
         """Remove a product; emits ``product.deleted`` with its last shape."""
         p = self.product(ctx, product_id)
         payload = r.product_json(ctx, self, p)
         payload["status"] = "deleted"
         self._unindex_product(p)
+        self.option_owner = None
         del self.products[p.id]
         self.serial += 1
         ctx.emit("product.deleted", payload)
@@ -353,10 +642,11 @@ class StoreData:
                 raise not_found(ctx)
             p.variant_qty[hit[1]] = quantity
             p.quantity = sum(p.variant_qty)
-        elif p.variant_qty:
+        elif p.variant_qty and (live := live_indexes(p)):
             # Without a variant, spread the total over the variants, remainder to the first.
-            n = len(p.variant_qty)
-            p.variant_qty = [quantity // n + (1 if i < quantity % n else 0) for i in range(n)]
+            n = len(live)
+            for k, i in enumerate(live):
+                p.variant_qty[i] = quantity // n + (1 if k < quantity % n else 0)
             p.quantity = quantity
         else:
             p.quantity = quantity
@@ -547,8 +837,10 @@ class StoreData:
                 if hit is None or hit[0] != p.id:
                     raise validation_error(ctx, invalid=[f"products.{n}.sku_id"])
                 variant = hit[1]
-            if variant < 0 and p.variant_qty:
-                variant = max(range(len(p.variant_qty)), key=lambda i: p.variant_qty[i])  # type: ignore[index]
+            live = live_indexes(p)
+            if variant < 0 and live and p.variant_qty:
+                stock = p.variant_qty
+                variant = max(live, key=lambda i: stock[i])
             quantity = parse_int(raw.get("quantity")) or 1
             if quantity < 1:
                 raise validation_error(ctx, invalid=[f"products.{n}.quantity"])
@@ -558,13 +850,141 @@ class StoreData:
                     product_id=p.id,
                     name_ar=p.name_ar,
                     name_en=p.name_en,
-                    sku=p.sku if variant < 0 else f"{p.sku}-{variant + 1}",
+                    sku=p.sku if variant < 0 else variants_of(p)[variant].sku,
                     quantity=quantity,
                     unit_price=p.sale_price or p.price,
                     variant=variant,
                 )
             )
         return lines
+
+    def _take_stock(self, ctx: RequestContext, product_id: int, variant: int, n: int) -> None:
+        """Take ``n`` units (give back when negative) of a product or one of its variants."""
+        p = self.products.get(product_id)
+        if p is None or p.unlimited or n == 0:
+            return
+        before = p.quantity
+        if variant >= 0 and p.variant_qty and variant < len(p.variant_qty):
+            p.variant_qty[variant] = max(p.variant_qty[variant] - n, 0)
+            p.quantity = sum(p.variant_qty)
+        else:
+            p.quantity = max(p.quantity - n, 0)
+        p.sold = max(p.sold + n, 0)
+        self._after_stock_change(ctx, p, before)
+
+    def _editable_order(self, ctx: RequestContext, order_id: Any) -> OrderRec:
+        o = self.order(ctx, order_id)
+        if STATUS_BY_ID[o.status_id].slug in ("canceled", "restored"):
+            raise validation_error(ctx, invalid=["order_id"])
+        return o
+
+    def _order_item(self, ctx: RequestContext, item_id: Any) -> tuple[OrderRec, OrderItemRec]:
+        iid = parse_int(item_id)
+        if iid is not None:
+            for o in reversed(self.orders.values()):
+                for it in o.items:
+                    if it.id == iid:
+                        return o, it
+        raise not_found(ctx)
+
+    def _items_changed(self, ctx: RequestContext, o: OrderRec) -> list[dict[str, Any]]:
+        now = self._now(ctx)
+        o.updated = now if now > o.updated else o.updated + 1
+        self.serial += 1
+        self._emit_order(ctx, "order.products.updated", o)
+        self._emit_order(ctx, "order.updated", o)
+        return [r.order_item_json(ctx, self, o, it) for it in o.items]
+
+    def _variant_from_options(
+        self, ctx: RequestContext, p: ProductRec, options: Any, variant: int
+    ) -> int:
+        """The variant whose values are the ``options[].value`` ids given (Salla's item body)."""
+        if not isinstance(options, list) or not options:
+            return variant
+        wanted: set[int] = set()
+        for raw in options:
+            values = raw.get("value") if isinstance(raw, dict) else None
+            values = values if isinstance(values, list) else [values]
+            wanted.update(v for v in (parse_int(x) for x in values) if v is not None)
+        variants = variants_of(p)
+        for i in live_indexes(p):
+            if wanted and wanted <= set(variants[i].value_ids):
+                return i
+        raise validation_error(ctx, invalid=["options"])
+
+    def add_order_item(self, ctx: RequestContext, fields: Any) -> list[dict[str, Any]]:
+        """Add a product line to an order: stock taken, amounts recomputed, events emitted."""
+        data = require_fields(ctx, fields, ("order_id",))
+        o = self._editable_order(ctx, data["order_id"])
+        ident = data.get("identifier", data.get("product_id"))
+        if ident is None:
+            raise validation_error(ctx, missing=["identifier"])
+        rng = random.Random(f"{self.seed}:item:{self.serial}")
+        (line,) = self._order_lines(
+            ctx,
+            rng,
+            [
+                {
+                    "identifier": ident,
+                    "identifier_type": data.get("identifier_type") or "id",
+                    "quantity": data.get("quantity") or 1,
+                }
+            ],
+        )
+        p = self.products[line.product_id]
+        variant = self._variant_from_options(ctx, p, data.get("options"), line.variant)
+        if variant != line.variant:
+            line.variant, line.sku = variant, variants_of(p)[variant].sku
+        if data.get("price") is not None:
+            price = _halalas(data["price"])
+            if price is None or price < 0:
+                raise validation_error(ctx, invalid=["price"])
+            line.unit_price = price
+        o.items.append(line)
+        self._take_stock(ctx, p.id, line.variant, line.quantity)
+        return self._items_changed(ctx, o)
+
+    def update_order_item(
+        self, ctx: RequestContext, item_id: Any, fields: Any
+    ) -> list[dict[str, Any]]:
+        """Change a line's quantity, unit price or chosen options; stock follows."""
+        o, it = self._order_item(ctx, item_id)
+        self._editable_order(ctx, o.id)
+        data = fields if isinstance(fields, dict) else {}
+        quantity = it.quantity
+        if data.get("quantity") is not None:
+            q = parse_int(data["quantity"])
+            if q is None or q < 1:
+                raise validation_error(ctx, invalid=["quantity"])
+            quantity = q
+        price = it.unit_price
+        if data.get("price") is not None:
+            value = _halalas(data["price"])
+            if value is None or value < 0:
+                raise validation_error(ctx, invalid=["price"])
+            price = value
+        variant = it.variant
+        p = self.products.get(it.product_id)
+        if p is not None:
+            variant = self._variant_from_options(ctx, p, data.get("options"), it.variant)
+        if variant != it.variant and p is not None:
+            self._take_stock(ctx, it.product_id, it.variant, -it.quantity)
+            self._take_stock(ctx, it.product_id, variant, quantity)
+            it.sku = variants_of(p)[variant].sku
+        else:
+            self._take_stock(ctx, it.product_id, variant, quantity - it.quantity)
+        it.quantity, it.unit_price, it.variant = quantity, price, variant
+        return self._items_changed(ctx, o)
+
+    def delete_order_item(self, ctx: RequestContext, item_id: Any) -> None:
+        """Remove a line (its stock goes back); an order keeps at least one line."""
+        o, it = self._order_item(ctx, item_id)
+        self._editable_order(ctx, o.id)
+        if len(o.items) == 1:
+            raise validation_error(ctx, invalid=["item_id"])
+        o.items = [x for x in o.items if x.id != it.id]
+        self._take_stock(ctx, it.product_id, it.variant, -it.quantity)
+        self._items_changed(ctx, o)
 
     def change_order_status(
         self, ctx: RequestContext, order_id: int, slug: str, *, note: str = ""
@@ -574,15 +994,25 @@ class StoreData:
         ``order.cancelled`` for ``canceled``)."""
         o = self.order(ctx, order_id)
         status = STATUS_BY_SLUG.get(slug)
+        custom: CustomStatusRec | None = None
         if status is None and (sid := parse_int(slug)) is not None:
             status = STATUS_BY_ID.get(sid)
+            custom = self.custom_statuses.get(sid)
+            if custom is not None and custom.is_active:
+                status = STATUS_BY_ID[custom.original_id]
         if status is None:
             raise validation_error(ctx, invalid=["slug"])
         now = self._now(ctx)
         o.histories = list(self.histories_of(o))
-        o.histories.append(HistoryRec(self.new_id(ctx), status.id, now, note))
+        o.histories.append(
+            HistoryRec(self.new_id(ctx), status.id, now, note, custom.id if custom else 0)
+        )
         previous = o.status_id
         o.status_id = status.id
+        if custom is not None:
+            o.extra["custom_status"] = custom.id
+        else:
+            o.extra.pop("custom_status", None)
         o.updated = max(now, o.updated + 1) if now <= o.updated else now
         self.serial += 1
         if status.slug == "canceled" and previous != status.id:
@@ -599,6 +1029,102 @@ class StoreData:
         if status.slug == "canceled":
             self._emit_order(ctx, "order.cancelled", o)
         return r.order_json(ctx, self, o)
+
+    # -- order statuses and tags ----------------------------------------------------------
+
+    def custom_status_of(self, o: OrderRec) -> CustomStatusRec | None:
+        return self.custom_statuses.get(o.extra.get("custom_status", 0))
+
+    def add_custom_status(self, ctx: RequestContext, fields: Any) -> CustomStatusRec:
+        """A merchant status under ``parent_id`` (an original status or a custom one)."""
+        data = require_fields(ctx, fields, ("name", "parent_id"))
+        parent_id = parse_int(data["parent_id"])
+        parent = self.custom_statuses.get(parent_id or -1)
+        if parent_id not in STATUS_BY_ID and parent is None:
+            raise validation_error(ctx, invalid=["parent_id"])
+        name_ar, name_en = _names(data["name"])
+        sort = parse_int(data.get("sort"))
+        c = CustomStatusRec(
+            id=self.new_id(ctx, self.custom_statuses),
+            name_ar=name_ar,
+            name_en=name_en,
+            original_id=parent.original_id if parent else int(parent_id or 0),
+            parent_id=int(parent_id or 0),
+            sort=sort if sort is not None else 100 + len(self.custom_statuses),
+            message=str(data.get("message") or name_ar),
+            icon=str(data.get("icon") or "sicon-time"),
+            is_active=bool(data.get("is_active", True)),
+            created=self._now(ctx),
+        )
+        self.custom_statuses[c.id] = c
+        self.serial += 1
+        return c
+
+    def update_custom_status(
+        self, ctx: RequestContext, status_id: Any, fields: Any
+    ) -> CustomStatusRec:
+        c = self.custom_statuses.get(parse_int(status_id) or -1)
+        if c is None:
+            raise not_found(ctx)
+        data = fields if isinstance(fields, dict) else {}
+        if data.get("name"):
+            c.name_ar, c.name_en = _names(data["name"], c.name_ar, c.name_en)
+        if data.get("message"):
+            c.message = str(data["message"])
+        if data.get("icon"):
+            c.icon = str(data["icon"])
+        if data.get("sort") is not None:
+            c.sort = parse_int(data["sort"]) or 0
+        if "is_active" in data:
+            c.is_active = bool(data["is_active"])
+        self.serial += 1
+        return c
+
+    def sort_statuses(self, ctx: RequestContext, body: Any) -> None:
+        rows = body if isinstance(body, list) else (body or {}).get("statuses")
+        if not isinstance(rows, list):
+            raise validation_error(ctx, missing=["status_id"])
+        for n, row in enumerate(rows):
+            sid = parse_int(row.get("status_id")) if isinstance(row, dict) else None
+            sort = parse_int(row.get("sort")) if isinstance(row, dict) else None
+            if sid is None or sort is None:
+                raise validation_error(ctx, invalid=[f"{n}.status_id"])
+            if sid in self.custom_statuses:
+                self.custom_statuses[sid].sort = sort
+            elif sid in STATUS_BY_ID:
+                self.status_sort[sid] = sort
+            else:
+                raise validation_error(ctx, invalid=[f"{n}.status_id"])
+        self.serial += 1
+
+    def tag_order(self, ctx: RequestContext, order_id: Any, name: Any) -> tuple[int, str]:
+        """Attach the tag ``name`` (created when new) to an order; emits ``order.updated``."""
+        o = self.order(ctx, order_id)
+        if not isinstance(name, str) or not name.strip():
+            raise validation_error(ctx, missing=["tag_name"])
+        name = name.strip()
+        tid = next((k for k, v in self.order_tags.items() if v == name), None)
+        if tid is None:
+            tid = self.new_id(ctx, self.order_tags)
+            self.order_tags[tid] = name
+        tags: list[int] = o.extra.setdefault("tags", [])
+        if tid not in tags:
+            tags.append(tid)
+            o.updated = max(self._now(ctx), o.updated + 1)
+            self.serial += 1
+            self._emit_order(ctx, "order.updated", o)
+        return tid, name
+
+    def untag_order(self, ctx: RequestContext, order_id: Any, tag_id: Any) -> None:
+        o = self.order(ctx, order_id)
+        tid = parse_int(tag_id)
+        tags: list[int] = o.extra.get("tags", [])
+        if tid not in tags:
+            raise not_found(ctx)
+        tags.remove(tid)
+        o.updated = max(self._now(ctx), o.updated + 1)
+        self.serial += 1
+        self._emit_order(ctx, "order.updated", o)
 
     def add_history(self, ctx: RequestContext, order_id: int, note: str) -> dict[str, Any]:
         """Add a merchant comment to an order's history."""

@@ -14,6 +14,7 @@ __all__ = [
     "BRANDS",
     "CATEGORIES",
     "CITIES",
+    "COUNTRY_IDS",
     "COUNTRY_NAMES",
     "COURIERS",
     "FIRST_NAMES",
@@ -235,6 +236,11 @@ COUNTRY_NAMES: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
         "AE": ("الإمارات", "United Arab Emirates"),
         "KW": ("الكويت", "Kuwait"),
     }
+)
+# Country ids as the ``country`` filter of ``GET /orders`` takes them (fixed here; customers
+# show theirs with ``fields[]=country_id``).
+COUNTRY_IDS: MappingProxyType[str, int] = MappingProxyType(
+    {"SA": 1473353380, "AE": 1939592359, "KW": 566146470}
 )
 
 # Option kinds for variant products: (option name ar, en, display type, values ar/en).
