@@ -873,9 +873,7 @@ def hand_endpoint(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build(source: Path) -> list[dict[str, Any]]:
-    endpoints = [
-        apply_corrections(endpoint_from_source(row, source)) for row in read_index(source)
-    ]
+    endpoints = [apply_corrections(endpoint_from_source(row, source)) for row in read_index(source)]
     endpoints += [hand_endpoint(spec) for spec in HAND_ENDPOINTS]
     endpoints.sort(key=lambda e: (e["group"], e["path"], e["method"]))
     problems = validate(endpoints)

@@ -104,9 +104,7 @@ class ConfigurationError(SallaError):
 class APIError(SallaError):
     """A call to the Salla API failed."""
 
-    def __init__(
-        self, message: str | None = None, *, method: str = "", url: str = ""
-    ) -> None:
+    def __init__(self, message: str | None = None, *, method: str = "", url: str = "") -> None:
         super().__init__(message)
         self.method = method
         self.url = url

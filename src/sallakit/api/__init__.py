@@ -8,13 +8,13 @@ with the same retries, per-store rate-limit governor and error mapping.
 
 from __future__ import annotations
 
+from sallakit._registry import Endpoint, Param, Registry, load_registry
 from sallakit.api._async_client import AsyncSalla, AsyncTokenProvider
 from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._clock import Clock, SystemClock
 from sallakit.api._core._pagination import PageInfo
 from sallakit.api._core._retry import RetryPolicy
 from sallakit.api._governor import DEFAULT_GOVERNOR_REGISTRY, GovernorRegistry, StoreGovernor
-from sallakit._registry import Endpoint, Param, Registry, load_registry
 from sallakit.api._response import APIResponse, Page
 from sallakit.api._sync_client import Salla, TokenProvider
 from sallakit.api._sync_pagination import Paginator
