@@ -10,6 +10,7 @@ import html
 import json
 import secrets
 import threading
+import time
 import webbrowser
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -19,10 +20,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from sallakit._exceptions import ConfigurationError, SallaError
+from sallakit._exceptions import ConfigurationError, OAuthError, SallaError
 from sallakit.auth import (
     AsyncOAuthClient,
     CustomMode,
@@ -35,7 +37,10 @@ from sallakit.settings import Settings
 
 __all__ = ["register", "run_connect"]
 
-DEFAULT_CONNECT_PORT = 8765
+# The same callback the emulator registers by default, and not the emulator's own port (8765),
+# so ``sallakit emulator`` and ``sallakit connect`` work together out of the box.
+DEFAULT_CONNECT_PORT = 8000
+DEFAULT_CONNECT_PATH = "/oauth/callback"
 
 DatabaseOpt = Annotated[
     str | None,
@@ -113,6 +118,24 @@ def _expiry(record: StoredStore, now: float) -> str:
     return f"{_when(record.expires_at)} (in {left / 86400:.1f} d)"
 
 
+def _scope_summary(scopes: tuple[str, ...]) -> str:
+    """Scopes grouped by access, so that they wrap on whole words in a narrow table.
+
+    ``orders.read_write products.read_write carts.read offline_access`` becomes
+    ``read_write: orders products`` / ``read: carts`` / ``offline_access``.
+    """
+    groups: dict[str, list[str]] = {}
+    plain: list[str] = []
+    for scope in scopes:
+        resource, dot, access = scope.rpartition(".")
+        if dot and resource and access:
+            groups.setdefault(access, []).append(resource)
+        else:
+            plain.append(scope)
+    lines = [f"{access}: {' '.join(names)}" for access, names in groups.items()]
+    return "\n".join([*lines, *plain]) or "-"
+
+
 def store_summary(record: StoredStore) -> dict[str, Any]:
     """The JSON-friendly view of a store: never a token."""
     return {
@@ -156,9 +179,16 @@ def stores_list(
     if as_json:
         typer.echo(json.dumps([store_summary(r) for r in records], ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{len(records)} stores", title_justify="left")
-    for column in ("store", "name", "status", "access token expires", "scopes", "gen", "via"):
+    table = Table(
+        title=f"{len(records)} stores",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("store", "name", "status", "access token expires", "gen", "via"):
         table.add_column(column)
+    table.add_column("scopes", overflow="fold")  # never "offline_ac…"
     now = vault.now()
     for r in records:
         table.add_row(
@@ -166,9 +196,9 @@ def stores_list(
             r.name or "-",
             f"[{_status_style(r.status.value)}]{r.status.value}[/]",
             _expiry(r, now),
-            " ".join(r.scopes) or "-",
             str(r.generation),
             r.connected_via or "-",
+            _scope_summary(r.scopes),
         )
     console.print(table)
 
@@ -226,11 +256,12 @@ def stores_disconnect(
 ) -> None:
     """Forget a store's tokens locally (the app stays installed at Salla)."""
     console = Console()
-    if not yes:
-        typer.confirm(f"Erase the tokens of store {store_id}?", abort=True)
     try:
         vault = _vault(_settings(database_url=database_url, token_keys=token_keys))
-        vault.get(store_id)
+        vault.get(store_id)  # an unknown store fails before the question
+        if not yes:
+            what = "every row of" if purge else "the tokens of"
+            typer.confirm(f"Erase {what} store {store_id}?", abort=True)
         vault.uninstall(store_id, purge=purge, detail="disconnected by an operator")
     except SallaError as exc:
         raise _fail(console, exc) from exc
@@ -315,6 +346,31 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         return
 
 
+def _connect_redirect(settings: Settings, port: int | None) -> tuple[str, int]:
+    """The redirect URI to send and the local port to listen on (see :func:`run_connect`)."""
+    if settings.redirect_uri:
+        redirect_uri = settings.redirect_uri
+    else:
+        redirect_uri = f"http://127.0.0.1:{port or DEFAULT_CONNECT_PORT}{DEFAULT_CONNECT_PATH}"
+    parts = urlsplit(redirect_uri)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
+        raise ConfigurationError(
+            f"`sallakit connect` listens on localhost, so the redirect URI must be "
+            f"http://127.0.0.1:PORT/PATH (registered for the app), not {redirect_uri!r}; "
+            "set SALLAKIT_REDIRECT_URI or --redirect-uri"
+        )
+    try:
+        uri_port = parts.port or 80
+    except ValueError as exc:
+        raise ConfigurationError(f"the redirect URI {redirect_uri!r} has a bad port") from exc
+    if port is not None and settings.redirect_uri and port != uri_port:
+        raise ConfigurationError(
+            f"--port {port} differs from the redirect URI's port {uri_port}: Salla sends the "
+            "merchant to the redirect URI, so the callback would never arrive; drop --port"
+        )
+    return redirect_uri, port or uri_port
+
+
 def run_connect(
     settings: Settings,
     *,
@@ -327,29 +383,39 @@ def run_connect(
     """Connect one store in Custom mode through a one-shot callback server on localhost.
 
     Args:
-        settings: client id/secret, accounts URL, database, keys, optional redirect URI.
+        settings: client id/secret, accounts URL, database, keys, optional redirect URI and
+            state secret.
         port: callback port (default: the redirect URI's, else 8765).
-        open_url: called with the consent URL (default: open a browser).
+        open_url: called with the consent URL once the callback server listens (default: open
+            a browser).
         timeout: seconds to wait for the callback.
         scopes: scopes to request.
         oauth_transport: an httpx2 async transport for the OAuth calls (tests).
 
     Raises:
-        ConfigurationError: missing settings.
-        OAuthError: the callback or exchange failed (subclass says why).
+        ConfigurationError: missing or inconsistent settings, or the callback port is taken.
+        OAuthError: no callback in time, or the callback or exchange failed (the subclass says
+            why: ``AuthorizationDeniedError`` for a declined consent, ``InvalidStateError``...).
     """
-    if not settings.client_id or settings.client_secret is None:
-        raise ConfigurationError("set SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET")
-    redirect_uri = (
-        settings.redirect_uri or f"http://127.0.0.1:{port or DEFAULT_CONNECT_PORT}/callback"
-    )
-    parts = urlsplit(redirect_uri)
-    if parts.hostname not in ("127.0.0.1", "localhost"):
-        raise ConfigurationError(
-            "`sallakit connect` listens on localhost: the redirect URI must be "
-            "http://127.0.0.1:PORT/PATH (register it for the app)"
+    missing = [
+        name
+        for name, value in (
+            ("SALLAKIT_CLIENT_ID", settings.client_id),
+            ("SALLAKIT_CLIENT_SECRET", settings.client_secret),
         )
-    listen_port = port or parts.port or DEFAULT_CONNECT_PORT
+        if not value
+    ]
+    if missing:
+        raise ConfigurationError(
+            f"`sallakit connect` needs {' and '.join(missing)} (the app's OAuth credentials "
+            "from the Partner Portal), or --client-id / --client-secret"
+        )
+    if timeout <= 0:
+        raise ConfigurationError("the connect timeout must be positive")
+    assert settings.client_id is not None and settings.client_secret is not None
+    client_id = settings.client_id
+    client_secret = settings.client_secret.get_secret_value()
+    redirect_uri, listen_port = _connect_redirect(settings, port)
     vault = _vault(settings)
     # The state only has to survive this process when none is configured.
     state_secret = (
@@ -359,15 +425,14 @@ def run_connect(
 
     async def finish(params: Mapping[str, str], url: str) -> StoredStore:
         async with AsyncOAuthClient(
-            settings.client_id or "",
-            settings.client_secret.get_secret_value() if settings.client_secret else "",
+            client_id,
+            client_secret,
             accounts_url=settings.accounts_url,
             transport=oauth_transport,
         ) as oauth:
             custom = CustomMode(
                 vault, oauth, redirect_uri=redirect_uri, state_secret=state_secret, scopes=scopes
             )
-            outcome["custom"] = custom
             return await custom.handle_callback(params, callback_url=url)
 
     def on_callback(params: Mapping[str, str], url: str) -> tuple[bool, str]:
@@ -379,36 +444,47 @@ def run_connect(
         outcome["store"] = record
         return True, f"Store {record.store_id} ({record.name or 'unnamed'}) is connected."
 
-    # Build the consent URL with the same secret the callback will verify against.
-    consent = CustomMode(
-        vault,
-        AsyncOAuthClient(
-            settings.client_id,
-            settings.client_secret.get_secret_value(),
-            accounts_url=settings.accounts_url,
-        ),
-        redirect_uri=redirect_uri,
-        state_secret=state_secret,
-        scopes=scopes,
-    )
-    url = consent.authorize_url()
-    anyio.run(consent.oauth.aclose)
-    server = _CallbackServer(listen_port, parts.path or "/", on_callback)
-    server.timeout = 0.2
     try:
-        thread = threading.Thread(target=(open_url or webbrowser.open), args=(url,), daemon=True)
-        thread.start()
-        waited = 0.0
-        while not server.done.is_set() and waited < timeout:
-            server.handle_request()
-            waited += server.timeout
+        # Build the consent URL with the same secret the callback will verify against.
+        consent = CustomMode(
+            vault,
+            AsyncOAuthClient(client_id, client_secret, accounts_url=settings.accounts_url),
+            redirect_uri=redirect_uri,
+            state_secret=state_secret,
+            scopes=scopes,
+        )
+        url = consent.authorize_url()
+        anyio.run(consent.oauth.aclose)
+        try:
+            server = _CallbackServer(listen_port, urlsplit(redirect_uri).path or "/", on_callback)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot listen for the callback on 127.0.0.1:{listen_port} ({exc.strerror}); "
+                "is another program (another `sallakit connect`, `sallakit emulator`...) using it?"
+            ) from exc
+        server.timeout = 0.2
+        try:
+            # Only now that the server listens may the merchant be sent to the consent page.
+            thread = threading.Thread(
+                target=(open_url or webbrowser.open), args=(url,), daemon=True
+            )
+            thread.start()
+            deadline = time.monotonic() + timeout
+            while not server.done.is_set() and time.monotonic() < deadline:
+                server.handle_request()
+        finally:
+            server.server_close()
     finally:
-        server.server_close()
+        vault.engine.dispose()
     if "store" in outcome:
         return outcome["store"]  # type: ignore[no-any-return]
     if "error" in outcome:
         raise outcome["error"]
-    raise ConfigurationError(f"no callback within {timeout:.0f} s; run `sallakit connect` again")
+    raise OAuthError(
+        f"no callback reached {redirect_uri} within {timeout:g} s: open the printed URL, approve "
+        "the app, and check that this redirect URI is the one registered for the app; then run "
+        "`sallakit connect` again"
+    )
 
 
 def connect(

@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,7 @@ def postgres_url() -> Iterator[str]:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -74,10 +75,12 @@ class EmulatorServer:
         return dict(self.control("GET", "/counters"))
 
 
-@pytest.fixture
-def emulator_server() -> Iterator[EmulatorServer]:
-    """``sallakit emulator`` running as a subprocess on a free port."""
-    port = _free_port()
+@contextmanager
+def start_emulator_server(
+    redirect_uri: str = "http://127.0.0.1:1/callback",
+) -> Iterator[EmulatorServer]:
+    """Run ``sallakit emulator --auto-approve`` as a subprocess on a free port until exit."""
+    port = free_port()
     command = [
         sys.executable,
         "-c",
@@ -94,7 +97,7 @@ def emulator_server() -> Iterator[EmulatorServer]:
         "--webhook-secret",
         WEBHOOK_SECRET,
         "--redirect-uri",
-        "http://127.0.0.1:1/callback",
+        redirect_uri,
         "--auto-approve",
     ]
     # stderr goes to a file, not a pipe: an unread pipe fills up and blocks a chatty server.
@@ -125,3 +128,10 @@ def emulator_server() -> Iterator[EmulatorServer]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def emulator_server() -> Iterator[EmulatorServer]:
+    """``sallakit emulator`` running as a subprocess on a free port."""
+    with start_emulator_server() as server:
+        yield server
