@@ -17,8 +17,39 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from sallakit._exceptions import *  # noqa: F403
-from sallakit._exceptions import __all__ as _exception_names
+from sallakit._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    AuthorizationDeniedError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InactiveUserError,
+    InternalServerError,
+    InvalidStateError,
+    InvalidTokenError,
+    MissingScopeError,
+    NotFoundError,
+    OAuthError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    RedirectURIMismatchError,
+    RefreshInterruptedError,
+    ReinstallRequiredError,
+    SallaError,
+    SignatureVerificationError,
+    StoreNotFoundError,
+    TokenDecryptionError,
+    TokenExchangeError,
+    TokenVaultError,
+    UnprocessableEntityError,
+    WebhookError,
+)
 
 if TYPE_CHECKING:
     from sallakit.api import (
@@ -41,7 +72,46 @@ _LAZY = {
     "TokenProvider": "sallakit.api",
 }
 
-__all__ = sorted([*_exception_names, *_LAZY, "__version__"])
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponse",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncSalla",
+    "AsyncTokenProvider",
+    "AuthenticationError",
+    "AuthorizationDeniedError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InactiveUserError",
+    "InternalServerError",
+    "InvalidStateError",
+    "InvalidTokenError",
+    "MissingScopeError",
+    "NotFoundError",
+    "OAuthError",
+    "Page",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RedirectURIMismatchError",
+    "RefreshInterruptedError",
+    "ReinstallRequiredError",
+    "Salla",
+    "SallaError",
+    "SignatureVerificationError",
+    "StoreNotFoundError",
+    "TokenDecryptionError",
+    "TokenExchangeError",
+    "TokenProvider",
+    "TokenVaultError",
+    "UnprocessableEntityError",
+    "WebhookError",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
