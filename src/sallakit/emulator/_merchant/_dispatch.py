@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext
 
 from ._generic import generic_dispatch
 from ._handlers import HANDLERS
-from ._schema import conform, data_schema, merged
+from ._schema import Conformer, compile_conformer, conform, data_schema, merged
 
 __all__ = ["DOCUMENTED_OMISSIONS", "dispatch"]
 
@@ -35,6 +36,12 @@ def dispatch(request: ApiRequest, ctx: RequestContext) -> ApiResponse:
     )
     if response.raw or request.q("format") == "light":
         return response
+    source, plan = _registry_conformer(endpoint.client_method)
+    if source is endpoint.response_schema and source is not None:
+        if plan is not None:
+            response.data = plan(response.data, quirks=ctx.quirks)
+        return response
+    # An endpoint that is not the registry's own (a test double): conform without a plan.
     schema = data_schema(endpoint.response_schema)
     if schema is not None:
         omit = DOCUMENTED_OMISSIONS.get(endpoint.client_method, frozenset())
@@ -44,3 +51,31 @@ def dispatch(request: ApiRequest, ctx: RequestContext) -> ApiResponse:
 
 def _conform(data: Any, schema: Any, quirks: bool, omit: frozenset[str]) -> Any:
     return conform(data, merged(schema), quirks=quirks, omit=omit)
+
+
+def _plan(schema: Mapping[str, Any] | None, client_method: str) -> Conformer | None:
+    """The compiled form of ``_conform`` for an endpoint's response schema."""
+    data = data_schema(schema)
+    if data is None:
+        return None
+    omit = DOCUMENTED_OMISSIONS.get(client_method, frozenset())
+    return compile_conformer(merged(data), omit=omit)
+
+
+@cache
+def _registry_conformer(
+    client_method: str,
+) -> tuple[Mapping[str, Any] | None, Conformer | None]:
+    """The registry endpoint's response schema and its compiled conformer.
+
+    A ``functools.cache`` on a pure function of an immutable key: the registry is immutable and
+    loaded once per process, so the plan of a client method never changes, and the cache is
+    bounded by the number of endpoints. The schema is returned so ``dispatch`` can check it
+    serves the same endpoint object (identity) before using the plan.
+    """
+    from sallakit._registry import load_registry
+
+    endpoint = load_registry().get(client_method)
+    if endpoint is None:
+        return None, None
+    return endpoint.response_schema, _plan(endpoint.response_schema, client_method)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sallakit.emulator._context import RequestContext
 
-from ._schema import conform, data_schema
+from ._schema import Conformer, compile_conformer, data_schema
 
 __all__ = ["details_schema", "emit", "norm_path"]
 
@@ -43,8 +43,16 @@ def details_schema(method: str, path: str) -> Mapping[str, Any] | None:
     return _schemas().get((method, norm_path(path)))
 
 
+@cache
+def _conformer(details_path: str) -> Conformer | None:
+    # A pure function of an immutable key (the registry is read once per process): one plan
+    # per details path, bounded by the registry's endpoints.
+    schema = details_schema("GET", details_path)
+    return compile_conformer(schema) if schema is not None else None
+
+
 def emit(ctx: RequestContext, event: str, data: dict[str, Any], details_path: str) -> None:
     """Emit ``event`` with ``data`` conformed to the details endpoint's schema."""
-    schema = details_schema("GET", details_path)
-    payload = conform(data, schema, quirks=ctx.quirks) if schema is not None else data
+    plan = _conformer(details_path)
+    payload = plan(data, quirks=ctx.quirks) if plan is not None else data
     ctx.emit(event, payload)

@@ -10,15 +10,32 @@ published examples).
 
 Choices derive from a CRC of ``seed`` and the JSON path so that a generic collection seeded twice
 with the same seed is identical, without any ``random.Random`` state.
+
+``compile_conformer`` turns a schema into a :class:`Conformer`, a tree of closures that does what
+``conform`` does (same output, byte for byte) without re-reading the schema on every call: the
+``allOf`` merging, type inference and the filler values of missing members (``example`` is a pure
+function of the schema node, seed and path, and the path of a node does not depend on the data)
+are computed once. The emulator compiles each endpoint's schema once and reuses the plan for
+every response; ``conform`` stays the reference the plan is tested against.
 """
 
 from __future__ import annotations
 
+import pickle
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any
 
-__all__ = ["data_schema", "example", "conform", "schema_type", "merged"]
+__all__ = [
+    "Conformer",
+    "compile_conformer",
+    "conform",
+    "data_schema",
+    "example",
+    "merged",
+    "schema_type",
+]
 
 _MAX_DEPTH = 16
 _BASE_DATE = "2024-03-06 13:50:32"
@@ -345,3 +362,242 @@ def _coerce_scalar(value: Any, kind: str | None, name: str) -> Any:
             return value not in ("", "0", "false")
         return bool(value) if isinstance(value, int | float) else False
     return value
+
+
+# -- compiled conformers --------------------------------------------------------------------
+
+_Step = Callable[[Any, bool], Any]
+"""A compiled schema node: (value, quirks) -> the conformed value."""
+
+
+class _Missing:
+    """The type of ``_MISSING``: a member absent from a value."""
+
+
+_MISSING: Any = _Missing()
+
+
+def _clone(value: Any) -> Any:
+    """A fresh copy of a JSON value (filler values are shared by the plan; outputs are not)."""
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two JSON values are equal with the same types all the way down (1 is not 1.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _filler(value: Any) -> Callable[[], Any]:
+    """A thunk giving ``value``: the value itself when immutable, else a fresh copy.
+
+    Containers are copied by unpickling a pickle made once (one C call) when that round trip is
+    exact, which it is for the plain JSON values ``example`` builds; ``_clone`` otherwise.
+    """
+    if not isinstance(value, dict | list):
+        return lambda: value
+    if not value:
+        return dict if isinstance(value, dict) else list
+    try:
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return lambda: _clone(value)
+    if not _same(pickle.loads(blob), value):
+        return lambda: _clone(value)
+    return lambda: pickle.loads(blob)
+
+
+def _identity(value: Any, quirks: bool) -> Any:
+    return value
+
+
+# The scalar types that ``_coerce_scalar`` returns unchanged (and ``_documented_drift`` keeps as
+# they are, quirks or not): an exact type match needs no work at all.
+_KEEP: Mapping[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _keep_types(schema: Any, depth: int) -> tuple[type, ...]:
+    """The value types that ``conform`` returns as they are for ``schema`` (none when unsure)."""
+    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+        return ()
+    return _KEEP.get(schema_type(merged(schema)) or "", ())
+
+
+def _compile(schema: Any, seed: int, omit: frozenset[str], path: str, depth: int) -> _Step:
+    """The plan of ``conform(value, schema, seed=seed, omit=omit, path=path, depth=depth)``."""
+    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+        return _identity
+    schema = merged(schema)
+    name = path.rsplit(".", 1)[-1]
+    kind = schema_type(schema)
+    null_ok = bool(schema.get("nullable")) or kind is None
+    # What ``conform`` answers for None when not nullable, and for a non-dict where an object
+    # is declared (nullable or not).
+    fill = _filler(example(schema, seed, name, path, depth))
+    if kind == "object":
+        return _compile_object(schema, seed, omit, path, depth, null_ok, fill)
+    if kind == "array":
+        items = schema.get("items")
+        if not isinstance(items, Mapping):
+            item_step: _Step | None = None
+            item_keep: tuple[type, ...] = ()
+        else:
+            item_step = _compile(items, seed, omit, f"{path}[]", depth + 1)
+            item_keep = _keep_types(items, depth + 1)
+
+        def conform_array(value: Any, quirks: bool) -> Any:
+            if value is None:
+                return None if null_ok else fill()
+            if not isinstance(value, list):
+                return []
+            if item_step is None:
+                return value
+            if item_keep:
+                return [v if type(v) in item_keep else item_step(v, quirks) for v in value]
+            return [item_step(v, quirks) for v in value]
+
+        return conform_array
+    keep = _KEEP.get(kind or "", ())
+
+    def conform_scalar(value: Any, quirks: bool) -> Any:
+        if type(value) in keep:
+            return value
+        if value is None:
+            return None if null_ok else fill()
+        if quirks and _documented_drift(value, kind):
+            return value
+        return _coerce_scalar(value, kind, name)
+
+    return conform_scalar
+
+
+def _compile_object(
+    schema: Mapping[str, Any],
+    seed: int,
+    omit: frozenset[str],
+    path: str,
+    depth: int,
+    null_ok: bool,
+    fill: Callable[[], Any],
+) -> _Step:
+    props = schema.get("properties") or {}
+    required = schema.get("required") or ()
+    # Omitted members are dropped; every other declared member, in declaration order (the
+    # order missing members are added in), is conformed when present (skipped when its type is
+    # already right) and filled when missing and required.
+    dropped: list[str] = []
+    scalars: dict[tuple[type, ...], list[tuple[str, _Step]]] = {}
+    others: list[tuple[str, _Step]] = []
+    fills: list[tuple[str, Callable[[], Any]]] = []
+    for key, sub in props.items():
+        if not isinstance(sub, Mapping):
+            continue
+        sub_path = f"{path}.{key}"
+        if sub_path in omit:
+            dropped.append(key)
+            continue
+        step = _compile(sub, seed, omit, sub_path, depth + 1)
+        keep = _keep_types(sub, depth + 1)
+        if keep:
+            scalars.setdefault(keep, []).append((key, step))
+        elif step is not _identity:
+            others.append((key, step))
+        if key in required:
+            fills.append((key, _filler(example(sub, seed, key, sub_path, depth + 1))))
+    declared = {key for key, sub in props.items() if isinstance(sub, Mapping)}
+    # Required but undeclared (or declared without a schema): any value is valid; None.
+    loose = tuple(
+        dict.fromkeys(
+            key for key in required if key not in declared and f"{path}.{key}" not in omit
+        )
+    )
+    frozen_dropped = tuple(dropped)
+    # Scalar members grouped by the types kept as they are: one pass in C (``map``) tells
+    # whether a group needs any work; only then are its members looked at one by one.
+    groups = tuple(
+        (tuple(k for k, _ in members), frozenset((*keep, _Missing)), tuple(members), keep)
+        for keep, members in scalars.items()
+    )
+    frozen_others = tuple(others)
+    frozen_fills = tuple(fills)
+    # Every member ``conform`` makes sure of: when all are there, nothing is added.
+    complete = frozenset(key for key, _ in fills) | frozenset(loose)
+    missing = repeat(_MISSING)
+
+    def conform_object(value: Any, quirks: bool) -> Any:
+        if not isinstance(value, dict):
+            if value is None:
+                return None if null_ok else fill()
+            if quirks and value == []:
+                # PHP serialises an empty map as [] (documented for links and translations).
+                return value
+            return fill()
+        out = dict(value)
+        for key in frozen_dropped:
+            out.pop(key, None)
+        get = out.get
+        # Conforming a present member keeps its place, so present members may be done first and
+        # the missing ones appended after, in declaration order, as ``conform`` appends them.
+        for keys, allowed, members, keep in groups:
+            if set(map(type, map(get, keys, missing))) <= allowed:
+                continue
+            for key, step in members:
+                member = get(key, _MISSING)
+                if member is not _MISSING and type(member) not in keep:
+                    out[key] = step(member, quirks)
+        for key, step in frozen_others:
+            member = get(key, _MISSING)
+            if member is not _MISSING:
+                out[key] = step(member, quirks)
+        if not complete <= out.keys():
+            for key, sub_fill in frozen_fills:
+                if key not in out:
+                    out[key] = sub_fill()
+            for key in loose:
+                if key not in out:
+                    out[key] = None
+        return out
+
+    return conform_object
+
+
+class Conformer:
+    """A schema compiled for ``conform``: ``Conformer(schema)(value, quirks=...)`` gives what
+    ``conform(value, schema, quirks=..., seed=seed, omit=omit)`` gives, much faster.
+
+    Build it once per schema (``compile_conformer``) and reuse it: it holds no mutable state
+    (filler values are copied on use), so one instance may serve every store and thread.
+    """
+
+    __slots__ = ("_step", "schema")
+
+    def __init__(
+        self, schema: Mapping[str, Any], *, seed: int = 0, omit: frozenset[str] = frozenset()
+    ) -> None:
+        self.schema = schema
+        """The schema compiled (kept so callers can check identity before reusing a plan)."""
+        self._step = _compile(schema, seed, omit, "$", 0)
+
+    def __call__(self, value: Any, *, quirks: bool = False) -> Any:
+        return self._step(value, quirks)
+
+
+def compile_conformer(
+    schema: Mapping[str, Any], *, seed: int = 0, omit: frozenset[str] = frozenset()
+) -> Conformer:
+    """The compiled form of ``conform(..., schema, seed=seed, omit=omit)``."""
+    return Conformer(schema, seed=seed, omit=omit)

@@ -93,7 +93,12 @@ class StoreData:
     order_tags: dict[int, str] = field(default_factory=dict)
     """The store's order tags, id -> name (orders hold tag ids in ``extra["tags"]``)."""
     option_owner: dict[int, int] | None = None
-    """Option and option-value id -> product id; built on first use, dropped on writes."""
+    """Option and option-value id -> product id; built on first use, kept up to date on writes
+    (with ``owned_options``)."""
+    owned_options: dict[int, tuple[int, ...]] | None = None
+    """Product id -> the option and value ids it holds in ``option_owner`` (built with it)."""
+    item_order: dict[int, int] | None = None
+    """Order item id -> order id; built on first use, kept up to date on writes."""
     serial: int = 0
     """Counts writes; seeds the random choices of ``place_order`` deterministically."""
 
@@ -158,10 +163,16 @@ class StoreData:
                 self.sku_index[f"{p.sku}-{i + 1}"] = (p.id, i)
                 self.variant_index[derive_id(p.id, 50 + i)] = (p.id, i)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Snapshots pickled before an index field existed: the lazy indexes start unbuilt.
+        self.__dict__.update(state)
+        for name in ("option_owner", "owned_options", "item_order"):
+            self.__dict__.setdefault(name, None)
+
     def _reindex_product(self, p: ProductRec) -> None:
         self._unindex_product(p)
         self._index_product(p)
-        self.option_owner = None
+        self._own_options(p)
 
     def _unindex_product(self, p: ProductRec) -> None:
         for key, (pid, _) in list(self.sku_index.items()):
@@ -306,9 +317,9 @@ class StoreData:
                         1 if k < quantity % len(live) else 0
                     )
                 p.quantity = quantity
-            self.option_owner = None
         self.products[pid] = p
         self._index_product(p)
+        self._own_options(p)
         self.serial += 1
         self._emit_product(ctx, "product.created", p)
         return r.product_json(ctx, self, p)
@@ -370,18 +381,46 @@ class StoreData:
 
     # -- product options, values and variants ---------------------------------------------
 
+    @staticmethod
+    def _option_ids(p: ProductRec) -> tuple[int, ...]:
+        if p.option_kind < 0 and p.options is None:
+            return ()
+        return tuple(i for o in options_of(p) for i in (o.id, *(v.id for v in o.values)))
+
     def _owners(self) -> dict[int, int]:
-        if self.option_owner is None:
+        """Option and value id -> product id (one scan of the products on first use; writes
+        keep it current through ``_own_options``/``_disown_options``)."""
+        if self.option_owner is None or self.owned_options is None:
             owners: dict[int, int] = {}
+            owned: dict[int, tuple[int, ...]] = {}
             for p in self.products.values():
-                if p.option_kind < 0 and p.options is None:
-                    continue
-                for o in options_of(p):
-                    owners[o.id] = p.id
-                    for v in o.values:
-                        owners[v.id] = p.id
-            self.option_owner = owners
+                ids = self._option_ids(p)
+                if ids:
+                    owned[p.id] = ids
+                    for i in ids:
+                        owners[i] = p.id
+            self.option_owner, self.owned_options = owners, owned
         return self.option_owner
+
+    def _disown_options(self, product_id: int) -> None:
+        owners, owned = self.option_owner, self.owned_options
+        if owners is None or owned is None:
+            return  # not built yet: the first lookup builds it from the current products
+        for i in owned.pop(product_id, ()):
+            if owners.get(i) == product_id:
+                del owners[i]
+
+    def _own_options(self, p: ProductRec) -> None:
+        """Bring ``option_owner`` up to date with ``p``'s current options and values."""
+        self._disown_options(p.id)
+        owners, owned = self.option_owner, self.owned_options
+        if owners is None or owned is None:
+            return
+        ids = self._option_ids(p)
+        if ids:
+            owned[p.id] = ids
+            for i in ids:
+                owners[i] = p.id
 
     def option(self, ctx: RequestContext, option_id: Any) -> tuple[ProductRec, OptionRec]:
         """The product owning option ``option_id`` and the option; Salla's 404 otherwise."""
@@ -622,7 +661,7 @@ class StoreData:
         payload = r.product_json(ctx, self, p)
         payload["status"] = "deleted"
         self._unindex_product(p)
-        self.option_owner = None
+        self._disown_options(p.id)
         del self.products[p.id]
         self.serial += 1
         ctx.emit("product.deleted", payload)
@@ -785,6 +824,7 @@ class StoreData:
             histories=[HistoryRec(self.new_id(ctx), STATUS_BY_SLUG["under_review"].id, now)],
         )
         self.orders[oid] = o
+        self._index_items(o)
         for it in lines:
             p = self.products.get(it.product_id)
             if p is None or p.unlimited:
@@ -878,13 +918,30 @@ class StoreData:
             raise validation_error(ctx, invalid=["order_id"])
         return o
 
+    def _item_orders(self) -> dict[int, int]:
+        """Order item id -> order id (one scan of the orders on first use; ``_index_items``
+        keeps it current). Later orders win, as the newest-first scan it replaces did."""
+        if self.item_order is None:
+            self.item_order = {it.id: o.id for o in self.orders.values() for it in o.items}
+        return self.item_order
+
+    def _index_items(self, o: OrderRec, removed: OrderItemRec | None = None) -> None:
+        index = self.item_order
+        if index is None:
+            return  # not built yet: the first lookup builds it from the current orders
+        if removed is not None and index.get(removed.id) == o.id:
+            del index[removed.id]
+        for it in o.items:
+            index[it.id] = o.id
+
     def _order_item(self, ctx: RequestContext, item_id: Any) -> tuple[OrderRec, OrderItemRec]:
         iid = parse_int(item_id)
         if iid is not None:
-            for o in reversed(self.orders.values()):
-                for it in o.items:
-                    if it.id == iid:
-                        return o, it
+            o = self.orders.get(self._item_orders().get(iid, -1))
+            for it in o.items if o is not None else ():
+                if it.id == iid:
+                    assert o is not None
+                    return o, it
         raise not_found(ctx)
 
     def _items_changed(self, ctx: RequestContext, o: OrderRec) -> list[dict[str, Any]]:
@@ -941,6 +998,7 @@ class StoreData:
                 raise validation_error(ctx, invalid=["price"])
             line.unit_price = price
         o.items.append(line)
+        self._index_items(o)
         self._take_stock(ctx, p.id, line.variant, line.quantity)
         return self._items_changed(ctx, o)
 
@@ -983,6 +1041,7 @@ class StoreData:
         if len(o.items) == 1:
             raise validation_error(ctx, invalid=["item_id"])
         o.items = [x for x in o.items if x.id != it.id]
+        self._index_items(o, removed=it)
         self._take_stock(ctx, it.product_id, it.variant, -it.quantity)
         self._items_changed(ctx, o)
 
