@@ -383,6 +383,7 @@ HAND_ENDPOINTS: list[dict[str, Any]] = [
     {
         "group": "Order Tags",
         "name": "List Order Tags",
+        "unconfirmed": True,
         "method": "GET",
         "path": "/orders/tags",
         "scopes": ["orders.read"],
@@ -394,6 +395,7 @@ HAND_ENDPOINTS: list[dict[str, Any]] = [
     {
         "group": "Order Tags",
         "name": "Delete Order Tag",
+        "unconfirmed": True,
         "method": "DELETE",
         "path": "/orders/{order_id}/tags/{tag_id}",
         "scopes": ["orders.read_write"],
@@ -419,6 +421,7 @@ HAND_ENDPOINTS: list[dict[str, Any]] = [
     {
         "group": "Order Items",
         "name": "Attach Digital Item",
+        "unconfirmed": True,
         "method": "POST",
         "path": "/orders/items/{item_id}/digital",
         "scopes": ["orders.read_write"],
@@ -432,6 +435,7 @@ HAND_ENDPOINTS: list[dict[str, Any]] = [
     {
         "group": "Coupons",
         "name": "Coupon Statistics Details",
+        "unconfirmed": True,
         "method": "GET",
         "path": "/coupons/{coupon_id}/statistics",
         "scopes": ["marketing.read"],
@@ -453,6 +457,7 @@ HAND_ENDPOINTS: list[dict[str, Any]] = [
     {
         "group": "Shipping Delivery Promises",
         "name": "List Delivery Promises",
+        "unconfirmed": True,
         "method": "GET",
         "path": "/delivery-promises",
         "scopes": ["shipping.read"],
@@ -462,6 +467,7 @@ HAND_ENDPOINTS: list[dict[str, Any]] = [
     {
         "group": "Shipping Delivery Promises",
         "name": "Delivery Promise Details",
+        "unconfirmed": True,
         "method": "GET",
         "path": "/delivery-promises/{delivery_promise_id}",
         "scopes": ["shipping.read"],
@@ -686,6 +692,10 @@ def validate(endpoints: Sequence[Mapping[str, Any]]) -> list[str]:
             problems.append(f"{e['client_method']}: placeholders {ph} vs path params {pp}")
     unused = set(METHOD_OVERRIDES.values()) - set(names)
     problems.extend(f"unused override {n}" for n in sorted(unused))
+    routes = set(keys)
+    problems.extend(
+        f"unused idempotent override {k}" for k in sorted(set(IDEMPOTENT_OVERRIDES) - routes)
+    )
     return problems
 
 
@@ -806,6 +816,7 @@ def endpoint_from_source(row: SourceRow, source: Path) -> dict[str, Any]:
         "response_schema": response_schema,
         "hand_added": False,
         "source": row.source,
+        "idempotent": idempotent_for(row.method, path),
     }
 
 
@@ -837,11 +848,48 @@ SCOPE_OVERRIDES: dict[tuple[str, str], list[str]] = {
 }
 
 
+# Body fields the facts say to send that the published schema leaves out. Subscribe Webhook:
+# the webhooks guide documents ``security_strategy`` (``signature``, ``token`` or ``none``) and
+# ``secret`` as part of the subscription, and Update Webhook's schema has both.
+BODY_ADDITIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("POST", "/webhooks/subscribe"): {
+        "security_strategy": {"type": "string", "enum": ["signature", "token", "none"]},
+        "secret": {"type": "string"},
+    },
+}
+
+# Whether replaying a call is harmless. By default GET, HEAD, PUT and DELETE are and POST and
+# PATCH are not; the PUTs below carry an action or an amount in their body, so sending one twice
+# may do it twice (the client then retries them only when Salla certainly did not act).
+DEFAULT_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+IDEMPOTENT_OVERRIDES: dict[tuple[str, str], bool] = {
+    # Update Transaction: body {action: refund|void|reverse, amount}: a refund per call.
+    ("PUT", "/transactions/{transaction_id}"): False,
+    # Update Instant Settlement: body {amount, status}: requests a payout of the amount.
+    ("PUT", "/settlements/instant/{id}"): False,
+}
+
+
+def idempotent_for(method: str, path: str) -> bool:
+    """The ``idempotent`` flag of an endpoint (see :data:`IDEMPOTENT_OVERRIDES`)."""
+    override = IDEMPOTENT_OVERRIDES.get((method, path))
+    return override if override is not None else method in DEFAULT_IDEMPOTENT_METHODS
+
+
 def apply_corrections(endpoint: dict[str, Any]) -> dict[str, Any]:
     """Apply the documented corrections above to one generated endpoint record."""
     key = (endpoint["method"], endpoint["path"])
     if key in SCOPE_OVERRIDES:
         endpoint["scopes"] = list(SCOPE_OVERRIDES[key])
+    additions = BODY_ADDITIONS.get(key)
+    if additions:
+        schema = dict(endpoint["request_schema"] or {"type": "object"})
+        props = dict(schema.get("properties") or {})
+        for name, sub in additions.items():
+            props.setdefault(name, sub)
+        schema["properties"] = props
+        endpoint["request_schema"] = schema
+        endpoint["body_fields"] = body_fields(schema)
     for param in endpoint["query_params"]:
         enum = ENUM_OVERRIDES.get((*key, param["name"]))
         if enum is not None:
@@ -869,6 +917,8 @@ def hand_endpoint(spec: Mapping[str, Any]) -> dict[str, Any]:
         "response_schema": spec.get("response_schema"),
         "hand_added": True,
         "source": "hand",
+        "idempotent": idempotent_for(spec["method"], path),
+        "unconfirmed": bool(spec.get("unconfirmed", False)),
     }
 
 
@@ -906,9 +956,11 @@ def render_markdown(endpoints: Sequence[Mapping[str, Any]]) -> str:
         "",
         "<!-- Generated by scripts/gen_registry.py; do not edit by hand. -->",
         "",
-        f"{len(endpoints)} endpoints in {len(groups)} groups ({hand} added by hand, marked ✋). "
+        f"{len(endpoints)} endpoints in {len(groups)} groups ({hand} added by hand, marked ✋; "
+        "❓ marks a hand-added path that Salla's published documents do not confirm). "
         "Paths are relative to `https://api.salla.dev/admin/v2`. Any one of the listed scopes "
-        "grants access.",
+        "grants access. ⚠ marks a PUT whose body is an action: the client does not replay it "
+        "after a server error.",
         "",
     ]
     for group in groups:
@@ -923,6 +975,8 @@ def render_markdown(endpoints: Sequence[Mapping[str, Any]]) -> str:
                 continue
             scopes = ", ".join(f"`{s}`" for s in e["scopes"]) or "—"
             mark = " ✋" if e["hand_added"] else ""
+            mark += " ❓" if e.get("unconfirmed") else ""
+            mark += " ⚠" if e["method"] == "PUT" and not e.get("idempotent", True) else ""
             out.append(
                 f"| {e['method']} | `{_md_cell(e['path'])}` | {scopes} | "
                 f"{'yes' if e['paginated'] else 'no'} | `{e['client_method']}`{mark} |"

@@ -18,6 +18,7 @@ import keyword
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +75,36 @@ RESERVED = {
 }
 PAGINATION_PARAMS = {"page", "per_page"}
 
-SCALARS = {"integer": "int", "number": "float", "string": "str", "boolean": "bool"}
+SCALARS = {"integer": "int", "number": "float | Decimal", "string": "str", "boolean": "bool"}
+
+# Array parameters whose items are ids although the documents type them as strings: List Orders
+# filters by status *ids* (facts §2.2), branch ids, employee ids... Typed ``int | str``.
+ID_ARRAYS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("orders.list", "status"),
+        ("orders.list", "branch"),
+        ("orders.list", "assign_employee"),
+        ("orders.list", "shipping_app_id"),
+        ("feedbacks.list", "products"),
+        ("feedbacks.list", "customers"),
+        ("feedbacks.list", "blogs"),
+        ("reviews.list", "products"),
+        ("reviews.list", "customers"),
+        ("reviews.list", "blogs"),
+        ("products.quantities.list_audit", "categories"),
+        ("products.quantities.list_audit", "brands"),
+        ("products.quantities.list_audit", "tags"),
+        ("products.quantities.list_audit", "branch"),
+    }
+)
+
+# Multipart fields that carry a file (the documents type several as plain strings).
+FILE_FIELD_NAMES = frozenset({"file", "photo", "image", "video"})
+FILE_TYPES = "FileTypes"
+
+METHOD_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+UNCONFIRMED_NOTE = "Path not confirmed by Salla's published documents."
 
 
 def available_models() -> set[str]:
@@ -93,17 +123,108 @@ def class_name(path: tuple[str, ...]) -> str:
     return "Async" + "".join(camel(p) for p in path)
 
 
-def py_type(param: Param) -> str:
-    if param.enum:
-        values = [v for v in param.enum if v is not None]
-        if values and all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
-            return "Literal[" + ", ".join(repr(v) for v in values) + "]"
+def is_id(param: Param) -> bool:
+    return param.name == "id" or param.name.endswith("_id")
+
+
+def is_file_field(endpoint: Endpoint, param: Param) -> bool:
+    """A multipart body field that carries a file (declared ``format: binary`` or named so)."""
+    if param.location != "body" or not (endpoint.body_content_type or "").startswith("multipart/"):
+        return False
+    props = (endpoint.request_schema or {}).get("properties") or {}
+    declared = props.get(param.name) or {}
+    binary = isinstance(declared, dict) and declared.get("format") == "binary"
+    return binary or (param.type == "string" and param.name in FILE_FIELD_NAMES)
+
+
+def _literal(enum: tuple[object, ...] | None) -> str | None:
+    values = [v for v in enum or () if v is not None]
+    if values and all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+        return "Literal[" + ", ".join(repr(v) for v in values) + "]"
+    return None
+
+
+def py_type(param: Param, endpoint: Endpoint | None = None) -> str:
+    if endpoint is not None and is_file_field(endpoint, param):
+        return FILE_TYPES
+    literal = _literal(param.enum)
     if param.type == "array":
-        inner = SCALARS.get(param.items_type or "", "Any")
-        return f"Sequence[{inner}]"
+        # One value is accepted too: it goes on the wire as ``name[]=value`` all the same.
+        key = (endpoint.client_method if endpoint else "", param.name)
+        if literal is not None:
+            inner = literal
+        elif key in ID_ARRAYS or param.items_type in ("integer", "number"):
+            inner = "int | str"
+        else:
+            inner = SCALARS.get(param.items_type or "", "Any")
+        if inner == "Any":
+            return "Sequence[Any]"
+        return f"Sequence[{inner}] | {inner}"
+    if literal is not None:
+        return literal
     if param.type == "object":
         return "Mapping[str, Any]"
+    if param.type in ("integer", "number") and is_id(param):
+        return "int"
     return SCALARS.get(param.type, "Any")
+
+
+def describe(param: Param, endpoint: Endpoint) -> str:
+    """A line of the ``Args:`` section: where the parameter goes, its type, enum, requiredness."""
+    where = {"path": "Path", "query": "Query", "body": "Body"}[param.location]
+    wire = wire_name(param)
+    kind = "file" if is_file_field(endpoint, param) else param.type
+    if param.type == "array":
+        kind = f"array of {param.items_type or 'any'}"
+    text = f"{where} ``{wire}`` ({kind}"
+    text += ", required)." if param.required else ")."
+    values = [v for v in param.enum or () if v is not None]
+    if values:
+        text += " One of: " + ", ".join(f"``{v}``" for v in values) + "."
+    return text.replace("\\", "\\\\")
+
+
+def wire_name(param: Param) -> str:
+    """The name sent: array query parameters always carry PHP's ``[]``."""
+    if param.location == "query" and param.type == "array" and not param.wire_name.endswith("]"):
+        return param.wire_name + "[]"
+    return param.wire_name
+
+
+COMMON_ARGS = {
+    "page": "First page to request.",
+    "per_page": "Items per page, at most 60 (Salla's limit).",
+    "extra_params": "More query parameters, by wire name.",
+    "extra_body": "More body fields, by wire name.",
+    "files": "More file parts: bytes, a binary file, or a (filename, bytes, content type) tuple.",
+    "language": "``Accept-Language`` of this call (defaults to the client's).",
+    "timeout": "Timeout of this call (defaults to the client's).",
+}
+
+
+def docstring(endpoint: Endpoint, args: list[Arg], common: list[str]) -> list[str]:
+    indent = " " * 8
+    lines = [f"{endpoint.method} {endpoint.path} (scopes: {scopes_text(endpoint)})"]
+    if endpoint.unconfirmed:
+        lines += ["", UNCONFIRMED_NOTE]
+    if not endpoint.is_idempotent and endpoint.method in METHOD_IDEMPOTENT:
+        lines += ["", "Not replayed after a server error: the body is an action."]
+    lines += ["", "Args:"]
+    entries = [(a.name, describe(a.param, endpoint)) for a in args]
+    entries += [(name, COMMON_ARGS[name]) for name in common]
+    for name, text in entries:
+        wrapped = textwrap.wrap(
+            f"{name}: {text}",
+            width=100 - len(indent) - 4,
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        lines += ["    " + w for w in wrapped]
+    out = [f'{indent}"""{lines[0]}']
+    out += [f"{indent}{line}" if line else "" for line in lines[1:]]
+    out.append(f'{indent}"""')
+    return out
 
 
 @dataclass
@@ -181,23 +302,32 @@ def render_method(name: str, endpoint: Endpoint, models: set[str]) -> tuple[list
     has_body = bool(body) or endpoint.method in {"POST", "PUT", "PATCH"}
     multipart = (endpoint.body_content_type or "").startswith("multipart/")
 
+    file_args = [a for a in body if is_file_field(endpoint, a.param)]
+    body = [a for a in body if a not in file_args]
+
     sig = ["self"]
     sig += [f"{a.name}: int | str" for a in path]
     kw: list[str] = []
-    for a in [*query, *body]:
+    documented: list[str] = []
+    for a in [*query, *body, *file_args]:
         if a.param.required:
-            kw.append(f"{a.name}: {py_type(a.param)}")
-    for a in [*query, *body]:
+            kw.append(f"{a.name}: {py_type(a.param, endpoint)}")
+    for a in [*query, *body, *file_args]:
         if not a.param.required:
-            kw.append(f"{a.name}: {py_type(a.param)} | None = None")
+            kw.append(f"{a.name}: {py_type(a.param, endpoint)} | None = None")
     if endpoint.paginated:
         kw += ["page: int = 1", "per_page: int | None = DEFAULT_PER_PAGE"]
+        documented += ["page", "per_page"]
     kw.append("extra_params: Mapping[str, Any] | None = None")
+    documented.append("extra_params")
     if has_body:
         kw.append("extra_body: Mapping[str, Any] | None = None")
+        documented.append("extra_body")
     if multipart:
-        kw.append("files: Mapping[str, Any] | None = None")
+        kw.append(f"files: Mapping[str, {FILE_TYPES}] | None = None")
+        documented.append("files")
     kw += ["language: str | None = None", "timeout: TimeoutTypes | None = None"]
+    documented += ["language", "timeout"]
     sig += ["*", *kw]
 
     parse = f"{model}.model_validate" if model else "_raw"
@@ -205,8 +335,9 @@ def render_method(name: str, endpoint: Endpoint, models: set[str]) -> tuple[list
         returns = f"AsyncPaginator[{model or 'Any'}]"
         is_async = False
     elif model and shape == "items":
-        returns = f"builtins.list[{model}]"
-        is_async = True
+        # Like a paginator: ``async for`` it, or await it for the list.
+        returns = f"AsyncItemList[{model}]"
+        is_async = False
     elif model:
         returns = model
         is_async = True
@@ -217,12 +348,11 @@ def render_method(name: str, endpoint: Endpoint, models: set[str]) -> tuple[list
     lines = [f"    {'async ' if is_async else ''}def {name}("]
     lines += [f"        {s}," for s in sig]
     lines.append(f"    ) -> {returns}:")
-    lines.append(
-        f'        """{endpoint.method} {endpoint.path} (scopes: {scopes_text(endpoint)})"""'
-    )
+    lines += docstring(endpoint, [*path, *query, *body, *file_args], documented)
     path_dict = "{" + ", ".join(f"{a.param.name!r}: {a.name}" for a in path) + "}"
-    params_dict = "{" + ", ".join(f"{a.param.wire_name!r}: {a.name}" for a in query) + "}"
+    params_dict = "{" + ", ".join(f"{wire_name(a.param)!r}: {a.name}" for a in query) + "}"
     body_dict = "{" + ", ".join(f"{a.param.wire_name!r}: {a.name}" for a in body) + "}"
+    files_dict = "{" + ", ".join(f"{a.param.wire_name!r}: {a.name}" for a in file_args) + "}"
     head = [f"{endpoint.method!r}", f"{endpoint.path!r}", path_dict]
     common = ["language=language", "timeout=timeout"]
     if endpoint.paginated:
@@ -242,8 +372,12 @@ def render_method(name: str, endpoint: Endpoint, models: set[str]) -> tuple[list
             args += [f"body={body_dict}", "extra_body=extra_body"]
         if multipart:
             args += ["multipart=True", "files=files"]
+            if file_args:
+                args.append(f"file_fields={files_dict}")
+        if endpoint.is_idempotent != (endpoint.method in METHOD_IDEMPOTENT):
+            args.append(f"idempotent={endpoint.is_idempotent!r}")
         args += common
-        lines.append(f"        return await {call}(")
+        lines.append(f"        return {'await ' if is_async else ''}{call}(")
     lines += [f"            {a}," for a in args]
     lines.append("        )")
     return lines, used_models
@@ -287,6 +421,8 @@ def render_module(root: Node, models: set[str]) -> str:
         head.append("import builtins")
     abc = [n for n in ("Mapping", "Sequence") if f"{n}[" in text]
     head.append(f"from collections.abc import {', '.join(abc)}")
+    if re.search(r"\bDecimal\b", text):
+        head.append("from decimal import Decimal")
     typing_names = ["TYPE_CHECKING"] if "AsyncSalla" in text else []
     typing_names += [n for n in ("Any", "Literal") if re.search(rf"\b{n}\b", text)]
     head.append(f"from typing import {', '.join(typing_names)}")
@@ -295,9 +431,11 @@ def render_module(root: Node, models: set[str]) -> str:
         head.append("from sallakit.api._async_pagination import AsyncPaginator")
     if "DEFAULT_PER_PAGE" in text:
         head.append("from sallakit.api._core._pagination import DEFAULT_PER_PAGE")
-    if "APIResponse" in text:
-        head.append("from sallakit.api._response import APIResponse")
-    head.append("from sallakit.api._types import TimeoutTypes")
+    response_names = [n for n in ("APIResponse", "AsyncItemList") if re.search(rf"\b{n}\b", text)]
+    if response_names:
+        head.append(f"from sallakit.api._response import {', '.join(response_names)}")
+    types_names = ["FileTypes", "TimeoutTypes"] if FILE_TYPES in text else ["TimeoutTypes"]
+    head.append(f"from sallakit.api._types import {', '.join(types_names)}")
     raw = "_raw" in text
     head.append(
         "from sallakit.api.resources._async._base import AsyncAPIResource"

@@ -44,6 +44,9 @@ RULES: list[tuple[str, str]] = [
     (r"\barun_all\b", "run_all"),
     (r"\bAwaitable\[(\w+(?:\[\w+\])?)\]", r"\1"),
     (r", Awaitable\b", ""),
+    # A non-paginated list is fetched lazily by the async client (AsyncItemList can be awaited
+    # or iterated) and eagerly by the sync one (ItemList is a list).
+    (r"\bAsyncItemList\(\s*lambda: ", "ItemList("),
     (r"\bAsync(?=[A-Z])", ""),
     (r"\b_async_(?=client|pagination)", "_sync_"),
     (r"\._async\b", "._sync"),

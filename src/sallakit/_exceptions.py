@@ -266,12 +266,24 @@ class ReinstallRequiredError(OAuthError):
         self,
         message: str | None = None,
         *,
-        store_id: int | None = None,
+        store_id: int | str | None = None,
         description: str | None = None,
+        status_code: int | None = None,
+        method: str = "",
+        url: str = "",
     ) -> None:
         super().__init__(message)
         self.store_id = store_id
         self.description = description
+        # Set when an API call (rather than the token endpoint) revealed the revoked grant.
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        where = f" ({self.status_code} {self.method} {self.url})" if self.method else ""
+        store = f" [store {self.store_id}]" if self.store_id is not None else ""
+        return f"{self.message}{store}{where}"
 
 
 class TokenExchangeError(OAuthError):

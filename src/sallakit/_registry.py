@@ -82,6 +82,12 @@ class Endpoint:
     """JSON schema of the success body (refs resolved, vendor prose removed)."""
     hand_added: bool = False
     source: str = ""
+    idempotent: bool | None = None
+    """Whether replaying the call is harmless; None means "by the method" (GET, HEAD, PUT and
+    DELETE are, POST and PATCH are not). False for PUTs whose body is an action (a refund, an
+    increment)."""
+    unconfirmed: bool = False
+    """A hand-added endpoint whose path Salla's published documents do not confirm."""
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Endpoint:
@@ -102,11 +108,21 @@ class Endpoint:
             response_schema=raw.get("response_schema"),
             hand_added=bool(raw.get("hand_added", False)),
             source=raw.get("source", ""),
+            idempotent=raw.get("idempotent"),
+            unconfirmed=bool(raw.get("unconfirmed", False)),
         )
 
     @property
     def key(self) -> tuple[str, str]:
+        """``(method, path template)``, unique in the registry."""
         return (self.method, self.path)
+
+    @property
+    def is_idempotent(self) -> bool:
+        """:attr:`idempotent`, resolved by the method when the registry does not say."""
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 
 
 class Registry:

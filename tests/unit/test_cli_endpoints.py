@@ -85,13 +85,31 @@ def test_json_group_filter_is_case_insensitive(app: typer.Typer) -> None:
     }
 
 
-def test_table_shows_count_and_rows(app: typer.Typer) -> None:
+def test_table_shows_count_and_rows(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The table is for terminals (CliRunner's stdout is not one).
+    monkeypatch.setattr(_endpoints, "_stdout_is_terminal", lambda: True)
     result = CliRunner().invoke(app, ["endpoints", "--group", "Order Tags"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "3 endpoints in Order Tags" in result.stdout
     assert "orders.tags.create" in result.stdout
     assert "/orders/{order_id}/tags" in result.stdout
     assert "(hand)" in result.stdout
+
+
+def test_piped_output_is_tab_separated_and_never_truncated(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["endpoints"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "method\tpath\tscopes\tpaginated\tclient_method"
+    assert len(lines) == len(load_registry()) + 1
+    assert all(line.count("\t") == 4 for line in lines)
+    longest = max(lines, key=len)
+    assert len(longest) > 80  # nothing was cut at the terminal width
+    rows = {line.split("\t")[4]: line.split("\t") for line in lines[1:]}
+    assert rows["products.quantities.list_change_reasons"][1] == (
+        "/products/quantities/quantity-change-reason"
+    )
+    assert rows["orders.tags.list (hand)"][3] == "yes"
 
 
 def test_unknown_group_fails_with_the_known_groups(app: typer.Typer) -> None:

@@ -289,6 +289,46 @@ def test_endpoint_from_json_defaults() -> None:
     assert endpoint.scopes == ()
     param = Param.from_json({"name": "status", "wire_name": "status[]", "location": "query"})
     assert (param.type, param.enum) == ("string", None)
+    # Data written before the flags existed: replay safety by method, paths confirmed.
+    assert endpoint.idempotent is None and endpoint.is_idempotent
+    assert endpoint.unconfirmed is False
+    post = Endpoint.from_json({**_MINIMAL, "method": "POST"})
+    assert post.is_idempotent is False
+    put = Endpoint.from_json({**_MINIMAL, "method": "PUT", "idempotent": False})
+    assert put.is_idempotent is False
+
+
+_MINIMAL = {"client_method": "t.x", "group": "T", "name": "X", "method": "GET", "path": "/t"}
+
+
+def test_idempotent_flag_per_endpoint(registry: Registry) -> None:
+    for endpoint in registry:
+        assert endpoint.idempotent is not None, endpoint.client_method
+        if endpoint.method in ("POST", "PATCH"):
+            assert endpoint.idempotent is False, endpoint.client_method
+    # PUTs whose body is an action: a refund, a payout.
+    assert registry["transactions.update"].idempotent is False
+    assert registry["settlements.instant.update"].idempotent is False
+    assert registry["brands.update"].idempotent is True
+    assert registry["products.list"].idempotent is True
+
+
+def test_unconfirmed_hand_endpoints_are_flagged(registry: Registry) -> None:
+    assert {e.client_method for e in registry if e.unconfirmed} == {
+        "orders.tags.list",
+        "orders.tags.delete",
+        "orders.items.attach_digital",
+        "coupons.retrieve_statistics",
+        "shipping.delivery_promises.list",
+        "shipping.delivery_promises.retrieve",
+    }
+    assert all(e.hand_added for e in registry if e.unconfirmed)
+
+
+def test_webhook_subscribe_sends_security_strategy_and_secret(registry: Registry) -> None:
+    fields = {p.name: p for p in registry["webhooks.subscribe"].body_fields}
+    assert {"security_strategy", "secret", "event", "url"} <= fields.keys()
+    assert fields["security_strategy"].enum == ("signature", "token", "none")
 
 
 # ------------------------------------------------------------------------ the generator

@@ -15,20 +15,30 @@ import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, runtime_checkable
+from urllib.parse import urlsplit
 
 import httpx2
+from pydantic import ValidationError
 
 from sallakit._exceptions import (
     APIResponseError,
     APIStatusError,
     ConfigurationError,
     InvalidTokenError,
+    ReinstallRequiredError,
 )
 from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._clock import Clock
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
-from sallakit.api._core._pagination import DEFAULT_PER_PAGE
-from sallakit.api._core._request import build_headers, build_path, encode_params
+from sallakit.api._core._pagination import DEFAULT_PER_PAGE, check_per_page
+from sallakit.api._core._request import (
+    build_headers,
+    build_path,
+    encode_form,
+    encode_json,
+    encode_params,
+    split_path,
+)
 from sallakit.api._core._retry import RetryPolicy, decide_retry, parse_retry_after
 from sallakit.api._governor import (
     DEFAULT_GOVERNOR_REGISTRY,
@@ -37,7 +47,7 @@ from sallakit.api._governor import (
     StoreGovernor,
     store_key_for_token,
 )
-from sallakit.api._response import APIResponse, Page
+from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
 from sallakit.api._types import TimeoutTypes
 from sallakit.api._version import VERSION
 from sallakit.api.resources._async import AsyncResources
@@ -85,13 +95,18 @@ class AsyncSalla(AsyncResources):
         language: Default ``Accept-Language`` (Salla's messages follow it); per call
             ``language=`` overrides it.
         max_in_flight: Most requests in flight for this store, shared by every client of it.
-        store_id: The store's id. It keys the shared rate-limit governor; without it the key is a
-            hash of the first access token.
+        store_id: The store's id. It keys the shared rate-limit governor. With a fixed
+            ``access_token`` it may be omitted (the key is then a hash of that token); with a
+            ``token_provider`` it is required unless the provider has a ``store_id`` attribute
+            (as ``sallakit.auth``'s providers do), because tokens rotate and a key taken from one
+            of them would give the clients created after a refresh a governor of their own.
         governor: A :class:`GovernorRegistry` (or one :class:`StoreGovernor`) instead of the
             process-wide default, e.g. to isolate tests or inject a clock.
 
     Raises:
-        ConfigurationError: Both or neither of ``access_token`` and ``token_provider``.
+        ConfigurationError: Both or neither of ``access_token`` and ``token_provider``; a
+            ``token_provider`` without a store id; a ``base_url`` that is not an absolute
+            ``http(s)`` URL.
     """
 
     def __init__(
@@ -118,6 +133,21 @@ class AsyncSalla(AsyncResources):
             raise ConfigurationError("max_retries must be >= 0")
         if max_in_flight < 1:
             raise ConfigurationError("max_in_flight must be >= 1")
+        base = urlsplit(base_url)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise ConfigurationError(
+                f"base_url must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
+                f"got {base_url!r}"
+            )
+        if store_id is None and token_provider is not None:
+            provided = getattr(token_provider, "store_id", None)
+            if provided is None:
+                raise ConfigurationError(
+                    "pass store_id= with a token_provider (or give the provider a store_id "
+                    "attribute): the store id keys the shared rate-limit governor, and tokens "
+                    "rotate"
+                )
+            store_id = provided
         self._access_token = access_token
         self._token_provider = token_provider
         self.base_url = base_url.rstrip("/")
@@ -155,6 +185,7 @@ class AsyncSalla(AsyncResources):
 
     @property
     def is_closed(self) -> bool:
+        """Whether :meth:`aclose` was called (the client can no longer send)."""
         return self._http.is_closed
 
     def __repr__(self) -> str:
@@ -171,6 +202,8 @@ class AsyncSalla(AsyncResources):
 
     def _governor_for(self, token: str) -> StoreGovernor:
         if self._governor is None:
+            # Without a store id there is a fixed access token (see __init__): its hash is as
+            # stable as the token itself.
             key = str(self.store_id) if self.store_id is not None else store_key_for_token(token)
             source = self._governor_source
             assert isinstance(source, GovernorRegistry)
@@ -202,10 +235,18 @@ class AsyncSalla(AsyncResources):
         files: Any = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
+        idempotent: bool | None = None,
     ) -> APIResponse:
         method = method.upper()
+        path, path_query = split_path(path)
         url = self.base_url + "/" + path.lstrip("/")
         query = encode_params(params)
+        if path_query:
+            # Pairs written in the path come first; a name also given in params= is overridden.
+            given = {name for name, _ in query}
+            query = [pair for pair in path_query if pair[0] not in given] + query
+        content = encode_json(json) if json is not None else None
+        form = encode_form(data) if data is not None or files else None
         token = await self._get_token()
         governor = self._governor_for(token)
         clock = self._clock
@@ -214,24 +255,53 @@ class AsyncSalla(AsyncResources):
         attempt = 0
         while True:
             attempt += 1
+            headers = build_headers(token, language=language or self.language, version=VERSION)
+            if content is not None:
+                headers["Content-Type"] = "application/json"
             request = self._http.build_request(
                 method,
                 url,
                 params=tuple(query),
-                json=json,
-                data=data,
+                content=content,
+                data=form,
                 files=files,
-                headers=build_headers(token, language=language or self.language, version=VERSION),
+                headers=headers,
                 timeout=timeout if timeout is not None else self._timeout,
             )
             await self._acquire(governor, path)
             started = clock.time()
+            response: httpx2.Response | None = None
+            retry_after: float | None = None
+            failure: httpx2.HTTPError | None = None
             try:
                 response = await self._http.send(request)
-            except httpx2.TransportError as exc:
-                governor.release(path, None)
-                error = map_transport_error(exc, method=method, url=str(request.url))
+            except httpx2.HTTPError as exc:
+                failure = exc
+            finally:
+                # Runs on cancellation, KeyboardInterrupt and any other exception too: a slot
+                # kept by a call that is gone would shrink the store's cap for the process.
+                if response is None:
+                    governor.release(path, None)
+                else:
+                    retry_after = parse_retry_after(
+                        response.headers.get("retry-after"), clock.time()
+                    )
+                    governor.release(
+                        path,
+                        response.headers,
+                        status=response.status_code,
+                        retry_after=retry_after,
+                    )
+            if response is None:
+                assert failure is not None
                 self._log(method, path, None, attempt, started, None, governor)
+                if isinstance(failure, httpx2.DecodingError):
+                    raise APIResponseError(
+                        f"Salla's response could not be decoded ({failure})",
+                        method=method,
+                        url=str(request.url),
+                    ) from failure
+                error = map_transport_error(failure, method=method, url=str(request.url))
                 decision = decide_retry(
                     self.retry_policy,
                     method,
@@ -239,22 +309,27 @@ class AsyncSalla(AsyncResources):
                     connection_error=True,
                     request_sent=error.request_sent,
                     rand=self._random.random(),
+                    idempotent=idempotent,
                 )
                 if not decision.retry:
-                    raise error from exc
+                    raise error from failure
                 retries += 1
                 await clock.asleep(decision.delay)
                 continue
             now = clock.time()
             status = response.status_code
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-            governor.release(path, response.headers, status=status, retry_after=retry_after)
             self._log(method, path, status, attempt, started, response, governor)
             if status < 400:
                 body = parse_body(
                     response.content, method=method, url=str(request.url), status_code=status
                 )
-                return APIResponse.from_body(body, status_code=status, headers=response.headers)
+                return APIResponse.from_body(
+                    body,
+                    status_code=status,
+                    headers=response.headers,
+                    method=method,
+                    url=str(request.url),
+                )
             mapped = map_status_error(
                 status,
                 response.content,
@@ -262,6 +337,8 @@ class AsyncSalla(AsyncResources):
                 method=method,
                 url=str(request.url),
                 now=now,
+                retry_after=retry_after,
+                reason=response.reason_phrase,
             )
             if (
                 type(mapped) is InvalidTokenError
@@ -271,8 +348,14 @@ class AsyncSalla(AsyncResources):
                 # One refresh, one replay: a second 401 means the new token is bad too, and
                 # refreshing again would burn single-use refresh tokens for nothing.
                 refreshed = True
-                token = await self._token_provider.refresh_token(token)
+                try:
+                    token = await self._token_provider.refresh_token(token)
+                except ReinstallRequiredError as exc:
+                    self._annotate(exc, status, method, str(request.url))
+                    raise
                 continue
+            if isinstance(mapped, ReinstallRequiredError):
+                self._annotate(mapped, status, method, str(request.url))
             if not isinstance(mapped, APIStatusError):
                 raise mapped
             decision = decide_retry(
@@ -282,11 +365,21 @@ class AsyncSalla(AsyncResources):
                 status=status,
                 retry_after=mapped.retry_after,
                 rand=self._random.random(),
+                idempotent=idempotent,
             )
             if not decision.retry:
                 raise mapped
             retries += 1
             await clock.asleep(decision.delay)
+
+    def _annotate(self, exc: ReinstallRequiredError, status: int, method: str, url: str) -> None:
+        """Fill in what the client knows about the call that revealed the revoked grant."""
+        if exc.store_id is None:
+            exc.store_id = self.store_id
+        if exc.status_code is None:
+            exc.status_code = status
+        if not exc.method:
+            exc.method, exc.url = method, url
 
     def _log(
         self,
@@ -339,7 +432,8 @@ class AsyncSalla(AsyncResources):
 
         Args:
             method: HTTP method.
-            path: Path relative to the base URL, e.g. ``/products/12``.
+            path: Path relative to the base URL, e.g. ``/products/12``; a query string in it
+                (``/orders?page=2``) is kept and merged with ``params``.
             params: Query parameters by wire name; None values are dropped, lists repeat.
             json: JSON body.
             language: ``Accept-Language`` for this call.
@@ -351,7 +445,8 @@ class AsyncSalla(AsyncResources):
         Raises:
             APIStatusError: Salla answered an error status (a subclass per status).
             APIConnectionError: No response (after retries).
-            APIResponseError: The body is not JSON.
+            APIResponseError: The body of a success is not JSON.
+            ConfigurationError: ``path`` is an absolute URL, or the body cannot be encoded.
             ReinstallRequiredError: The grant is revoked.
         """
         return await self._send(
@@ -371,7 +466,9 @@ class AsyncSalla(AsyncResources):
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         multipart: bool = False,
-        files: Any = None,
+        files: Mapping[str, Any] | None = None,
+        file_fields: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
@@ -382,17 +479,28 @@ class AsyncSalla(AsyncResources):
             payload = {k: v for k, v in (body or {}).items() if v is not None}
             payload.update(extra_body or {})
         if multipart:
+            # Declared binary fields (``file``, ``photo``) travel as file parts; the rest as
+            # text fields, encoded like query parameters (booleans as 1/0).
+            uploads = {k: v for k, v in (file_fields or {}).items() if v is not None}
+            uploads.update(files or {})
             return await self._send(
                 method,
                 path,
                 params=query,
-                data=payload,
-                files=files,
+                data=payload or {},
+                files=uploads or None,
                 language=language,
                 timeout=timeout,
+                idempotent=idempotent,
             )
         return await self._send(
-            method, path, params=query, json=payload, language=language, timeout=timeout
+            method,
+            path,
+            params=query,
+            json=payload,
+            language=language,
+            timeout=timeout,
+            idempotent=idempotent,
         )
 
     async def _call_model(
@@ -406,17 +514,29 @@ class AsyncSalla(AsyncResources):
         response = await self._call(method, path_template, path_params, **kwargs)
         return _parse(parse, response)
 
-    async def _call_list(
+    async def _fetch_list(
+        self,
+        parse: Callable[[Any], T],
+        method: str,
+        path_template: str,
+        path_params: Mapping[str, int | str],
+        kwargs: Mapping[str, Any],
+    ) -> ItemList[T]:
+        response = await self._call(method, path_template, path_params, **kwargs)
+        data = response.data if isinstance(response.data, list) else []
+        return ItemList(_parse_item(parse, item, response) for item in data)
+
+    def _call_list(
         self,
         parse: Callable[[Any], T],
         method: str,
         path_template: str,
         path_params: Mapping[str, int | str],
         **kwargs: Any,
-    ) -> list[T]:
-        response = await self._call(method, path_template, path_params, **kwargs)
-        data = response.data if isinstance(response.data, list) else []
-        return [_parse_item(parse, item, response) for item in data]
+    ) -> AsyncItemList[T]:
+        return AsyncItemList(
+            lambda: self._fetch_list(parse, method, path_template, path_params, kwargs)
+        )
 
     def _paginate(
         self,
@@ -432,6 +552,9 @@ class AsyncSalla(AsyncResources):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[T]:
+        check_per_page(per_page)
+        if page < 1:
+            raise ConfigurationError(f"page must be >= 1, got {page}")
         base = {**(params or {}), **(extra_params or {})}
         if per_page is not None:
             base["per_page"] = per_page
@@ -459,9 +582,24 @@ def _parse(parse: Callable[[Any], T], response: APIResponse) -> T:
 def _parse_item(parse: Callable[[Any], T], item: Any, response: APIResponse) -> T:
     try:
         return parse(item)
-    except (ValueError, TypeError) as exc:  # pydantic.ValidationError is a ValueError
+    except ValidationError as exc:
+        # Never pydantic's str(exc): it quotes the input, which may be a customer's data.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)[:5]
+        )
         raise APIResponseError(
-            f"Salla's response does not fit the expected model: {exc}",
+            f"Salla's response does not fit the expected model {exc.title}: {problems}",
+            method=response.method,
+            url=response.url,
+            status_code=response.status_code,
+            body=response.raw,
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise APIResponseError(
+            f"Salla's response does not fit the expected model ({type(exc).__name__})",
+            method=response.method,
+            url=response.url,
             status_code=response.status_code,
             body=response.raw,
         ) from exc

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sallakit.api._core._pagination import PageWalker
+from sallakit.api._core._pagination import PageWalker, item_id
 from sallakit.api._response import Page
 
 __all__ = ["AsyncPaginator"]
@@ -26,6 +26,10 @@ class AsyncPaginator(Generic[T]):
     objects. Nothing is requested until iteration starts, and each iteration starts again from
     the first page. A server that repeats a page, goes backwards or serves pages beyond
     ``totalPages`` ends the iteration with a warning on the ``sallakit.api`` logger.
+
+    Items are iterated at most once per ``id`` within one iteration: when records are created or
+    deleted while we walk, page boundaries shift and an item can appear on two pages; the repeat
+    is skipped (and logged once). :meth:`pages` yields the pages as Salla sent them.
 
     Args:
         fetch: Returns the page with the given number.
@@ -55,8 +59,22 @@ class AsyncPaginator(Generic[T]):
             first = False
 
     async def _items(self) -> AsyncIterator[T]:
+        seen: set[Any] = set()
+        logged = False
         async for page in self.pages():
             for item in page.items:
+                key = item_id(item)
+                if key is not None:
+                    if key in seen:
+                        if not logged:
+                            logged = True
+                            logger.info(
+                                "pagination: skipped an item seen on an earlier page (id %r)",
+                                key,
+                                extra={"action": "salla_pagination_duplicate", "id": key},
+                            )
+                        continue
+                    seen.add(key)
                 yield item
 
     def __aiter__(self) -> AsyncIterator[T]:

@@ -76,10 +76,10 @@ class StoreGovernor:
         self._lock = threading.Lock()
         self._state = RateLimitState()
         self._in_flight = 0
-        self.max_seen_in_flight = 0
 
     @property
     def in_flight(self) -> int:
+        """Requests to this store in flight right now, process-wide."""
         return self._in_flight
 
     @property
@@ -98,7 +98,6 @@ class StoreGovernor:
             if self._in_flight >= self.max_in_flight:
                 return Admission(False, IN_FLIGHT_POLL_SECONDS)
             self._in_flight += 1
-            self.max_seen_in_flight = max(self.max_seen_in_flight, self._in_flight)
             self._state.on_send(now, customers=customers)
             return Admission(True)
 

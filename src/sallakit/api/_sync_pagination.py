@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sallakit.api._core._pagination import PageWalker
+from sallakit.api._core._pagination import PageWalker, item_id
 from sallakit.api._response import Page
 
 __all__ = ["Paginator"]
@@ -28,6 +28,10 @@ class Paginator(Generic[T]):
     objects. Nothing is requested until iteration starts, and each iteration starts again from
     the first page. A server that repeats a page, goes backwards or serves pages beyond
     ``totalPages`` ends the iteration with a warning on the ``sallakit.api`` logger.
+
+    Items are iterated at most once per ``id`` within one iteration: when records are created or
+    deleted while we walk, page boundaries shift and an item can appear on two pages; the repeat
+    is skipped (and logged once). :meth:`pages` yields the pages as Salla sent them.
 
     Args:
         fetch: Returns the page with the given number.
@@ -57,8 +61,22 @@ class Paginator(Generic[T]):
             first = False
 
     def _items(self) -> Iterator[T]:
+        seen: set[Any] = set()
+        logged = False
         for page in self.pages():
             for item in page.items:
+                key = item_id(item)
+                if key is not None:
+                    if key in seen:
+                        if not logged:
+                            logged = True
+                            logger.info(
+                                "pagination: skipped an item seen on an earlier page (id %r)",
+                                key,
+                                extra={"action": "salla_pagination_duplicate", "id": key},
+                            )
+                        continue
+                    seen.add(key)
                 yield item
 
     def __iter__(self) -> Iterator[T]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
@@ -37,6 +38,30 @@ def endpoint_summary(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
+def _client_method_cell(endpoint: Endpoint) -> str:
+    # Hand-added endpoints are facts we could not read from a published spec: flag them.
+    return endpoint.client_method + (" (hand)" if endpoint.hand_added else "")
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def plain_rows(endpoints: Sequence[Endpoint]) -> list[str]:
+    """Tab-separated lines (a header first), for pipes: never wrapped or truncated."""
+    lines = ["method\tpath\tscopes\tpaginated\tclient_method"]
+    for e in endpoints:
+        cells = [
+            e.method,
+            e.path,
+            ",".join(e.scopes) or "-",
+            "yes" if e.paginated else "no",
+            _client_method_cell(e),
+        ]
+        lines.append("\t".join(cells))
+    return lines
+
+
 def _table(endpoints: Sequence[Endpoint], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("method", no_wrap=True)
@@ -50,8 +75,7 @@ def _table(endpoints: Sequence[Endpoint], title: str) -> Table:
             e.path,
             ", ".join(e.scopes) or "-",
             "yes" if e.paginated else "",
-            # Hand-added endpoints are facts we could not read from a published spec: flag them.
-            e.client_method + (" (hand)" if e.hand_added else ""),
+            _client_method_cell(e),
         )
     return table
 
@@ -65,7 +89,11 @@ def endpoints(
         typer.Option("--group", help='Only this group, e.g. "Order Items" (case-insensitive).'),
     ] = None,
 ) -> None:
-    """List every Merchant API endpoint: method, path, scopes, pagination, client method."""
+    """List every Merchant API endpoint: method, path, scopes, pagination, client method.
+
+    On a terminal this is a table; piped, it is tab-separated lines with a header row, so that
+    ``grep``, ``cut`` and ``sort`` see every column whatever the terminal width.
+    """
     registry = load_registry()
     selected = select_endpoints(registry, group)
     if group is not None and not selected:
@@ -77,6 +105,11 @@ def endpoints(
         typer.echo(
             json.dumps([endpoint_summary(e) for e in selected], ensure_ascii=False, indent=2)
         )
+        return
+    if not _stdout_is_terminal():
+        # A Rich table on a pipe is cut to 80 columns: paths and method names got truncated.
+        for line in plain_rows(selected):
+            typer.echo(line)
         return
     title = f"{len(selected)} endpoint{'s' if len(selected) != 1 else ''}"
     if group is not None:

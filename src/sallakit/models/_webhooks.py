@@ -16,7 +16,8 @@ class WebhookSecurity(SallaModel):
     """How deliveries are authenticated (``signature``, ``token`` or ``none``)."""
 
     strategy: Text = None
-    secret: Text = None
+    # Left out of repr (and so out of logs and tracebacks): it authenticates deliveries.
+    secret: Text = Field(default=None, repr=False)
 
 
 class Webhook(SallaModel):
@@ -33,7 +34,8 @@ class Webhook(SallaModel):
     version: Maybe[Intish] = None
     type: Text = None
     rule: Text = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    # Custom headers often carry credentials (``Authorization``): left out of repr.
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
     security: Maybe[WebhookSecurity] = None
 
     @field_validator("headers", mode="before")

@@ -155,6 +155,8 @@ class EmulatorTokenProvider:
         self.refresh_token_value = refresh_token
         self.refreshes = 0
         self.rejected: list[str] = []
+        # Read by the client (duck-typed) to key the store's rate-limit governor.
+        self.store_id = emulator.stores[0].id
 
     async def get_token(self) -> str:
         return self.access_token

@@ -170,6 +170,11 @@ async def test_refresh_token_reuse_requires_reinstall(
     assert info.value.description
     sid = emulator.stores[0].id
     assert emulator.counters()["invalid_grant"][sid] == 1
+    # The client fills in what it knows about the call that revealed the revoked grant.
+    assert info.value.store_id == sid
+    assert info.value.status_code == 401
+    assert info.value.method == "GET"
+    assert info.value.url.endswith("/store/info")
 
     # Reuse revoked the whole grant: the tokens the first worker just got are dead too.
     for token in (fresh, tokens["access_token"]):

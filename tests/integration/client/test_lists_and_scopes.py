@@ -88,7 +88,9 @@ async def test_page_drift_ends(make_client: Any, caplog: pytest.LogCaptureFixtur
         ids = [p.id async for p in client.products.list()]
     # Five new products land in front before each later page: older ones shift and repeat.
     # Page 2 repeats 5 items of page 1; page 3 repeats 5 of page 2; the 10 new ones are missed.
-    assert len(ids) == 140
+    # The repeats are skipped within one iteration (this test used to expect 140 ids, with
+    # duplicates).
+    assert len(ids) == 130
     assert len(set(ids)) == 130
     assert requests_to(em, "products.list") == 3
 

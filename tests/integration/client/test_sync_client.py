@@ -36,6 +36,7 @@ class SyncEmulatorTokenProvider:
         self.access_token = access_token
         self.refresh = refresh_token
         self.refreshes = 0
+        self.store_id = emulator.stores[0].id  # keys the store's rate-limit governor
 
     def get_token(self) -> str:
         return self.access_token

@@ -9,7 +9,6 @@ import httpx2
 import pytest
 
 from sallakit import (
-    APIResponseError,
     APIStatusError,
     BadRequestError,
     ConflictError,
@@ -98,10 +97,78 @@ def test_fields_retry_after_and_invalid_grant() -> None:
         assert grant.description == "reused"
 
 
-def test_non_json_error_body() -> None:
-    error = mapped(500, b"<html>500</html>")
-    assert type(error) is APIResponseError
-    assert error.status_code == 500
+@pytest.mark.parametrize(
+    ("status", "content", "expected", "message"),
+    [
+        (
+            502,
+            b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+            InternalServerError,
+            "502 Bad Gateway",
+        ),
+        (503, b"<html><body><h1>Service Unavailable</h1></body></html>", InternalServerError, ""),
+        (429, b"Too Many Attempts.", RateLimitError, "Too Many Attempts."),
+        (401, b"<html><body>Unauthorized</body></html>", InvalidTokenError, "Unauthorized"),
+        (500, b"<html>500</html>", InternalServerError, "500"),
+    ],
+)
+def test_non_json_error_body_keeps_the_status_class(
+    status: int, content: bytes, expected: type[Exception], message: str
+) -> None:
+    # Previously asserted APIResponseError, which made gateway 5xx and text 429s unretryable and
+    # skipped the 401 token refresh.
+    error = mapped(status, content, {"retry-after": "3"})
+    assert type(error) is expected
+    assert error.status_code == status
+    assert error.body == content.decode()
+    assert error.retry_after == 3.0
+    if message:
+        assert error.message == message
+    assert len(error.message) <= 200
+
+
+def test_non_json_error_body_message_is_short() -> None:
+    error = mapped(503, b"x" * 5000)
+    assert isinstance(error, InternalServerError)
+    assert len(error.message) <= 200
+
+
+def test_reinstall_required_carries_the_request() -> None:
+    error = map_status_error(
+        400,
+        json.dumps({"error": "invalid_grant"}).encode(),
+        {},
+        method="GET",
+        url="https://x/y",
+        now=NOW,
+    )
+    assert isinstance(error, ReinstallRequiredError)
+    assert (error.status_code, error.method, error.url) == (400, "GET", "https://x/y")
+
+
+def test_retry_after_passed_in_is_not_parsed_again() -> None:
+    error = map_status_error(
+        429, b"{}", {"retry-after": "nonsense"}, method="GET", url="u", now=NOW, retry_after=7.0
+    )
+    assert error.retry_after == 7.0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("انتهت صلاحية رمز الدخول", InvalidTokenError),
+        ("The access token has expired", InvalidTokenError),
+        ("ليس لديك الصلاحيات: products.read_write", MissingScopeError),
+        ("يجب أن يملك رمز الدخول أحد الصلاحيات التالية: orders.read", MissingScopeError),
+        (
+            "The access token should have access to one of those scopes: orders.read_write",
+            MissingScopeError,
+        ),
+        ("scopes: offline_access", MissingScopeError),
+    ],
+)
+def test_expired_in_arabic_is_not_a_missing_scope(message: str, expected: type[Exception]) -> None:
+    assert classify_unauthorized(message) is expected
 
 
 def test_transport_errors() -> None:

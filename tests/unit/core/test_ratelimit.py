@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sallakit.api._core._ratelimit import (
+    RESET_SAFETY_MARGIN,
     Bucket,
     RateLimitHeaders,
     RateLimitState,
@@ -25,9 +26,12 @@ def test_parse_headers() -> None:
         },
         NOW,
     )
-    assert parsed == RateLimitHeaders(limit=120, remaining=7, reset_at=1_700_000_030.0)
+    # No Date header: the reset is taken as is, plus the safety margin.
+    assert parsed == RateLimitHeaders(
+        limit=120, remaining=7, reset_at=1_700_000_030.0 + RESET_SAFETY_MARGIN
+    )
     relative = parse_rate_limit_headers({"x-ratelimit-reset": "30"}, NOW)
-    assert relative is not None and relative.reset_at == NOW + 30
+    assert relative is not None and relative.reset_at == NOW + 30 + RESET_SAFETY_MARGIN
     assert parse_rate_limit_headers({}, NOW) is None
 
 
@@ -87,3 +91,27 @@ def test_customers_paths() -> None:
     assert is_customers_path("/customers")
     assert is_customers_path("customers/12/wallets")
     assert not is_customers_path("/orders/customers")
+
+
+def test_reset_is_read_against_the_servers_date_not_the_local_clock() -> None:
+    from email.utils import formatdate
+
+    # The server's clock is 2 s ahead of ours: its reset (server time + 10 s) is 10 s away.
+    server_now = NOW + 2.0
+    headers = {
+        "x-ratelimit-limit": "120",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": str(int(server_now + 10)),
+        "date": formatdate(server_now, usegmt=True),
+    }
+    parsed = parse_rate_limit_headers(headers, NOW)
+    assert parsed is not None and parsed.reset_at is not None
+    assert parsed.reset_at == pytest.approx(NOW + 10 + RESET_SAFETY_MARGIN)
+
+    # Server behind by 2 s: a naive comparison would resume 2 s too early and draw a 429.
+    server_now = NOW - 2.0
+    headers["x-ratelimit-reset"] = str(int(server_now + 10))
+    headers["date"] = formatdate(server_now, usegmt=True)
+    parsed = parse_rate_limit_headers(headers, NOW)
+    assert parsed is not None and parsed.reset_at is not None
+    assert parsed.reset_at >= NOW + 10

@@ -625,3 +625,20 @@ def test_salla_object_and_envelope() -> None:
     )
     assert page.data[0].name == "زارا"
     assert page.pagination is not None and page.pagination.total_pages == 1
+
+
+def test_webhook_repr_hides_secrets() -> None:
+    webhook = models.Webhook.model_validate(
+        {
+            "id": 1,
+            "name": "orders",
+            "headers": [{"key": "Authorization", "value": "Bearer hook-secret-1"}],
+            "security": {"strategy": "token", "secret": "shared-secret-2"},
+        }
+    )
+    for text in (repr(webhook), str(webhook)):
+        assert "hook-secret-1" not in text
+        assert "shared-secret-2" not in text
+    # Still there for whoever asks for them.
+    assert webhook.headers == {"Authorization": "Bearer hook-secret-1"}
+    assert webhook.security is not None and webhook.security.secret == "shared-secret-2"

@@ -6,11 +6,15 @@ chosen from the HTTP status alone, except for two cases that the status cannot t
 * the bare OAuth body ``{"error": "invalid_grant", ...}`` (refresh-token reuse, revoked grant),
   which means the merchant must reinstall, whatever the status;
 * the 401 subtypes, told apart by stable fragments of the message in English or Arabic.
+
+An error status whose body is not JSON (a proxy's HTML 502, a plain-text 429) still maps by its
+status, so that retries and the 401 token refresh apply to it; the raw text is kept as ``body``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,7 +61,13 @@ STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
 """Status -> class. 401 is refined by :func:`classify_unauthorized`; 5xx -> InternalServerError;
 any other status -> APIStatusError."""
 
-_SCOPE_FRAGMENTS = ("scopes", "scope:", "صلاحي")
+# A scope token (``products.read``, ``orders.read_write``, ``offline_access``). Scope messages are
+# recognized by naming one, after "scope(s)" or "الصلاحيات": the bare fragment "صلاحي" also
+# occurs in "انتهت صلاحية رمز الدخول" (the access token has expired), which is not a scope error.
+_SCOPE_MESSAGE = re.compile(
+    r"\b[\w-]+\.read(?:_write)?\b|(?:\bscopes?\b|الصلاحيات)[^\n]*\boffline_access\b",
+    re.IGNORECASE,
+)
 _INACTIVE_FRAGMENTS = ("not exists", "غير مفعل", "inactive", "not active", "deactivated")
 
 
@@ -72,7 +82,7 @@ def classify_unauthorized(message: str) -> type[AuthenticationError]:
         refreshes the token once and gives up if that does not help).
     """
     lowered = message.casefold()
-    if any(fragment in lowered for fragment in _SCOPE_FRAGMENTS):
+    if _SCOPE_MESSAGE.search(message):
         return MissingScopeError
     if any(fragment in lowered for fragment in _INACTIVE_FRAGMENTS):
         return InactiveUserError
@@ -111,6 +121,19 @@ def _fields(raw: Any) -> dict[str, list[str]]:
     return out
 
 
+_UNSET: Any = object()
+_EXCERPT = 200
+
+
+def _text_excerpt(content: bytes) -> str:
+    """A short, single-line excerpt of a non-JSON body (an HTML error page, a text 429)."""
+    text = content[:4000].decode("utf-8", "replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    text = title.group(1) if title is not None else re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+
+
 def map_status_error(
     status_code: int,
     content: bytes,
@@ -119,6 +142,8 @@ def map_status_error(
     method: str,
     url: str,
     now: float,
+    retry_after: float | None = _UNSET,
+    reason: str = "",
 ) -> SallaError:
     """Translate an error response into the exception to raise.
 
@@ -129,18 +154,24 @@ def map_status_error(
         method: Request method, kept on the exception.
         url: Request URL (never carries the token), kept on the exception.
         now: Current Unix time, for ``Retry-After`` given as an HTTP date.
+        retry_after: The already parsed ``Retry-After`` (parsed from ``headers`` if omitted).
+        reason: The HTTP reason phrase, the message of last resort.
 
     Returns:
-        ReinstallRequiredError for ``invalid_grant`` bodies, APIResponseError for non-JSON
-        bodies, otherwise an APIStatusError subclass.
+        ReinstallRequiredError for ``invalid_grant`` bodies, otherwise an APIStatusError subclass
+        chosen by the status, also when the body is not JSON (then ``body`` is its text).
     """
-    try:
-        body = parse_body(content, method=method, url=url, status_code=status_code)
-    except APIResponseError as exc:
-        return exc
+    body: Any
     code: str | int | None = None
     message = ""
     fields: dict[str, list[str]] = {}
+    try:
+        body = parse_body(content, method=method, url=url, status_code=status_code)
+    except APIResponseError:
+        # A gateway's HTML 502 or a plain-text 429 is still a 502 or a 429: keep the class the
+        # status gives, so that it is retried (or refreshed, for a 401) like a JSON one.
+        body = content[:2000].decode("utf-8", "replace")
+        message = _text_excerpt(content)
     if isinstance(body, Mapping):
         error = body.get("error")
         if error == "invalid_grant":
@@ -148,6 +179,9 @@ def map_status_error(
             return ReinstallRequiredError(
                 "The grant is revoked (invalid_grant): the merchant must reinstall the app",
                 description=str(description) if description is not None else None,
+                status_code=status_code,
+                method=method,
+                url=url,
             )
         if isinstance(error, Mapping):
             raw_code = error.get("code")
@@ -165,9 +199,10 @@ def map_status_error(
         cls = InternalServerError
     else:
         cls = STATUS_ERRORS.get(status_code, APIStatusError)
-    retry_after = parse_retry_after(headers.get("retry-after"), now)
+    if retry_after is _UNSET:
+        retry_after = parse_retry_after(headers.get("retry-after"), now)
     return cls(
-        message or f"Salla answered {status_code}",
+        message or reason or f"Salla answered {status_code}",
         status_code=status_code,
         method=method,
         url=url,

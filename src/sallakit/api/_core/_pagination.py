@@ -14,11 +14,46 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "PageInfo", "PageWalker", "parse_page_info"]
+from sallakit._exceptions import ConfigurationError
+
+__all__ = [
+    "DEFAULT_PER_PAGE",
+    "MAX_PER_PAGE",
+    "PageInfo",
+    "PageWalker",
+    "check_per_page",
+    "item_id",
+    "parse_page_info",
+]
 
 MAX_PER_PAGE = 60
 """Salla's documented maximum ``per_page``."""
 DEFAULT_PER_PAGE = MAX_PER_PAGE
+
+
+def check_per_page(per_page: int | None) -> None:
+    """Refuse a ``per_page`` Salla does not accept.
+
+    Salla documents 60 as the maximum and does not say whether it clamps or rejects more, so a
+    larger value is an error here rather than a silent change of page size.
+
+    Raises:
+        ConfigurationError: ``per_page`` is below 1 or above :data:`MAX_PER_PAGE`.
+    """
+    if per_page is not None and not 1 <= per_page <= MAX_PER_PAGE:
+        raise ConfigurationError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}")
+
+
+def item_id(item: Any) -> Any:
+    """The ``id`` of a list item (a model or a decoded object), or None when it has none."""
+    value = item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value
 
 
 def _int(raw: Mapping[str, Any], *names: str) -> int | None:
@@ -46,6 +81,7 @@ class PageInfo:
 
     @property
     def next_url(self) -> str | None:
+        """The ``links.next`` URL Salla sent, or None on the last page."""
         return self.links.get("next")
 
 

@@ -13,18 +13,21 @@ in-flight cap, and the clients do the sleeping.
 
 from __future__ import annotations
 
+import email.utils
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
     "CUSTOMERS_BUDGET",
+    "RESET_SAFETY_MARGIN",
     "Bucket",
     "RateLimitHeaders",
     "RateLimitState",
     "SlidingWindow",
     "is_customers_path",
     "parse_rate_limit_headers",
+    "server_time",
 ]
 
 CUSTOMERS_BUDGET = (500, 600.0)
@@ -32,8 +35,11 @@ CUSTOMERS_BUDGET = (500, 600.0)
 
 # Below this fraction of the limit we stop bursting and pace the remaining calls.
 LOW_WATERMARK_FRACTION = 0.2
-# A reset in the past by more than this is stale information (clock skew, idle client).
+# A reset at or above this is a Unix time; below it, seconds from now.
 _EPOCH_THRESHOLD = 1_000_000_000
+# Added to every announced reset: the server's ``Date`` has one-second resolution and the response
+# took time to arrive, so the window may close a little later than the arithmetic says.
+RESET_SAFETY_MARGIN = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +61,28 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+def server_time(headers: Mapping[str, str]) -> float | None:
+    """The server's clock as its ``Date`` header tells it (Unix seconds), or None."""
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.timestamp()
+
+
 def parse_rate_limit_headers(headers: Mapping[str, str], now: float) -> RateLimitHeaders | None:
     """Read ``X-RateLimit-*``; None when the response carries none.
 
-    ``X-RateLimit-Reset`` is documented as Unix seconds; a small value is taken as "seconds from
-    now" so that a server using the other common convention is still understood.
+    ``X-RateLimit-Reset`` is documented as Unix seconds *of the server's clock*. Comparing it with
+    the local clock would turn a few seconds of skew into 429s, so when the response has a
+    ``Date`` header the reset is taken relative to it (``reset - Date`` seconds from ``now``).
+    A small value is taken as "seconds from now" so that a server using the other common
+    convention is still understood. Either way :data:`RESET_SAFETY_MARGIN` is added.
     """
     limit = _header_int(headers, "x-ratelimit-limit")
     remaining = _header_int(headers, "x-ratelimit-remaining")
@@ -68,7 +91,15 @@ def parse_rate_limit_headers(headers: Mapping[str, str], now: float) -> RateLimi
         return None
     reset_at: float | None = None
     if reset is not None:
-        reset_at = float(reset) if reset >= _EPOCH_THRESHOLD else now + reset
+        if reset >= _EPOCH_THRESHOLD:
+            server_now = server_time(headers)
+            # Date is truncated to the second, so reset - Date may overstate the wait by up to
+            # one second: the safe direction.
+            offset = (server_now - now) if server_now is not None else 0.0
+            reset_at = float(reset) - offset
+        else:
+            reset_at = now + reset
+        reset_at += RESET_SAFETY_MARGIN
     return RateLimitHeaders(limit=limit, remaining=remaining, reset_at=reset_at)
 
 

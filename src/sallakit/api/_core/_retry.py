@@ -1,7 +1,8 @@
 """Retry decisions: which failures are worth another attempt, and how long to wait first.
 
 The rules follow one principle: replay a request only when replaying cannot do something twice.
-Reads and idempotent writes (GET, HEAD, PUT, DELETE) are retried on 429, 5xx gateway-style
+Reads and idempotent writes (GET, HEAD, PUT, DELETE, unless the endpoint registry marks one
+as an action) are retried on 429, 5xx gateway-style
 statuses and connection failures. POST and PATCH are retried only when Salla certainly did not
 act: a 429 (rejected before processing) or a connection that failed before the request was sent.
 """
@@ -118,6 +119,7 @@ def decide_retry(
     request_sent: bool = True,
     retry_after: float | None = None,
     rand: float = 0.5,
+    idempotent: bool | None = None,
 ) -> RetryDecision:
     """Decide whether a failed attempt is retried and after how long.
 
@@ -130,6 +132,9 @@ def decide_retry(
         request_sent: For connection errors, whether the request may have reached Salla.
         retry_after: Parsed ``Retry-After`` in seconds, if the response carried one.
         rand: Uniform random number in ``[0, 1)`` for the jitter.
+        idempotent: Whether replaying the request is harmless; None decides by the method. The
+            registry sets it per endpoint: some PUTs perform an action (a refund, a quantity
+            increment) and must be treated like a POST.
 
     Returns:
         The decision, with the delay to sleep before the next attempt.
@@ -137,7 +142,8 @@ def decide_retry(
     method = method.upper()
     if retries_done >= policy.max_retries:
         return RetryDecision(False, reason="retries exhausted")
-    idempotent = method in IDEMPOTENT_METHODS
+    if idempotent is None:
+        idempotent = method in IDEMPOTENT_METHODS
     if connection_error:
         # A write whose request may have reached Salla might have been applied: replaying it
         # could create a second order or webhook. Only a failure to connect is safe.

@@ -120,9 +120,48 @@ def test_malformed_json_is_a_response_error(governors: GovernorRegistry) -> None
             client.request("GET", "/store/info")
     assert info.value.status_code == 200
 
+
+def test_non_json_error_status_keeps_its_class(governors: GovernorRegistry) -> None:
+    # This test used to expect APIResponseError for the 502 (with max_retries=0 hiding that it
+    # was never retried); a gateway's HTML error is a 502 like any other.
     with make(lambda r: httpx2.Response(502, content=b"Bad gateway"), governors) as client:
-        with pytest.raises(APIResponseError):
+        with pytest.raises(InternalServerError) as info:
             client.request("GET", "/store/info")
+    assert info.value.status_code == 502
+    assert info.value.body == "Bad gateway"
+
+
+def test_non_json_502_and_text_429_are_retried(governors: GovernorRegistry) -> None:
+    answers = [
+        httpx2.Response(502, content=b"<html><title>502 Bad Gateway</title></html>"),
+        httpx2.Response(429, content=b"Too Many Attempts.", headers={"retry-after": "1"}),
+        httpx2.Response(200, json={"status": 200, "success": True, "data": {"id": 1}}),
+    ]
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return answers.pop(0)
+
+    with Salla(
+        "tok", transport=httpx2.MockTransport(handler), governor=governors, max_retries=3
+    ) as client:
+        response = client.request("GET", "/store/info")
+    assert response.data == {"id": 1}
+    assert answers == []
+
+
+def test_decoding_error_is_translated_and_frees_the_slot(
+    governors: GovernorRegistry,
+) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        # A body that claims gzip and is not: httpx2 raises DecodingError while reading it.
+        return httpx2.Response(200, content=b"not gzip", headers={"content-encoding": "gzip"})
+
+    with make(handler, governors, max_in_flight=1) as client:
+        for _ in range(3):
+            with pytest.raises(APIResponseError) as info:
+                client.request("GET", "/store/info")
+            assert info.value.method == "GET"
+        assert client._governor is not None and client._governor.in_flight == 0
 
 
 @pytest.mark.parametrize(
@@ -168,3 +207,27 @@ def test_token_never_in_logs_or_errors(
         texts.append(repr(record.__dict__))
     assert caplog.records, "expected a log record per attempt"
     assert all(token not in text for text in texts)
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt / cancellation: not an Exception, not from httpx2."""
+
+
+def test_any_failure_while_sending_frees_the_slot(governors: GovernorRegistry) -> None:
+    calls = 0
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        if calls <= 3:
+            raise Interrupted()
+        return httpx2.Response(200, json={"status": 200, "success": True, "data": {}})
+
+    with make(handler, governors, max_in_flight=1) as client:
+        for _ in range(3):
+            with pytest.raises(Interrupted):
+                client.request("GET", "/store/info")
+        # With a leaked slot this call would wait forever for max_in_flight=1.
+        response = client.request("GET", "/store/info")
+        assert response.status_code == 200
+        assert client._governor is not None and client._governor.in_flight == 0

@@ -29,7 +29,17 @@ class AsyncAbandonedCarts(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /carts/abandoned (scopes: carts.read)"""
+        """GET /carts/abandoned (scopes: carts.read)
+
+        Args:
+            offset: Query ``offset`` (integer).
+            keyword: Query ``keyword`` (string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -51,7 +61,14 @@ class AsyncAbandonedCarts(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /carts/abandoned/{cart_id} (scopes: carts.read)"""
+        """GET /carts/abandoned/{cart_id} (scopes: carts.read)
+
+        Args:
+            cart_id: Path ``cart-id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/carts/abandoned/{cart_id}",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
@@ -27,7 +27,15 @@ class AsyncAdvertisements(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /advertisements (scopes: marketing.read)"""
+        """GET /advertisements (scopes: marketing.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -48,13 +56,27 @@ class AsyncAdvertisements(AsyncAPIResource):
         description: str,
         type: Mapping[str, Any],
         expire_date: str,
-        pages: Literal["all", "cart", "product", "payment", "category", "home"],
+        pages: Sequence[Literal["all", "cart", "product", "payment", "category", "home"]]
+        | Literal["all", "cart", "product", "payment", "category", "home"],
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /advertisements (scopes: marketing.read_write)"""
+        """POST /advertisements (scopes: marketing.read_write)
+
+        Args:
+            title: Body ``title`` (string, required).
+            description: Body ``description`` (string, required).
+            type: Body ``type`` (object, required).
+            expire_date: Body ``expire_date`` (string, required).
+            pages: Body ``pages`` (array of string, required). One of: ``all``, ``cart``,
+                ``product``, ``payment``, ``category``, ``home``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/advertisements",
@@ -81,7 +103,14 @@ class AsyncAdvertisements(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /advertisements/{advertisements_id} (scopes: marketing.read_write)"""
+        """DELETE /advertisements/{advertisements_id} (scopes: marketing.read_write)
+
+        Args:
+            advertisements_id: Path ``advertisements_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/advertisements/{advertisements_id}",
@@ -100,7 +129,14 @@ class AsyncAdvertisements(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /advertisements/{advertisements_id} (scopes: marketing.read)"""
+        """GET /advertisements/{advertisements_id} (scopes: marketing.read)
+
+        Args:
+            advertisements_id: Path ``advertisements_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/advertisements/{advertisements_id}",
@@ -119,13 +155,28 @@ class AsyncAdvertisements(AsyncAPIResource):
         description: str,
         type: Mapping[str, Any],
         expire_date: str,
-        pages: Literal["all", "cart", "product", "payment", "category", "home"],
+        pages: Sequence[Literal["all", "cart", "product", "payment", "category", "home"]]
+        | Literal["all", "cart", "product", "payment", "category", "home"],
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /advertisements/{advertisements_id} (scopes: marketing.read_write)"""
+        """PUT /advertisements/{advertisements_id} (scopes: marketing.read_write)
+
+        Args:
+            advertisements_id: Path ``advertisements_id`` (string, required).
+            title: Body ``title`` (string, required).
+            description: Body ``description`` (string, required).
+            type: Body ``type`` (object, required).
+            expire_date: Body ``expire_date`` (string, required).
+            pages: Body ``pages`` (array of string, required). One of: ``all``, ``cart``,
+                ``product``, ``payment``, ``category``, ``home``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/advertisements/{advertisements_id}",

@@ -31,7 +31,16 @@ class AsyncAffiliatesLinks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /affiliates/{affiliates_id}/links (scopes: marketing.read)"""
+        """GET /affiliates/{affiliates_id}/links (scopes: marketing.read)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -62,7 +71,15 @@ class AsyncAffiliates(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /affiliates (scopes: marketing.read)"""
+        """GET /affiliates (scopes: marketing.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -84,7 +101,14 @@ class AsyncAffiliates(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /affiliates (scopes: marketing.read_write)"""
+        """POST /affiliates (scopes: marketing.read_write)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/affiliates",
@@ -105,7 +129,14 @@ class AsyncAffiliates(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /affiliates/{affiliates_id} (scopes: marketing.read_write)"""
+        """DELETE /affiliates/{affiliates_id} (scopes: marketing.read_write)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/affiliates/{affiliates_id}",
@@ -124,7 +155,14 @@ class AsyncAffiliates(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /affiliates/{affiliates_id} (scopes: marketing.read)"""
+        """GET /affiliates/{affiliates_id} (scopes: marketing.read)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/affiliates/{affiliates_id}",
@@ -144,7 +182,15 @@ class AsyncAffiliates(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /affiliates/{affiliates_id} (scopes: marketing.read_write)"""
+        """PUT /affiliates/{affiliates_id} (scopes: marketing.read_write)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/affiliates/{affiliates_id}",

@@ -31,7 +31,16 @@ class AsyncBranchesDeliveryZones(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /branches/delivery-zones (scopes: branches.read)"""
+        """GET /branches/delivery-zones (scopes: branches.read)
+
+        Args:
+            branch_id: Query ``branch_id`` (integer).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -56,7 +65,17 @@ class AsyncBranchesDeliveryZones(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /branches/delivery-zones (scopes: branches.read_write)"""
+        """POST /branches/delivery-zones (scopes: branches.read_write)
+
+        Args:
+            status: Body ``status`` (integer, required).
+            branch_id: Body ``branch_id`` (integer, required).
+            rules: Body ``rules`` (object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/branches/delivery-zones",
@@ -77,7 +96,14 @@ class AsyncBranchesDeliveryZones(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /branches/delivery-zones/{zone_id} (scopes: branches.read_write)"""
+        """DELETE /branches/delivery-zones/{zone_id} (scopes: branches.read_write)
+
+        Args:
+            zone_id: Path ``zone_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/branches/delivery-zones/{zone_id}",
@@ -96,7 +122,14 @@ class AsyncBranchesDeliveryZones(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /branches/delivery-zones/{zone_id} (scopes: branches.read)"""
+        """GET /branches/delivery-zones/{zone_id} (scopes: branches.read)
+
+        Args:
+            zone_id: Path ``zone_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/branches/delivery-zones/{zone_id}",
@@ -119,7 +152,18 @@ class AsyncBranchesDeliveryZones(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /branches/delivery-zones/{zone_id} (scopes: branches.read_write)"""
+        """PUT /branches/delivery-zones/{zone_id} (scopes: branches.read_write)
+
+        Args:
+            zone_id: Path ``zone_id`` (integer, required).
+            status: Body ``status`` (integer).
+            branch_id: Body ``branch_id`` (integer).
+            rules: Body ``rules`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/branches/delivery-zones/{zone_id}",
@@ -145,7 +189,15 @@ class AsyncBranchesAllocations(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /branches/allocation (scopes: branches.read)"""
+        """GET /branches/allocation (scopes: branches.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -167,7 +219,14 @@ class AsyncBranchesAllocations(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /branches/allocation (scopes: branches.read_write)"""
+        """POST /branches/allocation (scopes: branches.read_write)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/branches/allocation",
@@ -191,7 +250,18 @@ class AsyncBranchesAllocations(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /branches/allocation/settings (scopes: branches.read_write)"""
+        """POST /branches/allocation/settings (scopes: branches.read_write)
+
+        Args:
+            scope_id: Body ``scope_id`` (integer, required).
+            strategy: Body ``strategy`` (string, required). One of: ``closest_to_customer``,
+                ``most_stock``, ``priority``.
+            priorities: Body ``priorities`` (array of object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/branches/allocation/settings",
@@ -212,7 +282,14 @@ class AsyncBranchesAllocations(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /branches/allocation/{id} (scopes: branches.read_write)"""
+        """DELETE /branches/allocation/{id} (scopes: branches.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/branches/allocation/{id}",
@@ -231,7 +308,14 @@ class AsyncBranchesAllocations(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /branches/allocation/{id} (scopes: branches.read)"""
+        """GET /branches/allocation/{id} (scopes: branches.read)
+
+        Args:
+            id: Path ``Id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/branches/allocation/{id}",
@@ -256,7 +340,20 @@ class AsyncBranchesAllocations(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /branches/allocation/{id} (scopes: branches.read_write)"""
+        """PUT /branches/allocation/{id} (scopes: branches.read_write)
+
+        Args:
+            id: Path ``Id`` (integer, required).
+            name: Body ``name`` (string).
+            company_id: Body ``company_id`` (string).
+            priority: Body ``priority`` (integer).
+            rules: Body ``rules`` (array of object).
+            action: Body ``action`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/branches/allocation/{id}",
@@ -296,7 +393,18 @@ class AsyncBranches(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /branches (scopes: branches.read)"""
+        """GET /branches (scopes: branches.read)
+
+        Args:
+            is_default: Query ``is_default`` (boolean).
+            keyword: Query ``keyword`` (string).
+            branch_code: Query ``branch_code`` (string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -314,8 +422,8 @@ class AsyncBranches(AsyncAPIResource):
         self,
         *,
         name: str,
-        city_id: float,
-        country_id: float,
+        city_id: int,
+        country_id: int,
         location: str,
         type: Literal["branch", "warehouse"],
         address_description: str,
@@ -335,7 +443,31 @@ class AsyncBranches(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /branches (scopes: branches.read_write)"""
+        """POST /branches (scopes: branches.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            city_id: Body ``city_id`` (number, required).
+            country_id: Body ``country_id`` (number, required).
+            location: Body ``location`` (string, required).
+            cod_cost: Body ``cod_cost`` (string).
+            is_cod_available: Body ``is_cod_available`` (boolean).
+            type: Body ``type`` (string, required). One of: ``branch``, ``warehouse``.
+            is_default: Body ``is_default`` (boolean).
+            address_description: Body ``address_description`` (string, required).
+            additional_number: Body ``additional_number`` (string).
+            building_number: Body ``building_number`` (string).
+            street: Body ``street`` (string, required).
+            local: Body ``local`` (string, required).
+            postal_code: Body ``postal_code`` (string, required).
+            contacts: Body ``contacts`` (object, required).
+            preparation_time: Body ``preparation_time`` (string).
+            working_hours: Body ``working_hours`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/branches",
@@ -374,7 +506,14 @@ class AsyncBranches(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /branches/{branch} (scopes: branches.read_write)"""
+        """DELETE /branches/{branch} (scopes: branches.read_write)
+
+        Args:
+            branch: Path ``branch`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/branches/{branch}",
@@ -394,7 +533,15 @@ class AsyncBranches(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /branches/{branch} (scopes: branches.read)"""
+        """GET /branches/{branch} (scopes: branches.read)
+
+        Args:
+            branch: Path ``branch`` (integer, required).
+            with_: Query ``with`` (string). One of: ``translations``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/branches/{branch}",
@@ -411,8 +558,8 @@ class AsyncBranches(AsyncAPIResource):
         *,
         name: str | None = None,
         status: Literal["active", "inactive"] | None = None,
-        city_id: float | None = None,
-        country_id: float | None = None,
+        city_id: int | None = None,
+        country_id: int | None = None,
         location: str | None = None,
         cod_cost: str | None = None,
         is_cod_available: bool | None = None,
@@ -432,7 +579,33 @@ class AsyncBranches(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /branches/{branch} (scopes: branches.read_write)"""
+        """PUT /branches/{branch} (scopes: branches.read_write)
+
+        Args:
+            branch: Path ``branch`` (integer, required).
+            name: Body ``name`` (string).
+            status: Body ``status`` (string). One of: ``active``, ``inactive``.
+            city_id: Body ``city_id`` (number).
+            country_id: Body ``country_id`` (number).
+            location: Body ``location`` (string).
+            cod_cost: Body ``cod_cost`` (string).
+            is_cod_available: Body ``is_cod_available`` (boolean).
+            type: Body ``type`` (string).
+            is_default: Body ``is_default`` (boolean).
+            address_description: Body ``address_description`` (string).
+            additional_number: Body ``additional_number`` (string).
+            building_number: Body ``building_number`` (string).
+            street: Body ``street`` (string).
+            local: Body ``local`` (string).
+            postal_code: Body ``postal_code`` (string).
+            contacts: Body ``contacts`` (object).
+            preparation_time: Body ``preparation_time`` (string).
+            working_hours: Body ``working_hours`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/branches/{branch}",

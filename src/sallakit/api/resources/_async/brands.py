@@ -30,7 +30,17 @@ class AsyncBrands(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Brand]:
-        """GET /brands (scopes: brands.read)"""
+        """GET /brands (scopes: brands.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            with_: Query ``with`` (string). One of: ``translations``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Brand.model_validate,
             "GET",
@@ -60,7 +70,22 @@ class AsyncBrands(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /brands (scopes: brands.read_write)"""
+        """POST /brands (scopes: brands.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            logo: Body ``logo`` (string, required).
+            banner: Body ``banner`` (string).
+            description: Body ``description`` (string).
+            metadata_title: Body ``metadata_title`` (string).
+            metadata_description: Body ``metadata_description `` (string).
+            metadata_url: Body ``metadata_url`` (string).
+            translations: Body ``translations`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/brands",
@@ -90,7 +115,14 @@ class AsyncBrands(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /brands/{brand} (scopes: brands.read_write)"""
+        """DELETE /brands/{brand} (scopes: brands.read_write)
+
+        Args:
+            brand: Path ``brand`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/brands/{brand}",
@@ -110,7 +142,15 @@ class AsyncBrands(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Brand:
-        """GET /brands/{brand} (scopes: brands.read)"""
+        """GET /brands/{brand} (scopes: brands.read)
+
+        Args:
+            brand: Path ``brand`` (integer, required).
+            with_: Query ``with`` (string). One of: ``translations``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call_model(
             Brand.model_validate,
             "GET",
@@ -139,7 +179,23 @@ class AsyncBrands(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /brands/{brand} (scopes: brands.read_write)"""
+        """PUT /brands/{brand} (scopes: brands.read_write)
+
+        Args:
+            brand: Path ``brand`` (integer, required).
+            name: Body ``name`` (string, required).
+            logo: Body ``logo`` (string, required).
+            banner: Body ``banner`` (string, required).
+            description: Body ``description`` (string, required).
+            metadata_title: Body ``metadata_title`` (string, required).
+            metadata_description: Body ``metadata_description`` (string, required).
+            metadata_url: Body ``metadata_url`` (string, required).
+            translations: Body ``translations`` (object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/brands/{brand}",

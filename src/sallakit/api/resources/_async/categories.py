@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
@@ -24,20 +25,31 @@ class AsyncCategories(AsyncAPIResource):
         *,
         keyword: str | None = None,
         status: str | None = None,
-        with_: Sequence[str] | None = None,
+        with_: Sequence[str] | str | None = None,
         page: int = 1,
         per_page: int | None = DEFAULT_PER_PAGE,
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Category]:
-        """GET /categories (scopes: categories.read)"""
+        """GET /categories (scopes: categories.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            status: Query ``status`` (string).
+            with_: Query ``with[]`` (array of string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Category.model_validate,
             "GET",
             "/categories",
             {},
-            params={"keyword": keyword, "status": status, "with": with_},
+            params={"keyword": keyword, "status": status, "with[]": with_},
             extra_params=extra_params,
             page=page,
             per_page=per_page,
@@ -56,15 +68,33 @@ class AsyncCategories(AsyncAPIResource):
         metadata_url: str | None = None,
         shows_in: Mapping[str, Any] | None = None,
         translations: Mapping[str, Any] | None = None,
-        parent_id: float | None = None,
-        sort_order: float | None = None,
+        parent_id: int | None = None,
+        sort_order: float | Decimal | None = None,
         products: Sequence[Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /categories (scopes: categories.read_write)"""
+        """POST /categories (scopes: categories.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            status: Body ``status`` (string). One of: ``active``, ``hidden``.
+            image: Body ``image`` (string).
+            metadata_title: Body ``metadata_title`` (string).
+            metadata_description: Body ``metadata_description`` (string).
+            metadata_url: Body ``metadata_url`` (string).
+            shows_in: Body ``shows_in`` (object).
+            translations: Body ``translations`` (object).
+            parent_id: Body ``parent_id`` (number).
+            sort_order: Body ``sort_order`` (number).
+            products: Body ``products`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/categories",
@@ -100,7 +130,17 @@ class AsyncCategories(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Category]:
-        """GET /categories/search (scopes: categories.read)"""
+        """GET /categories/search (scopes: categories.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            ids: Query ``ids`` (string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Category.model_validate,
             "GET",
@@ -122,7 +162,14 @@ class AsyncCategories(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /categories/{category} (scopes: categories.read_write)"""
+        """DELETE /categories/{category} (scopes: categories.read_write)
+
+        Args:
+            category: Path ``category`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/categories/{category}",
@@ -137,18 +184,26 @@ class AsyncCategories(AsyncAPIResource):
         self,
         category: int | str,
         *,
-        with_: Sequence[str] | None = None,
+        with_: Sequence[str] | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Category:
-        """GET /categories/{category} (scopes: categories.read)"""
+        """GET /categories/{category} (scopes: categories.read)
+
+        Args:
+            category: Path ``category`` (integer, required).
+            with_: Query ``with[]`` (array of string).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call_model(
             Category.model_validate,
             "GET",
             "/categories/{category}",
             {"category": category},
-            params={"with": with_},
+            params={"with[]": with_},
             extra_params=extra_params,
             language=language,
             timeout=timeout,
@@ -166,15 +221,34 @@ class AsyncCategories(AsyncAPIResource):
         metadata_url: str | None = None,
         shows_in: Mapping[str, Any] | None = None,
         translations: Mapping[str, Any] | None = None,
-        parent_id: float | None = None,
-        sort_order: float | None = None,
+        parent_id: int | None = None,
+        sort_order: float | Decimal | None = None,
         products: Sequence[Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /categories/{category} (scopes: categories.read_write)"""
+        """PUT /categories/{category} (scopes: categories.read_write)
+
+        Args:
+            category: Path ``category`` (integer, required).
+            name: Body ``name`` (string, required).
+            status: Body ``status`` (string). One of: ``active``, ``hidden``.
+            image: Body ``image`` (string).
+            metadata_title: Body ``metadata_title`` (string).
+            metadata_description: Body ``metadata_description`` (string).
+            metadata_url: Body ``metadata_url`` (string).
+            shows_in: Body ``shows_in`` (object).
+            translations: Body ``translations`` (object).
+            parent_id: Body ``parent_id`` (number).
+            sort_order: Body ``sort_order`` (number).
+            products: Body ``products`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/categories/{category}",
@@ -209,7 +283,16 @@ class AsyncCategories(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Category]:
-        """GET /categories/{category}/children (scopes: categories.read)"""
+        """GET /categories/{category}/children (scopes: categories.read)
+
+        Args:
+            category: Path ``category`` (integer, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Category.model_validate,
             "GET",
@@ -233,7 +316,16 @@ class AsyncCategories(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Product]:
-        """GET /categories/{id}/products (scopes: categories.read)"""
+        """GET /categories/{id}/products (scopes: categories.read)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Product.model_validate,
             "GET",

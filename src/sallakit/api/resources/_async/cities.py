@@ -27,7 +27,16 @@ class AsyncCities(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /countries/{country}/cities (scopes: metadata.read)"""
+        """GET /countries/{country}/cities (scopes: metadata.read)
+
+        Args:
+            country: Path ``country`` (integer, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",

@@ -23,7 +23,13 @@ class AsyncCurrencies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /currencies (scopes: metadata.read)"""
+        """GET /currencies (scopes: metadata.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/currencies",
@@ -43,7 +49,15 @@ class AsyncCurrencies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /currencies (scopes: metadata.read)"""
+        """POST /currencies (scopes: metadata.read)
+
+        Args:
+            currencies: Body ``currencies`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/currencies",
@@ -63,7 +77,13 @@ class AsyncCurrencies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /currencies/available (scopes: metadata.read)"""
+        """GET /currencies/available (scopes: metadata.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/currencies/available",

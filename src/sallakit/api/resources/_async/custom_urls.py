@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sallakit.api._response import APIResponse
-from sallakit.api._types import TimeoutTypes
+from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._async._base import AsyncAPIResource
 
 __all__ = ["AsyncCustomUrls"]
@@ -19,24 +19,35 @@ class AsyncCustomUrls(AsyncAPIResource):
     async def import_file(
         self,
         *,
-        file: str,
+        file: FileTypes,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /custom-urls/import (scopes: store-settings.read_write)"""
+        """POST /custom-urls/import (scopes: store-settings.read_write)
+
+        Args:
+            file: Body ``file`` (file, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/custom-urls/import",
             {},
             params={},
             extra_params=extra_params,
-            body={"file": file},
+            body={},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"file": file},
             language=language,
             timeout=timeout,
         )

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
-from sallakit.api._types import TimeoutTypes
+from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._async._base import AsyncAPIResource, _raw
 from sallakit.models import Customer
 
@@ -31,7 +32,15 @@ class AsyncCustomersGroups(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /customers/groups (scopes: customers.read)"""
+        """GET /customers/groups (scopes: customers.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -55,7 +64,16 @@ class AsyncCustomersGroups(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/groups (scopes: customers.read_write)"""
+        """POST /customers/groups (scopes: customers.read_write)
+
+        Args:
+            name: Body ``name`` (string).
+            conditions: Body ``conditions`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers/groups",
@@ -72,13 +90,22 @@ class AsyncCustomersGroups(AsyncAPIResource):
         self,
         *,
         group_id: int | None = None,
-        customers: Sequence[int] | None = None,
+        customers: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/groups/add_customers (scopes: customers.read_write)"""
+        """POST /customers/groups/add_customers (scopes: customers.read_write)
+
+        Args:
+            group_id: Body ``group_id`` (integer).
+            customers: Body ``customers`` (array of integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers/groups/add_customers",
@@ -100,7 +127,15 @@ class AsyncCustomersGroups(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/groups/default (scopes: customers.read_write)"""
+        """POST /customers/groups/default (scopes: customers.read_write)
+
+        Args:
+            features: Body ``features`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers/groups/default",
@@ -121,7 +156,14 @@ class AsyncCustomersGroups(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /customers/groups/{group} (scopes: customers.read_write)"""
+        """DELETE /customers/groups/{group} (scopes: customers.read_write)
+
+        Args:
+            group: Path ``group`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/customers/groups/{group}",
@@ -143,7 +185,17 @@ class AsyncCustomersGroups(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /customers/groups/{group} (scopes: customers.read_write)"""
+        """PUT /customers/groups/{group} (scopes: customers.read_write)
+
+        Args:
+            group: Path ``group`` (integer, required).
+            name: Body ``name`` (string).
+            conditions: Body ``conditions`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/customers/groups/{group}",
@@ -163,14 +215,23 @@ class AsyncCustomersWallets(AsyncAPIResource):
     async def deposit(
         self,
         *,
-        customer_id: float | None = None,
-        amount: float | None = None,
+        customer_id: int | None = None,
+        amount: float | Decimal | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/wallets/deposit (scopes: customer-wallets.read_write)"""
+        """POST /customers/wallets/deposit (scopes: customer-wallets.read_write)
+
+        Args:
+            customer_id: Body ``customer_id`` (number).
+            amount: Body ``amount`` (number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers/wallets/deposit",
@@ -186,14 +247,23 @@ class AsyncCustomersWallets(AsyncAPIResource):
     async def withdraw(
         self,
         *,
-        customer_id: float | None = None,
-        amount: float | None = None,
+        customer_id: int | None = None,
+        amount: float | Decimal | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/wallets/withdraw (scopes: customer-wallets.read_write)"""
+        """POST /customers/wallets/withdraw (scopes: customer-wallets.read_write)
+
+        Args:
+            customer_id: Body ``customer_id`` (number).
+            amount: Body ``amount`` (number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers/wallets/withdraw",
@@ -220,7 +290,16 @@ class AsyncCustomersLoyaltyPoints(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /customers/loyalty/points (scopes: customers.read)"""
+        """GET /customers/loyalty/points (scopes: customers.read)
+
+        Args:
+            customer_id: Query ``customer_id`` (string, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -237,11 +316,12 @@ class AsyncCustomersLoyaltyPoints(AsyncAPIResource):
     async def update(
         self,
         *,
-        points: float,
+        points: float | Decimal,
         type: Literal["plus", "minus"],
         reason: str,
-        channel_send: Literal["email", "sms", "mobile"],
-        customers: Sequence[float],
+        channel_send: Sequence[Literal["email", "sms", "mobile"]]
+        | Literal["email", "sms", "mobile"],
+        customers: Sequence[int | str] | int | str,
         reset_points: bool | None = None,
         select_all: bool | None = None,
         extra_params: Mapping[str, Any] | None = None,
@@ -249,7 +329,22 @@ class AsyncCustomersLoyaltyPoints(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/loyalty/points (scopes: customers.read_write)"""
+        """POST /customers/loyalty/points (scopes: customers.read_write)
+
+        Args:
+            points: Body ``points`` (number, required).
+            reset_points: Body ``reset_points`` (boolean).
+            type: Body ``type`` (string, required). One of: ``plus``, ``minus``.
+            reason: Body ``reason`` (string, required).
+            channel_send: Body ``channel_send`` (array of string, required). One of: ``email``,
+                ``sms``, ``mobile``.
+            customers: Body ``customers`` (array of number, required).
+            select_all: Body ``select_all`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers/loyalty/points",
@@ -286,7 +381,21 @@ class AsyncCustomers(AsyncAPIResource):
         keyword: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
-        fields: Literal[
+        fields: Sequence[
+            Literal[
+                "is_blocked",
+                "is_whitelisted",
+                "block_reason",
+                "is_inactive",
+                "total_points",
+                "country_id",
+                "custom_fields",
+                "current_store_customer",
+                "is_orders_rated",
+                "is_notifications_enabled",
+            ]
+        ]
+        | Literal[
             "is_blocked",
             "is_whitelisted",
             "block_reason",
@@ -305,7 +414,22 @@ class AsyncCustomers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Customer]:
-        """GET /customers (scopes: customers.read)"""
+        """GET /customers (scopes: customers.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            date_from: Query ``date_from`` (string).
+            date_to: Query ``date_to`` (string).
+            fields: Query ``fields[]`` (array of string). One of: ``is_blocked``,
+                ``is_whitelisted``, ``block_reason``, ``is_inactive``, ``total_points``,
+                ``country_id``, ``custom_fields``, ``current_store_customer``, ``is_orders_rated``,
+                ``is_notifications_enabled``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Customer.model_validate,
             "GET",
@@ -315,7 +439,7 @@ class AsyncCustomers(AsyncAPIResource):
                 "keyword": keyword,
                 "date_from": date_from,
                 "date_to": date_to,
-                "fields": fields,
+                "fields[]": fields,
             },
             extra_params=extra_params,
             page=page,
@@ -334,13 +458,28 @@ class AsyncCustomers(AsyncAPIResource):
         email: str | None = None,
         gender: Literal["male", "female"] | None = None,
         birthday: str | None = None,
-        groups: Sequence[int] | None = None,
+        groups: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers (scopes: customers.read_write)"""
+        """POST /customers (scopes: customers.read_write)
+
+        Args:
+            first_name: Body ``first_name`` (string).
+            last_name: Body ``last_name`` (string).
+            mobile: Body ``mobile`` (string).
+            mobile_code_country: Body ``mobile_code_country`` (string).
+            email: Body ``email`` (string).
+            gender: Body ``gender`` (string). One of: ``male``, ``female``.
+            birthday: Body ``birthday`` (string).
+            groups: Body ``groups`` (array of integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers",
@@ -370,7 +509,14 @@ class AsyncCustomers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /customers/blacklist/{customer} (scopes: customers.read_write)"""
+        """DELETE /customers/blacklist/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/customers/blacklist/{customer}",
@@ -391,7 +537,16 @@ class AsyncCustomers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /customers/blacklist/{customer} (scopes: customers.read_write)"""
+        """PUT /customers/blacklist/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            reason: Body ``reason`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/customers/blacklist/{customer}",
@@ -407,24 +562,35 @@ class AsyncCustomers(AsyncAPIResource):
     async def import_file(
         self,
         *,
-        file: str,
+        file: FileTypes,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/import (scopes: customers.read_write)"""
+        """POST /customers/import (scopes: customers.read_write)
+
+        Args:
+            file: Body ``file`` (file, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/customers/import",
             {},
             params={},
             extra_params=extra_params,
-            body={"file": file},
+            body={},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"file": file},
             language=language,
             timeout=timeout,
         )
@@ -437,7 +603,14 @@ class AsyncCustomers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /customers/{customer} (scopes: customers.read_write)"""
+        """DELETE /customers/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/customers/{customer}",
@@ -452,7 +625,30 @@ class AsyncCustomers(AsyncAPIResource):
         self,
         customer: int | str,
         *,
-        fields: Literal[
+        fields: Sequence[
+            Literal[
+                "is_blocked",
+                "is_whitelisted",
+                "block_reason",
+                "is_inactive",
+                "orders_count",
+                "orders_amount",
+                "orders_average",
+                "orders_complete_ratio",
+                "orders_cancel_ratio",
+                "orders_cancel",
+                "latest_purchase",
+                "abandoned_carts_items",
+                "wallet_balance",
+                "total_points",
+                "country_id",
+                "custom_fields",
+                "current_store_customer",
+                "is_orders_rated",
+                "is_notifications_enabled",
+            ]
+        ]
+        | Literal[
             "is_blocked",
             "is_whitelisted",
             "block_reason",
@@ -478,13 +674,27 @@ class AsyncCustomers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Customer:
-        """GET /customers/{customer} (scopes: customers.read)"""
+        """GET /customers/{customer} (scopes: customers.read)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            fields: Query ``fields[]`` (array of string). One of: ``is_blocked``,
+                ``is_whitelisted``, ``block_reason``, ``is_inactive``, ``orders_count``,
+                ``orders_amount``, ``orders_average``, ``orders_complete_ratio``,
+                ``orders_cancel_ratio``, ``orders_cancel``, ``latest_purchase``,
+                ``abandoned_carts_items``, ``wallet_balance``, ``total_points``, ``country_id``,
+                ``custom_fields``, ``current_store_customer``, ``is_orders_rated``,
+                ``is_notifications_enabled``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call_model(
             Customer.model_validate,
             "GET",
             "/customers/{customer}",
             {"customer": customer},
-            params={"fields": fields},
+            params={"fields[]": fields},
             extra_params=extra_params,
             language=language,
             timeout=timeout,
@@ -501,13 +711,29 @@ class AsyncCustomers(AsyncAPIResource):
         email: str | None = None,
         gender: Literal["male", "female"] | None = None,
         birthday: str | None = None,
-        groups: Sequence[int] | None = None,
+        groups: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /customers/{customer} (scopes: customers.read_write)"""
+        """PUT /customers/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            first_name: Body ``first_name`` (string).
+            last_name: Body ``last_name`` (string).
+            mobile: Body ``mobile`` (string).
+            mobile_code_country: Body ``mobile_code_country`` (string).
+            email: Body ``email`` (string).
+            gender: Body ``gender`` (string). One of: ``male``, ``female``.
+            birthday: Body ``birthday`` (string).
+            groups: Body ``groups`` (array of integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/customers/{customer}",

@@ -23,7 +23,13 @@ class AsyncDnsRecords(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /dns-records (scopes: dns-records.read)"""
+        """GET /dns-records (scopes: dns-records.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/dns-records",
@@ -46,7 +52,19 @@ class AsyncDnsRecords(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /dns-records (scopes: dns-records.read_write)"""
+        """POST /dns-records (scopes: dns-records.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``A``, `` AAAA ``, ``CNAME ``, ``SPF ``,
+                ``TXT ``, ``MX``.
+            name: Body ``name`` (string, required).
+            value: Body ``value`` (string, required).
+            priority: Body ``priority`` (integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/dns-records",
@@ -67,7 +85,14 @@ class AsyncDnsRecords(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /dns-records/{dns_id} (scopes: dns-records.read_write)"""
+        """DELETE /dns-records/{dns_id} (scopes: dns-records.read_write)
+
+        Args:
+            dns_id: Path ``dns_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/dns-records/{dns_id}",

@@ -26,7 +26,15 @@ class AsyncEmployees(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /users (scopes: none)"""
+        """GET /users (scopes: none)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",

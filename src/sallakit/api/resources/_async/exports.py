@@ -27,7 +27,14 @@ class AsyncExportsTemplates(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/templates (scopes: exports.read)"""
+        """GET /exports/templates (scopes: exports.read)
+
+        Args:
+            entity: Query ``entity`` (string). One of: ``products``, ``orders``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/exports/templates",
@@ -43,13 +50,23 @@ class AsyncExportsTemplates(AsyncAPIResource):
         *,
         name: str,
         entity: Literal["orders", "products"],
-        columns: Sequence[str],
+        columns: Sequence[str] | str,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/templates (scopes: exports.read_write)"""
+        """POST /exports/templates (scopes: exports.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            entity: Body ``entity`` (string, required). One of: ``orders``, ``products``.
+            columns: Body ``columns`` (array of string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/exports/templates",
@@ -67,13 +84,23 @@ class AsyncExportsTemplates(AsyncAPIResource):
         id: int | str,
         *,
         name: str,
-        columns: Sequence[str],
+        columns: Sequence[str] | str,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /exports/templates/{id} (scopes: exports.read_write)"""
+        """PUT /exports/templates/{id} (scopes: exports.read_write)
+
+        Args:
+            id: Path ``id`` (string, required).
+            name: Body ``name`` (string, required).
+            columns: Body ``columns`` (array of string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/exports/templates/{id}",
@@ -94,7 +121,14 @@ class AsyncExportsTemplates(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /exports/templates/{template_id} (scopes: exports.read_write)"""
+        """DELETE /exports/templates/{template_id} (scopes: exports.read_write)
+
+        Args:
+            template_id: Path ``template_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/exports/templates/{template_id}",
@@ -121,7 +155,14 @@ class AsyncExports(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/columns (scopes: exports.read)"""
+        """GET /exports/columns (scopes: exports.read)
+
+        Args:
+            entity: Query ``entity`` (string, required). One of: ``products``, ``orders``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/exports/columns",
@@ -140,7 +181,14 @@ class AsyncExports(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/custom-urls (scopes: exports.read_write)"""
+        """POST /exports/custom-urls (scopes: exports.read_write)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/exports/custom-urls",
@@ -162,7 +210,15 @@ class AsyncExports(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/customers (scopes: exports.read_write)"""
+        """POST /exports/customers (scopes: exports.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``customers``, ``customers-sample``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/exports/customers",
@@ -200,7 +256,21 @@ class AsyncExports(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/logs (scopes: exports.read)"""
+        """GET /exports/logs (scopes: exports.read)
+
+        Args:
+            event: Query ``event`` (string). One of: ``product.created``, ``product.updated``,
+                ``product.deleted``, ``product.status.changed.hidden``,
+                ``product.status.changed.sale``, ``customer.created``, ``customer.updated``,
+                ``customer.banned``, ``customer.unbanned``, ``customer.add.to.group``,
+                ``customer.group.created``, ``customer.group.updated``.
+            from_: Query ``from`` (string).
+            to: Query ``to`` (string).
+            employee: Query ``employee`` (integer).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/exports/logs",
@@ -215,7 +285,7 @@ class AsyncExports(AsyncAPIResource):
         self,
         *,
         filter_orders: Literal["today", "week", "month", "dates"],
-        template_id: float,
+        template_id: int,
         format: Literal["xlsx", "csv"],
         from_date: str | None = None,
         to_date: str | None = None,
@@ -223,7 +293,19 @@ class AsyncExports(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/orders (scopes: exports.read)"""
+        """GET /exports/orders (scopes: exports.read)
+
+        Args:
+            filter_orders: Query ``filter_orders`` (string, required). One of: ``today``, ``week``,
+                ``month``, ``dates``.
+            template_id: Query ``template_id`` (number, required).
+            format: Query ``format`` (string, required). One of: ``xlsx``, ``csv``.
+            from_date: Query ``from_date`` (string).
+            to_date: Query ``to_date`` (string).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/exports/orders",
@@ -261,7 +343,18 @@ class AsyncExports(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/products (scopes: products.read_write)"""
+        """POST /exports/products (scopes: products.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``product-sample``, ``category-sample``,
+                ``brand-sample``, ``brand``, ``category``, ``products``, ``quantities``, ``prices``,
+                ``seo``, ``hs-codes``.
+            format: Body ``format`` (string, required). One of: ``xlsx``, ``csv``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/exports/products",

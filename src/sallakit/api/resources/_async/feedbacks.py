@@ -31,7 +31,16 @@ class AsyncFeedbacksReplies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /feedbacks/{feedback_id}/reply (scopes: reviews.read_write)"""
+        """POST /feedbacks/{feedback_id}/reply (scopes: reviews.read_write)
+
+        Args:
+            feedback_id: Path ``feedback_id`` (string, required).
+            comment: Body ``comment`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/feedbacks/{feedback_id}/reply",
@@ -54,7 +63,16 @@ class AsyncFeedbacksReplies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /feedbacks/{feedback_reply_id}/reply (scopes: reviews.read_write)"""
+        """PUT /feedbacks/{feedback_reply_id}/reply (scopes: reviews.read_write)
+
+        Args:
+            feedback_reply_id: Path ``feedback_reply_id`` (string, required).
+            comment: Body ``comment`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/feedbacks/{feedback_reply_id}/reply",
@@ -82,11 +100,11 @@ class AsyncFeedbacks(AsyncAPIResource):
         type: str | None = None,
         start_date: str | None = None,
         end_date: str | None = None,
-        products: Sequence[str] | None = None,
-        blogs: Sequence[str] | None = None,
-        customers: Sequence[str] | None = None,
+        products: Sequence[int | str] | int | str | None = None,
+        blogs: Sequence[int | str] | int | str | None = None,
+        customers: Sequence[int | str] | int | str | None = None,
         reply: bool | None = None,
-        stars: Sequence[str] | None = None,
+        stars: Sequence[str] | str | None = None,
         publish: bool | None = None,
         page: int = 1,
         per_page: int | None = DEFAULT_PER_PAGE,
@@ -94,7 +112,25 @@ class AsyncFeedbacks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /feedbacks (scopes: reviews.read)"""
+        """GET /feedbacks (scopes: reviews.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            type: Query ``type`` (string).
+            start_date: Query ``start_date`` (string).
+            end_date: Query ``end_date`` (string).
+            products: Query ``products[]`` (array of string).
+            blogs: Query ``blogs[]`` (array of string).
+            customers: Query ``customers[]`` (array of string).
+            reply: Query ``reply`` (boolean).
+            stars: Query ``stars[]`` (array of string).
+            publish: Query ``publish`` (boolean).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -105,11 +141,11 @@ class AsyncFeedbacks(AsyncAPIResource):
                 "type": type,
                 "start_date": start_date,
                 "end_date": end_date,
-                "products": products,
-                "blogs": blogs,
-                "customers": customers,
+                "products[]": products,
+                "blogs[]": blogs,
+                "customers[]": customers,
                 "reply": reply,
-                "stars": stars,
+                "stars[]": stars,
                 "publish": publish,
             },
             extra_params=extra_params,
@@ -130,13 +166,30 @@ class AsyncFeedbacks(AsyncAPIResource):
         product_id: int | None = None,
         content: str | None = None,
         rating: Literal[1, 2, 3, 4, 5] | None = None,
-        images: Sequence[str] | None = None,
+        images: Sequence[str] | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /feedbacks (scopes: reviews.read_write)"""
+        """POST /feedbacks (scopes: reviews.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``testimonial``, ``rating``, ``store``,
+                ``ask``, ``page``, ``shipping``.
+            order_id: Body ``order_id`` (integer).
+            customer_id: Body ``customer_id`` (integer, required).
+            page_id: Body ``page_id`` (integer).
+            shipping_company_id: Body ``shipping_company_id`` (integer).
+            product_id: Body ``product_id`` (integer).
+            content: Body ``content`` (string).
+            rating: Body ``rating`` (integer). One of: ``1``, ``2``, ``3``, ``4``, ``5``.
+            images: Body ``images`` (array of string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/feedbacks",
@@ -167,7 +220,14 @@ class AsyncFeedbacks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /feedbacks/{feedback_id} (scopes: reviews.read)"""
+        """GET /feedbacks/{feedback_id} (scopes: reviews.read)
+
+        Args:
+            feedback_id: Path ``feedback_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/feedbacks/{feedback_id}",
@@ -188,7 +248,16 @@ class AsyncFeedbacks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /feedbacks/{feedback_id} (scopes: reviews.read_write)"""
+        """PUT /feedbacks/{feedback_id} (scopes: reviews.read_write)
+
+        Args:
+            feedback_id: Path ``feedback_id`` (string, required).
+            is_published: Body ``is_published`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/feedbacks/{feedback_id}",

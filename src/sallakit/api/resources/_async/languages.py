@@ -23,7 +23,13 @@ class AsyncLanguages(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /languages (scopes: metadata.read)"""
+        """GET /languages (scopes: metadata.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/languages",
@@ -43,7 +49,15 @@ class AsyncLanguages(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /languages (scopes: metadata.read_write)"""
+        """POST /languages (scopes: metadata.read_write)
+
+        Args:
+            locales: Body ``locales`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/languages",
@@ -67,7 +81,17 @@ class AsyncLanguages(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /languages/{locale} (scopes: metadata.read_write)"""
+        """PUT /languages/{locale} (scopes: metadata.read_write)
+
+        Args:
+            locale: Path ``locale`` (string, required).
+            status: Body ``status`` (boolean).
+            sort_order: Body ``sort_order`` (integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/languages/{locale}",

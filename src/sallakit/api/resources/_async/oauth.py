@@ -23,7 +23,13 @@ class AsyncOauth(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> UserInfo:
-        """GET /oauth2/user/info (scopes: none)"""
+        """GET /oauth2/user/info (scopes: none)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call_model(
             UserInfo.model_validate,
             "GET",

@@ -31,7 +31,16 @@ class AsyncPaymentsBanks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /payment/banks (scopes: payments.read)"""
+        """GET /payment/banks (scopes: payments.read)
+
+        Args:
+            status: Query ``status`` (string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -53,7 +62,14 @@ class AsyncPaymentsBanks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /payment/banks/{bank_id} (scopes: payments.read)"""
+        """GET /payment/banks/{bank_id} (scopes: payments.read)
+
+        Args:
+            bank_id: Path ``bank_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/payment/banks/{bank_id}",
@@ -78,7 +94,16 @@ class AsyncPaymentsMethods(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /payment/methods (scopes: payments.read)"""
+        """GET /payment/methods (scopes: payments.read)
+
+        Args:
+            status: Query ``status`` (string). One of: ``enabled``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",

@@ -25,11 +25,11 @@ class AsyncReviews(AsyncAPIResource):
         type: Literal["rating", "ask", "shipping", "testimonial"] | None = None,
         start_date: str | None = None,
         end_date: str | None = None,
-        products: Sequence[str] | None = None,
-        blogs: Sequence[str] | None = None,
-        customers: Sequence[str] | None = None,
+        products: Sequence[int | str] | int | str | None = None,
+        blogs: Sequence[int | str] | int | str | None = None,
+        customers: Sequence[int | str] | int | str | None = None,
         reply: bool | None = None,
-        stars: Sequence[str] | None = None,
+        stars: Sequence[str] | str | None = None,
         publish: bool | None = None,
         page: int = 1,
         per_page: int | None = DEFAULT_PER_PAGE,
@@ -37,7 +37,26 @@ class AsyncReviews(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /reviews (scopes: reviews.read)"""
+        """GET /reviews (scopes: reviews.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            type: Query ``type`` (string). One of: ``rating``, ``ask``, ``shipping``,
+                ``testimonial``.
+            start_date: Query ``start_date`` (string).
+            end_date: Query ``end_date`` (string).
+            products: Query ``products[]`` (array of string).
+            blogs: Query ``blogs[]`` (array of string).
+            customers: Query ``customers[]`` (array of string).
+            reply: Query ``reply`` (boolean).
+            stars: Query ``stars[]`` (array of string).
+            publish: Query ``publish`` (boolean).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -48,11 +67,11 @@ class AsyncReviews(AsyncAPIResource):
                 "type": type,
                 "start_date": start_date,
                 "end_date": end_date,
-                "products": products,
-                "blogs": blogs,
-                "customers": customers,
+                "products[]": products,
+                "blogs[]": blogs,
+                "customers[]": customers,
                 "reply": reply,
-                "stars": stars,
+                "stars[]": stars,
                 "publish": publish,
             },
             extra_params=extra_params,
@@ -70,7 +89,14 @@ class AsyncReviews(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /reviews/{id} (scopes: reviews.read)"""
+        """GET /reviews/{id} (scopes: reviews.read)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/reviews/{id}",
@@ -91,7 +117,16 @@ class AsyncReviews(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /reviews/{id} (scopes: reviews.read_write)"""
+        """PUT /reviews/{id} (scopes: reviews.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            is_published: Body ``is_published`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/reviews/{id}",

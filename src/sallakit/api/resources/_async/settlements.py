@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
@@ -31,7 +32,16 @@ class AsyncSettlementsInstant(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /settlements/instant (scopes: settlements.read)"""
+        """GET /settlements/instant (scopes: settlements.read)
+
+        Args:
+            reference_id: Query ``reference_id`` (integer).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -49,13 +59,22 @@ class AsyncSettlementsInstant(AsyncAPIResource):
         self,
         *,
         reference_id: int,
-        amount: float,
+        amount: float | Decimal,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /settlements/instant (scopes: settlements.read_write)"""
+        """POST /settlements/instant (scopes: settlements.read_write)
+
+        Args:
+            reference_id: Body ``reference_id`` (integer, required).
+            amount: Body ``amount`` (number, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/settlements/instant",
@@ -76,7 +95,14 @@ class AsyncSettlementsInstant(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /settlements/instant/{id} (scopes: settlements.read)"""
+        """GET /settlements/instant/{id} (scopes: settlements.read)
+
+        Args:
+            id: Path ``id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/settlements/instant/{id}",
@@ -91,14 +117,26 @@ class AsyncSettlementsInstant(AsyncAPIResource):
         self,
         id: int | str,
         *,
-        amount: float | None = None,
+        amount: float | Decimal | None = None,
         status: Literal["pending", "ready"] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /settlements/instant/{id} (scopes: settlements.read_write)"""
+        """PUT /settlements/instant/{id} (scopes: settlements.read_write)
+
+        Not replayed after a server error: the body is an action.
+
+        Args:
+            id: Path ``id`` (integer, required).
+            amount: Body ``amount`` (number).
+            status: Body ``status`` (string). One of: ``pending``, ``ready``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/settlements/instant/{id}",
@@ -107,6 +145,7 @@ class AsyncSettlementsInstant(AsyncAPIResource):
             extra_params=extra_params,
             body={"amount": amount, "status": status},
             extra_body=extra_body,
+            idempotent=False,
             language=language,
             timeout=timeout,
         )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
@@ -30,7 +31,15 @@ class AsyncShippingCompanies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /shipping/companies (scopes: shipping.read)"""
+        """GET /shipping/companies (scopes: shipping.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -53,7 +62,15 @@ class AsyncShippingCompanies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /shipping/companies (scopes: shipping.read_write)"""
+        """POST /shipping/companies (scopes: shipping.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/shipping/companies",
@@ -78,7 +95,18 @@ class AsyncShippingCompanies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /shipping/companies/estimate-rate (scopes: none)"""
+        """GET /shipping/companies/estimate-rate (scopes: none)
+
+        Args:
+            city_id: Query ``city_id`` (integer, required).
+            country_id: Query ``country_id`` (integer, required).
+            order_id: Query ``order_id`` (integer).
+            geocode: Query ``geocode`` (string).
+            postal_code: Query ``postal_code`` (string).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/shipping/companies/estimate-rate",
@@ -103,7 +131,14 @@ class AsyncShippingCompanies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /shipping/companies/{company_id} (scopes: shipping.read_write)"""
+        """DELETE /shipping/companies/{company_id} (scopes: shipping.read_write)
+
+        Args:
+            company_id: Path ``company_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/shipping/companies/{company_id}",
@@ -122,7 +157,14 @@ class AsyncShippingCompanies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /shipping/companies/{company_id} (scopes: shipping.read)"""
+        """GET /shipping/companies/{company_id} (scopes: shipping.read)
+
+        Args:
+            company_id: Path ``company_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/shipping/companies/{company_id}",
@@ -143,7 +185,16 @@ class AsyncShippingCompanies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /shipping/companies/{company_id} (scopes: shipping.read_write)"""
+        """PUT /shipping/companies/{company_id} (scopes: shipping.read_write)
+
+        Args:
+            company_id: Path ``company_id`` (string, required).
+            name: Body ``name`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/shipping/companies/{company_id}",
@@ -164,7 +215,14 @@ class AsyncShippingCompanies(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /shipping/companies/{company_id}/options (scopes: none)"""
+        """GET /shipping/companies/{company_id}/options (scopes: none)
+
+        Args:
+            company_id: Path ``company_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/shipping/companies/{company_id}/options",
@@ -188,7 +246,17 @@ class AsyncShippingDeliveryPromises(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /delivery-promises (scopes: shipping.read)"""
+        """GET /delivery-promises (scopes: shipping.read)
+
+        Path not confirmed by Salla's published documents.
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -210,7 +278,16 @@ class AsyncShippingDeliveryPromises(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /delivery-promises/{delivery_promise_id} (scopes: shipping.read)"""
+        """GET /delivery-promises/{delivery_promise_id} (scopes: shipping.read)
+
+        Path not confirmed by Salla's published documents.
+
+        Args:
+            delivery_promise_id: Path ``delivery_promise_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/delivery-promises/{delivery_promise_id}",
@@ -229,15 +306,30 @@ class AsyncShippingDeliveryPromises(AsyncAPIResource):
         delivery_time: Mapping[str, Any] | None = None,
         preparation_time: Mapping[str, Any] | None = None,
         visible: Mapping[str, Any] | None = None,
-        working_days: Sequence[str] | None = None,
-        holidays: Sequence[str] | None = None,
+        working_days: Sequence[str] | str | None = None,
+        holidays: Sequence[str] | str | None = None,
         status: bool | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /delivery-promises/{delivery_promise_id} (scopes: shipping.read_write)"""
+        """PUT /delivery-promises/{delivery_promise_id} (scopes: shipping.read_write)
+
+        Args:
+            delivery_promise_id: Path ``delivery_promise_id`` (integer, required).
+            location: Body ``location`` (object).
+            delivery_time: Body ``delivery_time`` (object).
+            preparation_time: Body ``preparation_time`` (object).
+            visible: Body ``visible`` (object).
+            working_days: Body ``working_days`` (array of string).
+            holidays: Body ``holidays`` (array of string).
+            status: Body ``status`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/delivery-promises/{delivery_promise_id}",
@@ -272,7 +364,16 @@ class AsyncShippingRoutes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /shipping/routes (scopes: shipping.read)"""
+        """GET /shipping/routes (scopes: shipping.read)
+
+        Args:
+            name: Query ``name`` (string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -303,7 +404,23 @@ class AsyncShippingRoutes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /shipping/routes (scopes: shipping.read_write)"""
+        """POST /shipping/routes (scopes: shipping.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            type: Body ``type`` (string, required). One of: ``normal``, ``auto``, ``branded``.
+            status: Body ``status`` (integer, required).
+            priority: Body ``priority`` (integer, required).
+            branded: Body ``branded`` (object).
+            companies: Body ``companies`` (array of object, required).
+            condition_match: Body ``condition_match`` (string). One of: ``all``, ``any``.
+            conditions: Body ``conditions`` (array of object).
+            strategy: Body ``strategy`` (object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/shipping/routes",
@@ -337,7 +454,17 @@ class AsyncShippingRoutes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PATCH /shipping/routes/default (scopes: shipping.read_write)"""
+        """PATCH /shipping/routes/default (scopes: shipping.read_write)
+
+        Args:
+            status: Body ``status`` (boolean).
+            companies: Body ``companies`` (array of object).
+            strategy: Body ``strategy`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PATCH",
             "/shipping/routes/default",
@@ -358,7 +485,14 @@ class AsyncShippingRoutes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /shipping/routes/{id} (scopes: shipping.read_write)"""
+        """DELETE /shipping/routes/{id} (scopes: shipping.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/shipping/routes/{id}",
@@ -377,7 +511,14 @@ class AsyncShippingRoutes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /shipping/routes/{id} (scopes: shipping.read)"""
+        """GET /shipping/routes/{id} (scopes: shipping.read)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/shipping/routes/{id}",
@@ -406,7 +547,24 @@ class AsyncShippingRoutes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PATCH /shipping/routes/{id} (scopes: shipping.read_write)"""
+        """PATCH /shipping/routes/{id} (scopes: shipping.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            name: Body ``name`` (string).
+            type: Body ``type`` (string). One of: ``normal``, ``auto``, ``branded``.
+            status: Body ``status`` (integer).
+            priority: Body ``priority`` (integer).
+            branded: Body ``branded`` (object).
+            companies: Body ``companies`` (array of object).
+            condition_match: Body ``condition_match`` (string). One of: ``all``, ``any``.
+            conditions: Body ``conditions`` (array of object).
+            strategy: Body ``strategy`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PATCH",
             "/shipping/routes/{id}",
@@ -436,14 +594,23 @@ class AsyncShippingZones(AsyncAPIResource):
     def list(
         self,
         *,
-        company: float | None = None,
+        company: float | Decimal | None = None,
         page: int = 1,
         per_page: int | None = DEFAULT_PER_PAGE,
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /shipping/zones (scopes: shipping.read)"""
+        """GET /shipping/zones (scopes: shipping.read)
+
+        Args:
+            company: Query ``company`` (number).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -460,14 +627,23 @@ class AsyncShippingZones(AsyncAPIResource):
     async def create(
         self,
         *,
-        company: float,
+        company: float | Decimal,
         shipping: Mapping[str, Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /shipping/zones (scopes: shipping.read_write)"""
+        """POST /shipping/zones (scopes: shipping.read_write)
+
+        Args:
+            company: Body ``company`` (number, required).
+            shipping: Body ``shipping`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/shipping/zones",
@@ -488,7 +664,14 @@ class AsyncShippingZones(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /shipping/zones/{zone_id} (scopes: shipping.read_write)"""
+        """DELETE /shipping/zones/{zone_id} (scopes: shipping.read_write)
+
+        Args:
+            zone_id: Path ``zone_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/shipping/zones/{zone_id}",
@@ -507,7 +690,14 @@ class AsyncShippingZones(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /shipping/zones/{zone_id} (scopes: shipping.read)"""
+        """GET /shipping/zones/{zone_id} (scopes: shipping.read)
+
+        Args:
+            zone_id: Path ``zone_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/shipping/zones/{zone_id}",
@@ -522,14 +712,24 @@ class AsyncShippingZones(AsyncAPIResource):
         self,
         zone_id: int | str,
         *,
-        company: float,
+        company: float | Decimal,
         shipping: Mapping[str, Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /shipping/zones/{zone_id} (scopes: shipping.read_write)"""
+        """PUT /shipping/zones/{zone_id} (scopes: shipping.read_write)
+
+        Args:
+            zone_id: Path ``zone_id`` (string, required).
+            company: Body ``company`` (number, required).
+            shipping: Body ``shipping`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/shipping/zones/{zone_id}",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
@@ -27,7 +28,15 @@ class AsyncSpecialOffers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /specialoffers (scopes: specialoffers.read)"""
+        """GET /specialoffers (scopes: specialoffers.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -50,8 +59,8 @@ class AsyncSpecialOffers(AsyncAPIResource):
         applied_to: Literal["order", "product", "category"],
         expiry_date: str,
         start_date: str | None = None,
-        min_purchase_amount: float | None = None,
-        min_items_count: float | None = None,
+        min_purchase_amount: float | Decimal | None = None,
+        min_items_count: float | Decimal | None = None,
         buy: Mapping[str, Any] | None = None,
         get: Mapping[str, Any] | None = None,
         message: str | None = None,
@@ -63,7 +72,30 @@ class AsyncSpecialOffers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /specialoffers (scopes: specialoffers.read_write)"""
+        """POST /specialoffers (scopes: specialoffers.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            applied_channel: Body ``applied_channel`` (string, required). One of: ``browser``,
+                ``browser_and_application``.
+            offer_type: Body ``offer_type`` (string, required). One of: ``discounts_table``.
+            applied_to: Body ``applied_to`` (string, required). One of: ``order``, ``product``,
+                ``category``.
+            start_date: Body ``start_date`` (string).
+            expiry_date: Body ``expiry_date`` (string, required).
+            min_purchase_amount: Body ``min_purchase_amount`` (number).
+            min_items_count: Body ``min_items_count`` (number).
+            buy: Body ``buy`` (object).
+            get: Body ``get`` (object).
+            message: Body ``message`` (string).
+            status: Body ``status`` (string). One of: ``active``, ``inactive``.
+            applied_with_coupon: Body ``applied_with_coupon`` (boolean).
+            discounts_table: Body ``discounts_table`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/specialoffers",
@@ -101,7 +133,16 @@ class AsyncSpecialOffers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /specialoffers/{offer}/status (scopes: specialoffers.read_write)"""
+        """PUT /specialoffers/{offer}/status (scopes: specialoffers.read_write)
+
+        Args:
+            offer: Path ``offer`` (integer, required).
+            status: Body ``status`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/specialoffers/{offer}/status",
@@ -122,7 +163,14 @@ class AsyncSpecialOffers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /specialoffers/{specialoffer} (scopes: specialoffers.read_write)"""
+        """DELETE /specialoffers/{specialoffer} (scopes: specialoffers.read_write)
+
+        Args:
+            specialoffer: Path ``specialoffer`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/specialoffers/{specialoffer}",
@@ -141,7 +189,14 @@ class AsyncSpecialOffers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /specialoffers/{specialoffer} (scopes: specialoffers.read)"""
+        """GET /specialoffers/{specialoffer} (scopes: specialoffers.read)
+
+        Args:
+            specialoffer: Path ``specialoffer`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/specialoffers/{specialoffer}",
@@ -162,8 +217,8 @@ class AsyncSpecialOffers(AsyncAPIResource):
         applied_to: Literal["order", "product", "category"],
         expiry_date: str,
         start_date: str | None = None,
-        min_purchase_amount: float | None = None,
-        min_items_count: float | None = None,
+        min_purchase_amount: float | Decimal | None = None,
+        min_items_count: float | Decimal | None = None,
         buy: Mapping[str, Any] | None = None,
         get: Mapping[str, Any] | None = None,
         message: str | None = None,
@@ -175,7 +230,31 @@ class AsyncSpecialOffers(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /specialoffers/{specialoffer} (scopes: specialoffers.read_write)"""
+        """PUT /specialoffers/{specialoffer} (scopes: specialoffers.read_write)
+
+        Args:
+            specialoffer: Path ``specialoffer`` (integer, required).
+            name: Body ``name`` (string, required).
+            applied_channel: Body ``applied_channel`` (string, required). One of: ``browser``,
+                ``browser_and_application``.
+            offer_type: Body ``offer_type`` (string, required). One of: ``discounts_table``.
+            applied_to: Body ``applied_to`` (string, required). One of: ``order``, ``product``,
+                ``category``.
+            start_date: Body ``start_date`` (string).
+            expiry_date: Body ``expiry_date`` (string, required).
+            min_purchase_amount: Body ``min_purchase_amount`` (number).
+            min_items_count: Body ``min_items_count`` (number).
+            buy: Body ``buy`` (object).
+            get: Body ``get`` (object).
+            message: Body ``message`` (string).
+            status: Body ``status`` (string). One of: ``active``, ``inactive``.
+            applied_with_coupon: Body ``applied_with_coupon`` (boolean).
+            discounts_table: Body ``discounts_table`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/specialoffers/{specialoffer}",

@@ -31,7 +31,15 @@ class AsyncStoreScopes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Any]:
-        """GET /scopes (scopes: products.read)"""
+        """GET /scopes (scopes: products.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -53,7 +61,14 @@ class AsyncStoreScopes(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /scopes/{scope} (scopes: products.read)"""
+        """GET /scopes/{scope} (scopes: products.read)
+
+        Args:
+            scope: Path ``scope`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "GET",
             "/scopes/{scope}",
@@ -79,7 +94,13 @@ class AsyncStore(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> StoreInfo:
-        """GET /store/info (scopes: none)"""
+        """GET /store/info (scopes: none)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call_model(
             StoreInfo.model_validate,
             "GET",

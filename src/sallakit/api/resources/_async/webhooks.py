@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
-from sallakit.api._response import APIResponse
+from sallakit.api._response import APIResponse, AsyncItemList
 from sallakit.api._types import TimeoutTypes
 from sallakit.api.resources._async._base import AsyncAPIResource
 from sallakit.models import Webhook, WebhookEvent
@@ -29,7 +28,15 @@ class AsyncWebhooks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> AsyncPaginator[Webhook]:
-        """GET /webhooks (scopes: webhooks.read)"""
+        """GET /webhooks (scopes: webhooks.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Webhook.model_validate,
             "GET",
@@ -43,15 +50,21 @@ class AsyncWebhooks(AsyncAPIResource):
             timeout=timeout,
         )
 
-    async def events(
+    def events(
         self,
         *,
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> builtins.list[WebhookEvent]:
-        """GET /webhooks/events (scopes: webhooks.read)"""
-        return await self._client._call_list(
+    ) -> AsyncItemList[WebhookEvent]:
+        """GET /webhooks/events (scopes: webhooks.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
+        return self._client._call_list(
             WebhookEvent.model_validate,
             "GET",
             "/webhooks/events",
@@ -71,12 +84,30 @@ class AsyncWebhooks(AsyncAPIResource):
         version: Literal[1, 2] | None = None,
         rule: str | None = None,
         headers: Sequence[Any] | None = None,
+        security_strategy: Literal["signature", "token", "none"] | None = None,
+        secret: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /webhooks/subscribe (scopes: webhooks.read_write)"""
+        """POST /webhooks/subscribe (scopes: webhooks.read_write)
+
+        Args:
+            name: Body ``name`` (string).
+            event: Body ``event`` (string, required).
+            url: Body ``url`` (string, required).
+            version: Body ``version`` (integer). One of: ``1``, ``2``.
+            rule: Body ``rule`` (string).
+            headers: Body ``headers`` (array of object).
+            security_strategy: Body ``security_strategy`` (string). One of: ``signature``,
+                ``token``, ``none``.
+            secret: Body ``secret`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "POST",
             "/webhooks/subscribe",
@@ -90,6 +121,8 @@ class AsyncWebhooks(AsyncAPIResource):
                 "version": version,
                 "rule": rule,
                 "headers": headers,
+                "security_strategy": security_strategy,
+                "secret": secret,
             },
             extra_body=extra_body,
             language=language,
@@ -99,13 +132,21 @@ class AsyncWebhooks(AsyncAPIResource):
     async def unsubscribe(
         self,
         *,
-        id: float | None = None,
+        id: int | None = None,
         url: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /webhooks/unsubscribe (scopes: webhooks.read_write)"""
+        """DELETE /webhooks/unsubscribe (scopes: webhooks.read_write)
+
+        Args:
+            id: Query ``id`` (number).
+            url: Query ``url`` (string).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "DELETE",
             "/webhooks/unsubscribe",
@@ -132,7 +173,22 @@ class AsyncWebhooks(AsyncAPIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /webhooks/{id} (scopes: webhooks.read_write)"""
+        """PUT /webhooks/{id} (scopes: webhooks.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            name: Body ``name`` (string).
+            url: Body ``url`` (string).
+            version: Body ``version`` (integer). One of: ``1``, ``2``.
+            rule: Body ``rule`` (string).
+            headers: Body ``headers`` (array of object).
+            security_strategy: Body ``security_strategy`` (string).
+            secret: Body ``secret`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return await self._client._call(
             "PUT",
             "/webhooks/{id}",

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from sallakit.api._sync_pagination import Paginator
@@ -29,7 +29,15 @@ class Advertisements(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /advertisements (scopes: marketing.read)"""
+        """GET /advertisements (scopes: marketing.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -50,13 +58,27 @@ class Advertisements(APIResource):
         description: str,
         type: Mapping[str, Any],
         expire_date: str,
-        pages: Literal["all", "cart", "product", "payment", "category", "home"],
+        pages: Sequence[Literal["all", "cart", "product", "payment", "category", "home"]]
+        | Literal["all", "cart", "product", "payment", "category", "home"],
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /advertisements (scopes: marketing.read_write)"""
+        """POST /advertisements (scopes: marketing.read_write)
+
+        Args:
+            title: Body ``title`` (string, required).
+            description: Body ``description`` (string, required).
+            type: Body ``type`` (object, required).
+            expire_date: Body ``expire_date`` (string, required).
+            pages: Body ``pages`` (array of string, required). One of: ``all``, ``cart``,
+                ``product``, ``payment``, ``category``, ``home``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/advertisements",
@@ -83,7 +105,14 @@ class Advertisements(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /advertisements/{advertisements_id} (scopes: marketing.read_write)"""
+        """DELETE /advertisements/{advertisements_id} (scopes: marketing.read_write)
+
+        Args:
+            advertisements_id: Path ``advertisements_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/advertisements/{advertisements_id}",
@@ -102,7 +131,14 @@ class Advertisements(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /advertisements/{advertisements_id} (scopes: marketing.read)"""
+        """GET /advertisements/{advertisements_id} (scopes: marketing.read)
+
+        Args:
+            advertisements_id: Path ``advertisements_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/advertisements/{advertisements_id}",
@@ -121,13 +157,28 @@ class Advertisements(APIResource):
         description: str,
         type: Mapping[str, Any],
         expire_date: str,
-        pages: Literal["all", "cart", "product", "payment", "category", "home"],
+        pages: Sequence[Literal["all", "cart", "product", "payment", "category", "home"]]
+        | Literal["all", "cart", "product", "payment", "category", "home"],
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /advertisements/{advertisements_id} (scopes: marketing.read_write)"""
+        """PUT /advertisements/{advertisements_id} (scopes: marketing.read_write)
+
+        Args:
+            advertisements_id: Path ``advertisements_id`` (string, required).
+            title: Body ``title`` (string, required).
+            description: Body ``description`` (string, required).
+            type: Body ``type`` (object, required).
+            expire_date: Body ``expire_date`` (string, required).
+            pages: Body ``pages`` (array of string, required). One of: ``all``, ``cart``,
+                ``product``, ``payment``, ``category``, ``home``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/advertisements/{advertisements_id}",

@@ -33,7 +33,16 @@ class AffiliatesLinks(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /affiliates/{affiliates_id}/links (scopes: marketing.read)"""
+        """GET /affiliates/{affiliates_id}/links (scopes: marketing.read)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -64,7 +73,15 @@ class Affiliates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /affiliates (scopes: marketing.read)"""
+        """GET /affiliates (scopes: marketing.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -86,7 +103,14 @@ class Affiliates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /affiliates (scopes: marketing.read_write)"""
+        """POST /affiliates (scopes: marketing.read_write)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/affiliates",
@@ -107,7 +131,14 @@ class Affiliates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /affiliates/{affiliates_id} (scopes: marketing.read_write)"""
+        """DELETE /affiliates/{affiliates_id} (scopes: marketing.read_write)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/affiliates/{affiliates_id}",
@@ -126,7 +157,14 @@ class Affiliates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /affiliates/{affiliates_id} (scopes: marketing.read)"""
+        """GET /affiliates/{affiliates_id} (scopes: marketing.read)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/affiliates/{affiliates_id}",
@@ -146,7 +184,15 @@ class Affiliates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /affiliates/{affiliates_id} (scopes: marketing.read_write)"""
+        """PUT /affiliates/{affiliates_id} (scopes: marketing.read_write)
+
+        Args:
+            affiliates_id: Path ``affiliates_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/affiliates/{affiliates_id}",

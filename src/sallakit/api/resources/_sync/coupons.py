@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._sync_pagination import Paginator
@@ -33,7 +34,16 @@ class CouponsCodes(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /coupons/codes (scopes: marketing.read)"""
+        """GET /coupons/codes (scopes: marketing.read)
+
+        Args:
+            coupon_id: Query ``coupon_id`` (integer, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -65,7 +75,16 @@ class Coupons(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /coupons (scopes: marketing.read)"""
+        """GET /coupons (scopes: marketing.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -85,7 +104,7 @@ class Coupons(APIResource):
         code: str | None = None,
         type: Literal["Percentage", "percentage", "Fixed", "fixed", "F", "f", "P", "p"]
         | None = None,
-        amount: float | None = None,
+        amount: float | Decimal | None = None,
         status: str | None = None,
         start_date: str | None = None,
         expiry_date: str | None = None,
@@ -95,10 +114,10 @@ class Coupons(APIResource):
         group_name: str | None = None,
         group_coupons_count: int | None = None,
         group_suffix: str | None = None,
-        usage_limit: float | None = None,
-        usage_limit_per_user: float | None = None,
-        minimum_amount: float | None = None,
-        maximum_amount: float | None = None,
+        usage_limit: float | Decimal | None = None,
+        usage_limit_per_user: float | Decimal | None = None,
+        minimum_amount: float | Decimal | None = None,
+        maximum_amount: float | Decimal | None = None,
         free_shipping: bool | None = None,
         exclude_sale_products: bool | None = None,
         show_maximum_amount: bool | None = None,
@@ -107,20 +126,36 @@ class Coupons(APIResource):
         marketing_name: str | None = None,
         marketing_type: Literal["Percentage", "percentage", "Fixed", "fixed", "F", "f", "P", "p"]
         | None = None,
-        marketing_amount: float | None = None,
+        marketing_amount: float | Decimal | None = None,
         marketing_hide_total_sales: bool | None = None,
-        marketing_maximum_amount: float | None = None,
+        marketing_maximum_amount: float | Decimal | None = None,
         marketing_info: str | None = None,
         beneficiary_domain: str | None = None,
-        products_include: Sequence[str] | None = None,
-        list_include_categories: Sequence[str] | None = None,
-        products_exclude: Sequence[str] | None = None,
-        list_exclude_categories: Sequence[str] | None = None,
-        list_exclude_brands: Sequence[str] | None = None,
-        list_include_groups: Sequence[str] | None = None,
-        list_exclude_groups: Sequence[str] | None = None,
-        list_exclude_shipping: Sequence[str] | None = None,
-        payment_methods: Literal[
+        products_include: Sequence[str] | str | None = None,
+        list_include_categories: Sequence[str] | str | None = None,
+        products_exclude: Sequence[str] | str | None = None,
+        list_exclude_categories: Sequence[str] | str | None = None,
+        list_exclude_brands: Sequence[str] | str | None = None,
+        list_include_groups: Sequence[str] | str | None = None,
+        list_exclude_groups: Sequence[str] | str | None = None,
+        list_exclude_shipping: Sequence[str] | str | None = None,
+        payment_methods: Sequence[
+            Literal[
+                "all",
+                "apple_pay",
+                "bank",
+                "cod",
+                "credit_card",
+                "knet",
+                "mada",
+                "paypal",
+                "spotii_pay",
+                "stc_pay",
+                "tabby_installment",
+                "tamara_installment",
+            ]
+        ]
+        | Literal[
             "all",
             "apple_pay",
             "bank",
@@ -140,7 +175,55 @@ class Coupons(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /coupons (scopes: marketing.read_write)"""
+        """POST /coupons (scopes: marketing.read_write)
+
+        Args:
+            code: Body ``code`` (string).
+            type: Body ``type`` (string). One of: ``Percentage``, ``percentage``, ``Fixed``,
+                ``fixed``, ``F``, ``f``, ``P``, ``p``.
+            amount: Body ``amount`` (number).
+            status: Body ``status`` (string).
+            start_date: Body ``start_date`` (string).
+            expiry_date: Body ``expiry_date`` (string).
+            applied_in: Body ``applied_in`` (string). One of: ``all``, ``web``, ``app``.
+            is_group: Body ``is_group`` (boolean).
+            is_apply_with_offer: Body ``is_apply_with_offer`` (boolean).
+            group_name: Body ``group_name`` (string).
+            group_coupons_count: Body ``group_coupons_count`` (integer).
+            group_suffix: Body ``group_suffix`` (string).
+            usage_limit: Body ``usage_limit`` (number).
+            usage_limit_per_user: Body ``usage_limit_per_user`` (number).
+            minimum_amount: Body ``minimum_amount`` (number).
+            maximum_amount: Body ``maximum_amount`` (number).
+            free_shipping: Body ``free_shipping`` (boolean).
+            exclude_sale_products: Body ``exclude_sale_products`` (boolean).
+            show_maximum_amount: Body ``show_maximum_amount`` (boolean).
+            marketing_show_maximum_amount: Body ``marketing_show_maximum_amount`` (boolean).
+            marketing_active: Body ``marketing_active`` (boolean).
+            marketing_name: Body ``marketing_name`` (string).
+            marketing_type: Body ``marketing_type`` (string). One of: ``Percentage``,
+                ``percentage``, ``Fixed``, ``fixed``, ``F``, ``f``, ``P``, ``p``.
+            marketing_amount: Body ``marketing_amount`` (number).
+            marketing_hide_total_sales: Body ``marketing_hide_total_sales`` (boolean).
+            marketing_maximum_amount: Body ``marketing_maximum_amount`` (number).
+            marketing_info: Body ``marketing_info`` (string).
+            beneficiary_domain: Body ``beneficiary_domain`` (string).
+            products_include: Body ``products_include`` (array of string).
+            list_include_categories: Body ``list_include_categories`` (array of string).
+            products_exclude: Body ``products_exclude`` (array of string).
+            list_exclude_categories: Body ``list_exclude_categories`` (array of string).
+            list_exclude_brands: Body ``list_exclude_brands`` (array of string).
+            list_include_groups: Body ``list_include_groups`` (array of string).
+            list_exclude_groups: Body ``list_exclude_groups`` (array of string).
+            list_exclude_shipping: Body ``list_exclude_shipping`` (array of string).
+            payment_methods: Body ``payment_methods`` (array of string). One of: ``all``,
+                ``apple_pay``, ``bank``, ``cod``, ``credit_card``, ``knet``, ``mada``, ``paypal``,
+                ``spotii_pay``, ``stc_pay``, ``tabby_installment``, ``tamara_installment``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/coupons",
@@ -199,7 +282,14 @@ class Coupons(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /coupons/{coupon_id} (scopes: marketing.read_write)"""
+        """DELETE /coupons/{coupon_id} (scopes: marketing.read_write)
+
+        Args:
+            coupon_id: Path ``coupon_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/coupons/{coupon_id}",
@@ -218,7 +308,14 @@ class Coupons(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /coupons/{coupon_id} (scopes: marketing.read)"""
+        """GET /coupons/{coupon_id} (scopes: marketing.read)
+
+        Args:
+            coupon_id: Path ``coupon_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/coupons/{coupon_id}",
@@ -236,15 +333,15 @@ class Coupons(APIResource):
         code: str | None = None,
         type: Literal["Percentage", "percentage", "Fixed", "fixed", "F", "f", "P", "p"]
         | None = None,
-        amount: float | None = None,
+        amount: float | Decimal | None = None,
         status: str | None = None,
         start_date: str | None = None,
         expiry_date: str | None = None,
         applied_in: Literal["all", "web", "app"] | None = None,
-        usage_limit: float | None = None,
-        usage_limit_per_user: float | None = None,
-        minimum_amount: float | None = None,
-        maximum_amount: float | None = None,
+        usage_limit: float | Decimal | None = None,
+        usage_limit_per_user: float | Decimal | None = None,
+        minimum_amount: float | Decimal | None = None,
+        maximum_amount: float | Decimal | None = None,
         free_shipping: bool | None = None,
         exclude_sale_products: bool | None = None,
         show_maximum_amount: bool | None = None,
@@ -253,20 +350,36 @@ class Coupons(APIResource):
         marketing_name: str | None = None,
         marketing_type: Literal["Percentage", "percentage", "Fixed", "fixed", "F", "f", "P", "p"]
         | None = None,
-        marketing_amount: float | None = None,
+        marketing_amount: float | Decimal | None = None,
         marketing_hide_total_sales: bool | None = None,
-        marketing_maximum_amount: float | None = None,
+        marketing_maximum_amount: float | Decimal | None = None,
         marketing_info: str | None = None,
         beneficiary_domain: str | None = None,
-        products_include: Sequence[str] | None = None,
-        products_exclude: Sequence[str] | None = None,
-        list_include_categories: Sequence[str] | None = None,
-        list_exclude_categories: Sequence[str] | None = None,
-        list_exclude_brands: Sequence[str] | None = None,
-        list_include_groups: Sequence[str] | None = None,
-        list_exclude_groups: Sequence[str] | None = None,
-        list_exclude_shipping: Sequence[str] | None = None,
-        payment_methods: Literal[
+        products_include: Sequence[str] | str | None = None,
+        products_exclude: Sequence[str] | str | None = None,
+        list_include_categories: Sequence[str] | str | None = None,
+        list_exclude_categories: Sequence[str] | str | None = None,
+        list_exclude_brands: Sequence[str] | str | None = None,
+        list_include_groups: Sequence[str] | str | None = None,
+        list_exclude_groups: Sequence[str] | str | None = None,
+        list_exclude_shipping: Sequence[str] | str | None = None,
+        payment_methods: Sequence[
+            Literal[
+                "all",
+                "apple_pay",
+                "bank",
+                "cod",
+                "credit_card",
+                "knet",
+                "mada",
+                "paypal",
+                "spotii_pay",
+                "stc_pay",
+                "tabby_installment",
+                "tamara_installment",
+            ]
+        ]
+        | Literal[
             "all",
             "apple_pay",
             "bank",
@@ -286,7 +399,51 @@ class Coupons(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /coupons/{coupon_id} (scopes: marketing.read_write)"""
+        """PUT /coupons/{coupon_id} (scopes: marketing.read_write)
+
+        Args:
+            coupon_id: Path ``coupon_id`` (string, required).
+            code: Body ``code`` (string).
+            type: Body ``type`` (string). One of: ``Percentage``, ``percentage``, ``Fixed``,
+                ``fixed``, ``F``, ``f``, ``P``, ``p``.
+            amount: Body ``amount`` (number).
+            status: Body ``status`` (string).
+            start_date: Body ``start_date`` (string).
+            expiry_date: Body ``expiry_date`` (string).
+            applied_in: Body ``applied_in`` (string). One of: ``all``, ``web``, ``app``.
+            usage_limit: Body ``usage_limit`` (number).
+            usage_limit_per_user: Body ``usage_limit_per_user`` (number).
+            minimum_amount: Body ``minimum_amount`` (number).
+            maximum_amount: Body ``maximum_amount`` (number).
+            free_shipping: Body ``free_shipping`` (boolean).
+            exclude_sale_products: Body ``exclude_sale_products`` (boolean).
+            show_maximum_amount: Body ``show_maximum_amount`` (boolean).
+            marketing_show_maximum_amount: Body ``marketing_show_maximum_amount`` (boolean).
+            marketing_active: Body ``marketing_active`` (boolean).
+            marketing_name: Body ``marketing_name`` (string).
+            marketing_type: Body ``marketing_type`` (string). One of: ``Percentage``,
+                ``percentage``, ``Fixed``, ``fixed``, ``F``, ``f``, ``P``, ``p``.
+            marketing_amount: Body ``marketing_amount`` (number).
+            marketing_hide_total_sales: Body ``marketing_hide_total_sales`` (boolean).
+            marketing_maximum_amount: Body ``marketing_maximum_amount`` (number).
+            marketing_info: Body ``marketing_info`` (string).
+            beneficiary_domain: Body ``beneficiary_domain`` (string).
+            products_include: Body ``products_include`` (array of string).
+            products_exclude: Body ``products_exclude`` (array of string).
+            list_include_categories: Body ``list_include_categories`` (array of string).
+            list_exclude_categories: Body ``list_exclude_categories`` (array of string).
+            list_exclude_brands: Body ``list_exclude_brands`` (array of string).
+            list_include_groups: Body ``list_include_groups`` (array of string).
+            list_exclude_groups: Body ``list_exclude_groups`` (array of string).
+            list_exclude_shipping: Body ``list_exclude_shipping`` (array of string).
+            payment_methods: Body ``payment_methods`` (array of string). One of: ``all``,
+                ``apple_pay``, ``bank``, ``cod``, ``credit_card``, ``knet``, ``mada``, ``paypal``,
+                ``spotii_pay``, ``stc_pay``, ``tabby_installment``, ``tamara_installment``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/coupons/{coupon_id}",
@@ -340,7 +497,16 @@ class Coupons(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /coupons/{coupon_id}/statistics (scopes: marketing.read)"""
+        """GET /coupons/{coupon_id}/statistics (scopes: marketing.read)
+
+        Path not confirmed by Salla's published documents.
+
+        Args:
+            coupon_id: Path ``coupon_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/coupons/{coupon_id}/statistics",

@@ -25,7 +25,13 @@ class Currencies(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /currencies (scopes: metadata.read)"""
+        """GET /currencies (scopes: metadata.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/currencies",
@@ -45,7 +51,15 @@ class Currencies(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /currencies (scopes: metadata.read)"""
+        """POST /currencies (scopes: metadata.read)
+
+        Args:
+            currencies: Body ``currencies`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/currencies",
@@ -65,7 +79,13 @@ class Currencies(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /currencies/available (scopes: metadata.read)"""
+        """GET /currencies/available (scopes: metadata.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/currencies/available",

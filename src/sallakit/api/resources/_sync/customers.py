@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
-from sallakit.api._types import TimeoutTypes
+from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._sync._base import APIResource, _raw
 from sallakit.models import Customer
 
@@ -33,7 +34,15 @@ class CustomersGroups(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /customers/groups (scopes: customers.read)"""
+        """GET /customers/groups (scopes: customers.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -57,7 +66,16 @@ class CustomersGroups(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/groups (scopes: customers.read_write)"""
+        """POST /customers/groups (scopes: customers.read_write)
+
+        Args:
+            name: Body ``name`` (string).
+            conditions: Body ``conditions`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers/groups",
@@ -74,13 +92,22 @@ class CustomersGroups(APIResource):
         self,
         *,
         group_id: int | None = None,
-        customers: Sequence[int] | None = None,
+        customers: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/groups/add_customers (scopes: customers.read_write)"""
+        """POST /customers/groups/add_customers (scopes: customers.read_write)
+
+        Args:
+            group_id: Body ``group_id`` (integer).
+            customers: Body ``customers`` (array of integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers/groups/add_customers",
@@ -102,7 +129,15 @@ class CustomersGroups(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/groups/default (scopes: customers.read_write)"""
+        """POST /customers/groups/default (scopes: customers.read_write)
+
+        Args:
+            features: Body ``features`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers/groups/default",
@@ -123,7 +158,14 @@ class CustomersGroups(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /customers/groups/{group} (scopes: customers.read_write)"""
+        """DELETE /customers/groups/{group} (scopes: customers.read_write)
+
+        Args:
+            group: Path ``group`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/customers/groups/{group}",
@@ -145,7 +187,17 @@ class CustomersGroups(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /customers/groups/{group} (scopes: customers.read_write)"""
+        """PUT /customers/groups/{group} (scopes: customers.read_write)
+
+        Args:
+            group: Path ``group`` (integer, required).
+            name: Body ``name`` (string).
+            conditions: Body ``conditions`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/customers/groups/{group}",
@@ -165,14 +217,23 @@ class CustomersWallets(APIResource):
     def deposit(
         self,
         *,
-        customer_id: float | None = None,
-        amount: float | None = None,
+        customer_id: int | None = None,
+        amount: float | Decimal | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/wallets/deposit (scopes: customer-wallets.read_write)"""
+        """POST /customers/wallets/deposit (scopes: customer-wallets.read_write)
+
+        Args:
+            customer_id: Body ``customer_id`` (number).
+            amount: Body ``amount`` (number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers/wallets/deposit",
@@ -188,14 +249,23 @@ class CustomersWallets(APIResource):
     def withdraw(
         self,
         *,
-        customer_id: float | None = None,
-        amount: float | None = None,
+        customer_id: int | None = None,
+        amount: float | Decimal | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/wallets/withdraw (scopes: customer-wallets.read_write)"""
+        """POST /customers/wallets/withdraw (scopes: customer-wallets.read_write)
+
+        Args:
+            customer_id: Body ``customer_id`` (number).
+            amount: Body ``amount`` (number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers/wallets/withdraw",
@@ -222,7 +292,16 @@ class CustomersLoyaltyPoints(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /customers/loyalty/points (scopes: customers.read)"""
+        """GET /customers/loyalty/points (scopes: customers.read)
+
+        Args:
+            customer_id: Query ``customer_id`` (string, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -239,11 +318,12 @@ class CustomersLoyaltyPoints(APIResource):
     def update(
         self,
         *,
-        points: float,
+        points: float | Decimal,
         type: Literal["plus", "minus"],
         reason: str,
-        channel_send: Literal["email", "sms", "mobile"],
-        customers: Sequence[float],
+        channel_send: Sequence[Literal["email", "sms", "mobile"]]
+        | Literal["email", "sms", "mobile"],
+        customers: Sequence[int | str] | int | str,
         reset_points: bool | None = None,
         select_all: bool | None = None,
         extra_params: Mapping[str, Any] | None = None,
@@ -251,7 +331,22 @@ class CustomersLoyaltyPoints(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/loyalty/points (scopes: customers.read_write)"""
+        """POST /customers/loyalty/points (scopes: customers.read_write)
+
+        Args:
+            points: Body ``points`` (number, required).
+            reset_points: Body ``reset_points`` (boolean).
+            type: Body ``type`` (string, required). One of: ``plus``, ``minus``.
+            reason: Body ``reason`` (string, required).
+            channel_send: Body ``channel_send`` (array of string, required). One of: ``email``,
+                ``sms``, ``mobile``.
+            customers: Body ``customers`` (array of number, required).
+            select_all: Body ``select_all`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers/loyalty/points",
@@ -288,7 +383,21 @@ class Customers(APIResource):
         keyword: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
-        fields: Literal[
+        fields: Sequence[
+            Literal[
+                "is_blocked",
+                "is_whitelisted",
+                "block_reason",
+                "is_inactive",
+                "total_points",
+                "country_id",
+                "custom_fields",
+                "current_store_customer",
+                "is_orders_rated",
+                "is_notifications_enabled",
+            ]
+        ]
+        | Literal[
             "is_blocked",
             "is_whitelisted",
             "block_reason",
@@ -307,7 +416,22 @@ class Customers(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Customer]:
-        """GET /customers (scopes: customers.read)"""
+        """GET /customers (scopes: customers.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            date_from: Query ``date_from`` (string).
+            date_to: Query ``date_to`` (string).
+            fields: Query ``fields[]`` (array of string). One of: ``is_blocked``,
+                ``is_whitelisted``, ``block_reason``, ``is_inactive``, ``total_points``,
+                ``country_id``, ``custom_fields``, ``current_store_customer``, ``is_orders_rated``,
+                ``is_notifications_enabled``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Customer.model_validate,
             "GET",
@@ -317,7 +441,7 @@ class Customers(APIResource):
                 "keyword": keyword,
                 "date_from": date_from,
                 "date_to": date_to,
-                "fields": fields,
+                "fields[]": fields,
             },
             extra_params=extra_params,
             page=page,
@@ -336,13 +460,28 @@ class Customers(APIResource):
         email: str | None = None,
         gender: Literal["male", "female"] | None = None,
         birthday: str | None = None,
-        groups: Sequence[int] | None = None,
+        groups: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers (scopes: customers.read_write)"""
+        """POST /customers (scopes: customers.read_write)
+
+        Args:
+            first_name: Body ``first_name`` (string).
+            last_name: Body ``last_name`` (string).
+            mobile: Body ``mobile`` (string).
+            mobile_code_country: Body ``mobile_code_country`` (string).
+            email: Body ``email`` (string).
+            gender: Body ``gender`` (string). One of: ``male``, ``female``.
+            birthday: Body ``birthday`` (string).
+            groups: Body ``groups`` (array of integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers",
@@ -372,7 +511,14 @@ class Customers(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /customers/blacklist/{customer} (scopes: customers.read_write)"""
+        """DELETE /customers/blacklist/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/customers/blacklist/{customer}",
@@ -393,7 +539,16 @@ class Customers(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /customers/blacklist/{customer} (scopes: customers.read_write)"""
+        """PUT /customers/blacklist/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            reason: Body ``reason`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/customers/blacklist/{customer}",
@@ -409,24 +564,35 @@ class Customers(APIResource):
     def import_file(
         self,
         *,
-        file: str,
+        file: FileTypes,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /customers/import (scopes: customers.read_write)"""
+        """POST /customers/import (scopes: customers.read_write)
+
+        Args:
+            file: Body ``file`` (file, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/customers/import",
             {},
             params={},
             extra_params=extra_params,
-            body={"file": file},
+            body={},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"file": file},
             language=language,
             timeout=timeout,
         )
@@ -439,7 +605,14 @@ class Customers(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /customers/{customer} (scopes: customers.read_write)"""
+        """DELETE /customers/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/customers/{customer}",
@@ -454,7 +627,30 @@ class Customers(APIResource):
         self,
         customer: int | str,
         *,
-        fields: Literal[
+        fields: Sequence[
+            Literal[
+                "is_blocked",
+                "is_whitelisted",
+                "block_reason",
+                "is_inactive",
+                "orders_count",
+                "orders_amount",
+                "orders_average",
+                "orders_complete_ratio",
+                "orders_cancel_ratio",
+                "orders_cancel",
+                "latest_purchase",
+                "abandoned_carts_items",
+                "wallet_balance",
+                "total_points",
+                "country_id",
+                "custom_fields",
+                "current_store_customer",
+                "is_orders_rated",
+                "is_notifications_enabled",
+            ]
+        ]
+        | Literal[
             "is_blocked",
             "is_whitelisted",
             "block_reason",
@@ -480,13 +676,27 @@ class Customers(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Customer:
-        """GET /customers/{customer} (scopes: customers.read)"""
+        """GET /customers/{customer} (scopes: customers.read)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            fields: Query ``fields[]`` (array of string). One of: ``is_blocked``,
+                ``is_whitelisted``, ``block_reason``, ``is_inactive``, ``orders_count``,
+                ``orders_amount``, ``orders_average``, ``orders_complete_ratio``,
+                ``orders_cancel_ratio``, ``orders_cancel``, ``latest_purchase``,
+                ``abandoned_carts_items``, ``wallet_balance``, ``total_points``, ``country_id``,
+                ``custom_fields``, ``current_store_customer``, ``is_orders_rated``,
+                ``is_notifications_enabled``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_model(
             Customer.model_validate,
             "GET",
             "/customers/{customer}",
             {"customer": customer},
-            params={"fields": fields},
+            params={"fields[]": fields},
             extra_params=extra_params,
             language=language,
             timeout=timeout,
@@ -503,13 +713,29 @@ class Customers(APIResource):
         email: str | None = None,
         gender: Literal["male", "female"] | None = None,
         birthday: str | None = None,
-        groups: Sequence[int] | None = None,
+        groups: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /customers/{customer} (scopes: customers.read_write)"""
+        """PUT /customers/{customer} (scopes: customers.read_write)
+
+        Args:
+            customer: Path ``customer`` (integer, required).
+            first_name: Body ``first_name`` (string).
+            last_name: Body ``last_name`` (string).
+            mobile: Body ``mobile`` (string).
+            mobile_code_country: Body ``mobile_code_country`` (string).
+            email: Body ``email`` (string).
+            gender: Body ``gender`` (string). One of: ``male``, ``female``.
+            birthday: Body ``birthday`` (string).
+            groups: Body ``groups`` (array of integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/customers/{customer}",

@@ -25,7 +25,13 @@ class DnsRecords(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /dns-records (scopes: dns-records.read)"""
+        """GET /dns-records (scopes: dns-records.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/dns-records",
@@ -48,7 +54,19 @@ class DnsRecords(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /dns-records (scopes: dns-records.read_write)"""
+        """POST /dns-records (scopes: dns-records.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``A``, `` AAAA ``, ``CNAME ``, ``SPF ``,
+                ``TXT ``, ``MX``.
+            name: Body ``name`` (string, required).
+            value: Body ``value`` (string, required).
+            priority: Body ``priority`` (integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/dns-records",
@@ -69,7 +87,14 @@ class DnsRecords(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /dns-records/{dns_id} (scopes: dns-records.read_write)"""
+        """DELETE /dns-records/{dns_id} (scopes: dns-records.read_write)
+
+        Args:
+            dns_id: Path ``dns_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/dns-records/{dns_id}",

@@ -29,7 +29,14 @@ class ExportsTemplates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/templates (scopes: exports.read)"""
+        """GET /exports/templates (scopes: exports.read)
+
+        Args:
+            entity: Query ``entity`` (string). One of: ``products``, ``orders``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/exports/templates",
@@ -45,13 +52,23 @@ class ExportsTemplates(APIResource):
         *,
         name: str,
         entity: Literal["orders", "products"],
-        columns: Sequence[str],
+        columns: Sequence[str] | str,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/templates (scopes: exports.read_write)"""
+        """POST /exports/templates (scopes: exports.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            entity: Body ``entity`` (string, required). One of: ``orders``, ``products``.
+            columns: Body ``columns`` (array of string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/exports/templates",
@@ -69,13 +86,23 @@ class ExportsTemplates(APIResource):
         id: int | str,
         *,
         name: str,
-        columns: Sequence[str],
+        columns: Sequence[str] | str,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /exports/templates/{id} (scopes: exports.read_write)"""
+        """PUT /exports/templates/{id} (scopes: exports.read_write)
+
+        Args:
+            id: Path ``id`` (string, required).
+            name: Body ``name`` (string, required).
+            columns: Body ``columns`` (array of string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/exports/templates/{id}",
@@ -96,7 +123,14 @@ class ExportsTemplates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /exports/templates/{template_id} (scopes: exports.read_write)"""
+        """DELETE /exports/templates/{template_id} (scopes: exports.read_write)
+
+        Args:
+            template_id: Path ``template_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/exports/templates/{template_id}",
@@ -123,7 +157,14 @@ class Exports(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/columns (scopes: exports.read)"""
+        """GET /exports/columns (scopes: exports.read)
+
+        Args:
+            entity: Query ``entity`` (string, required). One of: ``products``, ``orders``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/exports/columns",
@@ -142,7 +183,14 @@ class Exports(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/custom-urls (scopes: exports.read_write)"""
+        """POST /exports/custom-urls (scopes: exports.read_write)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/exports/custom-urls",
@@ -164,7 +212,15 @@ class Exports(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/customers (scopes: exports.read_write)"""
+        """POST /exports/customers (scopes: exports.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``customers``, ``customers-sample``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/exports/customers",
@@ -202,7 +258,21 @@ class Exports(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/logs (scopes: exports.read)"""
+        """GET /exports/logs (scopes: exports.read)
+
+        Args:
+            event: Query ``event`` (string). One of: ``product.created``, ``product.updated``,
+                ``product.deleted``, ``product.status.changed.hidden``,
+                ``product.status.changed.sale``, ``customer.created``, ``customer.updated``,
+                ``customer.banned``, ``customer.unbanned``, ``customer.add.to.group``,
+                ``customer.group.created``, ``customer.group.updated``.
+            from_: Query ``from`` (string).
+            to: Query ``to`` (string).
+            employee: Query ``employee`` (integer).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/exports/logs",
@@ -217,7 +287,7 @@ class Exports(APIResource):
         self,
         *,
         filter_orders: Literal["today", "week", "month", "dates"],
-        template_id: float,
+        template_id: int,
         format: Literal["xlsx", "csv"],
         from_date: str | None = None,
         to_date: str | None = None,
@@ -225,7 +295,19 @@ class Exports(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /exports/orders (scopes: exports.read)"""
+        """GET /exports/orders (scopes: exports.read)
+
+        Args:
+            filter_orders: Query ``filter_orders`` (string, required). One of: ``today``, ``week``,
+                ``month``, ``dates``.
+            template_id: Query ``template_id`` (number, required).
+            format: Query ``format`` (string, required). One of: ``xlsx``, ``csv``.
+            from_date: Query ``from_date`` (string).
+            to_date: Query ``to_date`` (string).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/exports/orders",
@@ -263,7 +345,18 @@ class Exports(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /exports/products (scopes: products.read_write)"""
+        """POST /exports/products (scopes: products.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``product-sample``, ``category-sample``,
+                ``brand-sample``, ``brand``, ``category``, ``products``, ``quantities``, ``prices``,
+                ``seo``, ``hs-codes``.
+            format: Body ``format`` (string, required). One of: ``xlsx``, ``csv``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/exports/products",

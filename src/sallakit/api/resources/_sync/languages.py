@@ -25,7 +25,13 @@ class Languages(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /languages (scopes: metadata.read)"""
+        """GET /languages (scopes: metadata.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/languages",
@@ -45,7 +51,15 @@ class Languages(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /languages (scopes: metadata.read_write)"""
+        """POST /languages (scopes: metadata.read_write)
+
+        Args:
+            locales: Body ``locales`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/languages",
@@ -69,7 +83,17 @@ class Languages(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /languages/{locale} (scopes: metadata.read_write)"""
+        """PUT /languages/{locale} (scopes: metadata.read_write)
+
+        Args:
+            locale: Path ``locale`` (string, required).
+            status: Body ``status`` (boolean).
+            sort_order: Body ``sort_order`` (integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/languages/{locale}",

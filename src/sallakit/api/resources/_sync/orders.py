@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
-from sallakit.api._response import APIResponse
-from sallakit.api._types import TimeoutTypes
+from sallakit.api._response import APIResponse, ItemList
+from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._sync._base import APIResource, _raw
 from sallakit.models import Order, OrderHistory, OrderItem, OrderStatus, OrderSummary
 
@@ -32,7 +32,13 @@ class OrdersAssignmentsRules(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /orders/assignment/rules (scopes: orders.read)"""
+        """GET /orders/assignment/rules (scopes: orders.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/orders/assignment/rules",
@@ -53,7 +59,16 @@ class OrdersAssignmentsRules(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/assignment/rules (scopes: orders.read_write)"""
+        """POST /orders/assignment/rules (scopes: orders.read_write)
+
+        Args:
+            user_id: Body ``user_id`` (integer).
+            rules: Body ``rules`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/assignment/rules",
@@ -75,7 +90,15 @@ class OrdersAssignmentsRules(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /orders/assignment/rules/{rule_id} (scopes: orders.read_write)"""
+        """PUT /orders/assignment/rules/{rule_id} (scopes: orders.read_write)
+
+        Args:
+            rule_id: Path ``rule_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/orders/assignment/rules/{rule_id}",
@@ -104,7 +127,14 @@ class OrdersAssignments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /orders/assignment/{order_id} (scopes: none)"""
+        """GET /orders/assignment/{order_id} (scopes: none)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/orders/assignment/{order_id}",
@@ -129,7 +159,16 @@ class OrdersHistories(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[OrderHistory]:
-        """GET /orders/{order_id}/histories (scopes: orders.read, orders.read_write)"""
+        """GET /orders/{order_id}/histories (scopes: orders.read, orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             OrderHistory.model_validate,
             "GET",
@@ -153,7 +192,16 @@ class OrdersHistories(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/{order_id}/histories (scopes: orders.read_write)"""
+        """POST /orders/{order_id}/histories (scopes: orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            note: Body ``note`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/{order_id}/histories",
@@ -182,7 +230,18 @@ class OrdersInvoices(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /orders/invoices (scopes: orders.read)"""
+        """GET /orders/invoices (scopes: orders.read)
+
+        Args:
+            from_date: Query ``from_date`` (string).
+            to_date: Query ``to_date`` (string).
+            order_id: Query ``order_id`` (integer).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -204,18 +263,37 @@ class OrdersInvoices(APIResource):
         data_type: Literal["data", "url", "file", "order"],
         url: str | None = None,
         invoice_number: str | None = None,
-        sub_total: float | None = None,
-        total: float | None = None,
-        shipping_cost: float | None = None,
-        cash_on_delivery_cost: float | None = None,
-        tax: float | None = None,
+        sub_total: float | Decimal | None = None,
+        total: float | Decimal | None = None,
+        shipping_cost: float | Decimal | None = None,
+        cash_on_delivery_cost: float | Decimal | None = None,
+        tax: float | Decimal | None = None,
         tax_value: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/invoices (scopes: orders.read_write)"""
+        """POST /orders/invoices (scopes: orders.read_write)
+
+        Args:
+            order_id: Body ``order_id`` (integer, required).
+            type: Body ``type`` (string, required). One of: ``tax_invoice``, ``credit_note``.
+            data_type: Body ``data_type`` (string, required). One of: ``data``, ``url``, ``file``,
+                ``order``.
+            url: Body ``url`` (string).
+            invoice_number: Body ``invoice_number`` (string).
+            sub_total: Body ``sub_total`` (number).
+            total: Body ``total`` (number).
+            shipping_cost: Body ``shipping_cost`` (number).
+            cash_on_delivery_cost: Body ``cash_on_delivery_cost`` (number).
+            tax: Body ``tax`` (number).
+            tax_value: Body ``tax_value`` (integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/invoices",
@@ -248,7 +326,14 @@ class OrdersInvoices(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /orders/invoices/{invoice_id} (scopes: orders.read)"""
+        """GET /orders/invoices/{invoice_id} (scopes: orders.read)
+
+        Args:
+            invoice_id: Path ``invoice_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/orders/invoices/{invoice_id}",
@@ -268,7 +353,15 @@ class OrdersInvoices(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/{order_id}/print-invoice (scopes: orders.read_write)"""
+        """POST /orders/{order_id}/print-invoice (scopes: orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/{order_id}/print-invoice",
@@ -290,7 +383,15 @@ class OrdersInvoices(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/{order_id}/send-invoice (scopes: orders.read_write)"""
+        """POST /orders/{order_id}/send-invoice (scopes: orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (number, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/{order_id}/send-invoice",
@@ -314,8 +415,15 @@ class OrdersItems(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> builtins.list[OrderItem]:
-        """GET /orders/items (scopes: orders.read)"""
+    ) -> ItemList[OrderItem]:
+        """GET /orders/items (scopes: orders.read)
+
+        Args:
+            order_id: Query ``order_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_list(
             OrderItem.model_validate,
             "GET",
@@ -346,7 +454,25 @@ class OrdersItems(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/items (scopes: orders.read_write)"""
+        """POST /orders/items (scopes: orders.read_write)
+
+        Args:
+            order_id: Body ``order_id`` (integer, required).
+            identifier_type: Body ``identifier_type`` (string). One of: ``id``, ``sku``.
+            identifier: Body ``identifier`` (integer).
+            quantity: Body ``quantity`` (integer).
+            branch_id: Body ``branch_id`` (integer).
+            options: Body ``options`` (array of object).
+            name: Body ``name`` (string).
+            price: Body ``price`` (integer).
+            cost_price: Body ``cost_price`` (integer).
+            weight: Body ``weight`` (integer).
+            weight_type: Body ``weight_type`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/items",
@@ -379,7 +505,14 @@ class OrdersItems(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /orders/items/{item_id} (scopes: orders.read_write)"""
+        """DELETE /orders/items/{item_id} (scopes: orders.read_write)
+
+        Args:
+            item_id: Path ``item_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/orders/items/{item_id}",
@@ -397,7 +530,7 @@ class OrdersItems(APIResource):
         quantity: int | None = None,
         branch_id: int | None = None,
         price: int | None = None,
-        weight: float | None = None,
+        weight: float | Decimal | None = None,
         weight_type: str | None = None,
         options: Sequence[Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
@@ -405,7 +538,21 @@ class OrdersItems(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /orders/items/{item_id} (scopes: orders.read_write)"""
+        """PUT /orders/items/{item_id} (scopes: orders.read_write)
+
+        Args:
+            item_id: Path ``item_id`` (integer, required).
+            quantity: Body ``quantity`` (integer).
+            branch_id: Body ``branch_id`` (integer).
+            price: Body ``price`` (integer).
+            weight: Body ``weight`` (number).
+            weight_type: Body ``weight_type`` (string).
+            options: Body ``options`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/orders/items/{item_id}",
@@ -429,14 +576,26 @@ class OrdersItems(APIResource):
         self,
         item_id: int | str,
         *,
-        codes: Sequence[str] | None = None,
-        files_: Sequence[str] | None = None,
+        codes: Sequence[str] | str | None = None,
+        files_: Sequence[str] | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/items/{item_id}/digital (scopes: orders.read_write)"""
+        """POST /orders/items/{item_id}/digital (scopes: orders.read_write)
+
+        Path not confirmed by Salla's published documents.
+
+        Args:
+            item_id: Path ``item_id`` (integer, required).
+            codes: Body ``codes`` (array of string).
+            files_: Body ``files`` (array of string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/items/{item_id}/digital",
@@ -462,7 +621,15 @@ class OrdersOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /orders/options (scopes: orders.read)"""
+        """GET /orders/options (scopes: orders.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -486,8 +653,8 @@ class OrdersOptions(APIResource):
         length: int | None = None,
         is_multi_choice: bool | None = None,
         selected_products: bool | None = None,
-        categories: Sequence[int] | None = None,
-        price: float | None = None,
+        categories: Sequence[int | str] | int | str | None = None,
+        price: float | Decimal | None = None,
         options: Mapping[str, Any] | None = None,
         booking_details: Mapping[str, Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
@@ -495,7 +662,26 @@ class OrdersOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/options (scopes: orders.read_write)"""
+        """POST /orders/options (scopes: orders.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            description: Body ``description`` (string).
+            is_required: Body ``is_required`` (string).
+            type: Body ``type`` (string, required). One of: ``text``, ``number``, ``checkbox``,
+                ``date``.
+            length: Body ``length`` (integer).
+            is_multi_choice: Body ``is_multi_choice`` (boolean).
+            selected_products: Body ``selected_products`` (boolean).
+            categories: Body ``categories`` (array of integer).
+            price: Body ``price`` (number).
+            options: Body ``options`` (object).
+            booking_details: Body ``booking_details`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/options",
@@ -528,7 +714,14 @@ class OrdersOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /orders/options/{id} (scopes: orders.read_write)"""
+        """DELETE /orders/options/{id} (scopes: orders.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/orders/options/{id}",
@@ -547,7 +740,14 @@ class OrdersOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /orders/options/{id} (scopes: orders.read)"""
+        """GET /orders/options/{id} (scopes: orders.read)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/orders/options/{id}",
@@ -567,7 +767,15 @@ class OrdersOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /orders/options/{id} (scopes: orders.read_write)"""
+        """PUT /orders/options/{id} (scopes: orders.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/orders/options/{id}",
@@ -593,7 +801,15 @@ class OrdersReservations(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /reservations (scopes: orders.read)"""
+        """GET /reservations (scopes: orders.read)
+
+        Args:
+            start: Query ``start`` (string, required).
+            end: Query ``end`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/reservations",
@@ -614,8 +830,14 @@ class OrdersStatuses(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> builtins.list[OrderStatus]:
-        """GET /orders/statuses (scopes: orders.read)"""
+    ) -> ItemList[OrderStatus]:
+        """GET /orders/statuses (scopes: orders.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_list(
             OrderStatus.model_validate,
             "GET",
@@ -641,7 +863,20 @@ class OrdersStatuses(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/statuses (scopes: orders.read_write)"""
+        """POST /orders/statuses (scopes: orders.read_write)
+
+        Args:
+            parent_id: Body ``parent_id`` (integer, required).
+            name: Body ``name`` (string, required).
+            message: Body ``message`` (string, required).
+            icon: Body ``icon`` (string).
+            sort: Body ``sort`` (integer).
+            is_active: Body ``is_active`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/statuses",
@@ -664,24 +899,35 @@ class OrdersStatuses(APIResource):
     def bulk_update(
         self,
         *,
-        file: str,
+        file: FileTypes,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/statuses/bulk (scopes: orders.read_write)"""
+        """POST /orders/statuses/bulk (scopes: orders.read_write)
+
+        Args:
+            file: Body ``file`` (file, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/statuses/bulk",
             {},
             params={},
             extra_params=extra_params,
-            body={"file": file},
+            body={},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"file": file},
             language=language,
             timeout=timeout,
         )
@@ -694,7 +940,14 @@ class OrdersStatuses(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/statuses/sort (scopes: orders.read_write)"""
+        """POST /orders/statuses/sort (scopes: orders.read_write)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/statuses/sort",
@@ -715,7 +968,14 @@ class OrdersStatuses(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> OrderStatus:
-        """GET /orders/statuses/{status_id} (scopes: orders.read)"""
+        """GET /orders/statuses/{status_id} (scopes: orders.read)
+
+        Args:
+            status_id: Path ``status_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_model(
             OrderStatus.model_validate,
             "GET",
@@ -741,7 +1001,20 @@ class OrdersStatuses(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /orders/statuses/{status_id} (scopes: orders.read_write)"""
+        """PUT /orders/statuses/{status_id} (scopes: orders.read_write)
+
+        Args:
+            status_id: Path ``status_id`` (integer, required).
+            name: Body ``name`` (string).
+            message: Body ``message`` (string).
+            icon: Body ``icon`` (string).
+            sort: Body ``sort`` (integer).
+            is_active: Body ``is_active`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/orders/statuses/{status_id}",
@@ -773,7 +1046,17 @@ class OrdersTags(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /orders/tags (scopes: orders.read)"""
+        """GET /orders/tags (scopes: orders.read)
+
+        Path not confirmed by Salla's published documents.
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -797,7 +1080,16 @@ class OrdersTags(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/{order_id}/tags (scopes: orders.read_write)"""
+        """POST /orders/{order_id}/tags (scopes: orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            tag_name: Body ``tag_name`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/{order_id}/tags",
@@ -819,7 +1111,17 @@ class OrdersTags(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /orders/{order_id}/tags/{tag_id} (scopes: orders.read_write)"""
+        """DELETE /orders/{order_id}/tags/{tag_id} (scopes: orders.read_write)
+
+        Path not confirmed by Salla's published documents.
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            tag_id: Path ``tag_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/orders/{order_id}/tags/{tag_id}",
@@ -849,7 +1151,7 @@ class Orders(APIResource):
         self,
         order_id: int | str,
         *,
-        status_id: float | None = None,
+        status_id: int | None = None,
         slug: str | None = None,
         note: str | None = None,
         restore_items: bool | None = None,
@@ -858,7 +1160,19 @@ class Orders(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/{order_id}/status (scopes: orders.read_write)"""
+        """POST /orders/{order_id}/status (scopes: orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            status_id: Body ``status_id`` (number).
+            slug: Body ``slug`` (string).
+            note: Body ``note`` (string).
+            restore_items: Body ``restore_items`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/{order_id}/status",
@@ -883,21 +1197,21 @@ class Orders(APIResource):
             "customer.mobile", "customer.name", "shipping_number", "reference_id", "tag_name"
         ]
         | None = None,
-        payment_method: Sequence[str] | None = None,
-        status: Sequence[str] | None = None,
+        payment_method: Sequence[str] | str | None = None,
+        status: Sequence[int | str] | int | str | None = None,
         from_date: str | None = None,
         to_date: str | None = None,
         country: int | None = None,
         city: str | None = None,
         product: str | None = None,
-        branch: Sequence[str] | None = None,
-        tags: Sequence[str] | None = None,
+        branch: Sequence[int | str] | int | str | None = None,
+        tags: Sequence[str] | str | None = None,
         expanded: bool | None = None,
         reference_id: int | None = None,
         coupon: str | None = None,
-        customer_id: float | None = None,
-        shipping_app_id: Sequence[str] | None = None,
-        source: Sequence[str] | None = None,
+        customer_id: int | None = None,
+        shipping_app_id: Sequence[int | str] | int | str | None = None,
+        source: Sequence[str] | str | None = None,
         sort_by: Literal[
             "id",
             "id-asc",
@@ -915,8 +1229,11 @@ class Orders(APIResource):
         | None = None,
         accounting_services: Literal["qoyod", "daftra", "zoho_books"] | None = None,
         unread: bool | None = None,
-        assign_employee: Sequence[str] | None = None,
-        selling_channel: Literal["mobile", "mobile-app", "desktop", "affiliate", "mahly-app"]
+        assign_employee: Sequence[int | str] | int | str | None = None,
+        selling_channel: Sequence[
+            Literal["mobile", "mobile-app", "desktop", "affiliate", "mahly-app"]
+        ]
+        | Literal["mobile", "mobile-app", "desktop", "affiliate", "mahly-app"]
         | None = None,
         created_by: int | None = None,
         page: int = 1,
@@ -925,7 +1242,42 @@ class Orders(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[OrderSummary]:
-        """GET /orders (scopes: orders.read)"""
+        """GET /orders (scopes: orders.read)
+
+        Args:
+            keyword: Query ``keyword`` (string). One of: ``customer.mobile``, ``customer.name``,
+                ``shipping_number``, ``reference_id``, ``tag_name``.
+            payment_method: Query ``payment_method[]`` (array of string).
+            status: Query ``status[]`` (array of string).
+            from_date: Query ``from_date`` (string).
+            to_date: Query ``to_date`` (string).
+            country: Query ``country`` (integer).
+            city: Query ``city`` (string).
+            product: Query ``product`` (string).
+            branch: Query ``branch[]`` (array of string).
+            tags: Query ``tags[]`` (array of string).
+            expanded: Query ``expanded`` (boolean).
+            reference_id: Query ``reference_id`` (integer).
+            coupon: Query ``coupon`` (string).
+            customer_id: Query ``customer_id`` (number).
+            shipping_app_id: Query ``shipping_app_id[]`` (array of string).
+            source: Query ``source[]`` (array of string).
+            sort_by: Query ``sort_by`` (string). One of: ``id``, ``id-asc``, ``id-desc``, ``total``,
+                ``total-asc``, ``total-desc``, ``updated_at``, ``updated_at-asc``,
+                ``updated_at-desc``, ``created_at``, ``created_at-asc``, ``created_at-desc``.
+            accounting_services: Query ``accounting_services`` (string). One of: ``qoyod``,
+                ``daftra``, ``zoho_books``.
+            unread: Query ``unread`` (boolean).
+            assign_employee: Query ``assign_employee[]`` (array of string).
+            selling_channel: Query ``selling_channel[]`` (array of string). One of: ``mobile``,
+                ``mobile-app``, ``desktop``, ``affiliate``, ``mahly-app``.
+            created_by: Query ``created_by`` (integer).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             OrderSummary.model_validate,
             "GET",
@@ -933,26 +1285,26 @@ class Orders(APIResource):
             {},
             params={
                 "keyword": keyword,
-                "payment_method": payment_method,
-                "status": status,
+                "payment_method[]": payment_method,
+                "status[]": status,
                 "from_date": from_date,
                 "to_date": to_date,
                 "country": country,
                 "city": city,
                 "product": product,
-                "branch": branch,
-                "tags": tags,
+                "branch[]": branch,
+                "tags[]": tags,
                 "expanded": expanded,
                 "reference_id": reference_id,
                 "coupon": coupon,
                 "customer_id": customer_id,
-                "shipping_app_id": shipping_app_id,
-                "source": source,
+                "shipping_app_id[]": shipping_app_id,
+                "source[]": source,
                 "sort_by": sort_by,
                 "accounting_services": accounting_services,
                 "unread": unread,
-                "assign_employee": assign_employee,
-                "selling_channel": selling_channel,
+                "assign_employee[]": assign_employee,
+                "selling_channel[]": selling_channel,
                 "created_by": created_by,
             },
             extra_params=extra_params,
@@ -969,7 +1321,7 @@ class Orders(APIResource):
         receiver: Mapping[str, Any] | None = None,
         payment: Mapping[str, Any] | None = None,
         delivery_method: Literal["pickup", "shipping", "null"] | None = None,
-        branch_id: float | None = None,
+        branch_id: int | None = None,
         courier_id: str | None = None,
         ship_to: Mapping[str, Any] | None = None,
         products: Sequence[Any] | None = None,
@@ -979,7 +1331,24 @@ class Orders(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders (scopes: orders.read_write)"""
+        """POST /orders (scopes: orders.read_write)
+
+        Args:
+            customer: Body ``customer`` (object).
+            receiver: Body ``receiver`` (object).
+            payment: Body ``payment`` (object).
+            delivery_method: Body ``delivery_method`` (string). One of: ``pickup``, ``shipping``,
+                ``null``.
+            branch_id: Body ``branch_id`` (number).
+            courier_id: Body ``courier_id`` (string).
+            ship_to: Body ``ship_to`` (object).
+            products: Body ``products`` (array of object).
+            coupon_code: Body ``coupon_code`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders",
@@ -1012,7 +1381,16 @@ class Orders(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/actions (scopes: orders.read_write)"""
+        """POST /orders/actions (scopes: orders.read_write)
+
+        Args:
+            operations: Body ``operations`` (array of object, required).
+            filters: Body ``filters`` (object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/actions",
@@ -1033,7 +1411,14 @@ class Orders(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/draft (scopes: orders.read_write)"""
+        """POST /orders/draft (scopes: orders.read_write)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/draft",
@@ -1055,7 +1440,15 @@ class Orders(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/duplicate (scopes: orders.read_write)"""
+        """POST /orders/duplicate (scopes: orders.read_write)
+
+        Args:
+            order_id: Body ``order_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/duplicate",
@@ -1075,25 +1468,49 @@ class Orders(APIResource):
         status_name: str | None = None,
         date: str | None = None,
         currency: str | None = None,
-        exchange_currency_rate: float | None = None,
-        subtotal: float | None = None,
+        exchange_currency_rate: float | Decimal | None = None,
+        subtotal: float | Decimal | None = None,
         source: str | None = None,
         tax: Mapping[str, Any] | None = None,
         customer: Mapping[str, Any] | None = None,
-        products: Sequence[str] | None = None,
+        products: Sequence[str] | str | None = None,
         discounts: Mapping[str, Any] | None = None,
         payment: Mapping[str, Any] | None = None,
         receiver: Mapping[str, Any] | None = None,
         delivery_method: str | None = None,
         courier_id: int | None = None,
-        shipping_cost: float | None = None,
+        shipping_cost: float | Decimal | None = None,
         ship_to: Mapping[str, Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/external (scopes: orders.read_write)"""
+        """POST /orders/external (scopes: orders.read_write)
+
+        Args:
+            external_order_id: Body ``external_order_id`` (string).
+            status_name: Body ``status_name`` (string).
+            date: Body ``date`` (string).
+            currency: Body ``currency`` (string).
+            exchange_currency_rate: Body ``exchange_currency_rate`` (number).
+            subtotal: Body ``subtotal`` (number).
+            source: Body ``source`` (string).
+            tax: Body ``tax`` (object).
+            customer: Body ``customer`` (object).
+            products: Body ``products`` (array of string).
+            discounts: Body ``discounts`` (object).
+            payment: Body ``payment`` (object).
+            receiver: Body ``receiver`` (object).
+            delivery_method: Body ``delivery_method`` (string).
+            courier_id: Body ``courier_id`` (integer).
+            shipping_cost: Body ``shipping_cost`` (number).
+            ship_to: Body ``ship_to`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/external",
@@ -1133,7 +1550,15 @@ class Orders(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Order:
-        """GET /orders/{order_id} (scopes: orders.read)"""
+        """GET /orders/{order_id} (scopes: orders.read)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            format: Query ``format`` (string). One of: ``light``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_model(
             Order.model_validate,
             "GET",
@@ -1157,13 +1582,30 @@ class Orders(APIResource):
         ship_to: Mapping[str, Any] | None = None,
         payment: Mapping[str, Any] | None = None,
         coupon_code: str | None = None,
-        employees: Sequence[int] | None = None,
+        employees: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /orders/{order_id} (scopes: orders.read_write)"""
+        """PUT /orders/{order_id} (scopes: orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            customer: Body ``customer`` (object).
+            receiver: Body ``receiver`` (object).
+            delivery_method: Body ``delivery_method`` (string).
+            branch_id: Body ``branch_id`` (integer).
+            courier_id: Body ``courier_id`` (integer).
+            ship_to: Body ``ship_to`` (object).
+            payment: Body ``payment`` (object).
+            coupon_code: Body ``coupon_code`` (string).
+            employees: Body ``employees`` (array of integer).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/orders/{order_id}",
@@ -1190,15 +1632,26 @@ class Orders(APIResource):
         self,
         order_id: int | str,
         *,
-        source: float,
-        destination: float,
+        source: float | Decimal,
+        destination: float | Decimal,
         items: Sequence[Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /orders/{order_id}/inventory/relocate (scopes: orders.read_write)"""
+        """POST /orders/{order_id}/inventory/relocate (scopes: orders.read_write)
+
+        Args:
+            order_id: Path ``order_id`` (integer, required).
+            source: Body ``source`` (number, required).
+            destination: Body ``destination`` (number, required).
+            items: Body ``items`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/orders/{order_id}/inventory/relocate",

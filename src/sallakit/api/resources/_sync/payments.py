@@ -33,7 +33,16 @@ class PaymentsBanks(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /payment/banks (scopes: payments.read)"""
+        """GET /payment/banks (scopes: payments.read)
+
+        Args:
+            status: Query ``status`` (string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -55,7 +64,14 @@ class PaymentsBanks(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /payment/banks/{bank_id} (scopes: payments.read)"""
+        """GET /payment/banks/{bank_id} (scopes: payments.read)
+
+        Args:
+            bank_id: Path ``bank_id`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/payment/banks/{bank_id}",
@@ -80,7 +96,16 @@ class PaymentsMethods(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /payment/methods (scopes: payments.read)"""
+        """GET /payment/methods (scopes: payments.read)
+
+        Args:
+            status: Query ``status`` (string). One of: ``enabled``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
-from sallakit.api._types import TimeoutTypes
+from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._sync._base import APIResource, _raw
 from sallakit.models import Product
 
@@ -32,7 +33,14 @@ class ProductsDigitalFiles(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /products/digital-files/{file} (scopes: products.read_write)"""
+        """DELETE /products/digital-files/{file} (scopes: products.read_write)
+
+        Args:
+            file: Path ``file`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/products/digital-files/{file}",
@@ -47,25 +55,38 @@ class ProductsDigitalFiles(APIResource):
         self,
         product: int | str,
         *,
-        file: str | None = None,
         file_name: str | None = None,
+        file: FileTypes | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/{product}/digital-files (scopes: products.read_write)"""
+        """POST /products/{product}/digital-files (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            file_name: Body ``file_name`` (string).
+            file: Body ``file`` (file).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/{product}/digital-files",
             {"product": product},
             params={},
             extra_params=extra_params,
-            body={"file": file, "file_name": file_name},
+            body={"file_name": file_name},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"file": file},
             language=language,
             timeout=timeout,
         )
@@ -78,13 +99,22 @@ class ProductsDigitalCodes(APIResource):
         self,
         product: int | str,
         *,
-        codes: Sequence[str],
+        codes: Sequence[str] | str,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/{product}/digital-codes (scopes: products.read_write)"""
+        """POST /products/{product}/digital-codes (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            codes: Body ``codes`` (array of string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/{product}/digital-codes",
@@ -105,27 +135,42 @@ class ProductsImages(APIResource):
         self,
         image_id: int | str,
         *,
-        photo: str,
+        photo: FileTypes,
         default: int | None = None,
-        sort: float | None = None,
+        sort: float | Decimal | None = None,
         alt: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/images/{image_id} (scopes: products.read_write)"""
+        """POST /products/images/{image_id} (scopes: products.read_write)
+
+        Args:
+            image_id: Path ``image-id`` (string, required).
+            default: Body ``default`` (integer).
+            sort: Body ``sort`` (number).
+            alt: Body ``alt`` (string).
+            photo: Body ``photo`` (file, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/images/{image_id}",
             {"image_id": image_id},
             params={},
             extra_params=extra_params,
-            body={"photo": photo, "default": default, "sort": sort, "alt": alt},
+            body={"default": default, "sort": sort, "alt": alt},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"photo": photo},
             language=language,
             timeout=timeout,
         )
@@ -138,7 +183,14 @@ class ProductsImages(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /products/images/{image} (scopes: products.read_write)"""
+        """DELETE /products/images/{image} (scopes: products.read_write)
+
+        Args:
+            image: Path ``image`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/products/images/{image}",
@@ -153,24 +205,36 @@ class ProductsImages(APIResource):
         self,
         sku: int | str,
         *,
-        photo: str | None = None,
+        photo: FileTypes | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/sku/{sku}/images (scopes: products.read_write)"""
+        """POST /products/sku/{sku}/images (scopes: products.read_write)
+
+        Args:
+            sku: Path ``sku`` (string, required).
+            photo: Body ``photo`` (file).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/sku/{sku}/images",
             {"sku": sku},
             params={},
             extra_params=extra_params,
-            body={"photo": photo},
+            body={},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"photo": photo},
             language=language,
             timeout=timeout,
         )
@@ -179,36 +243,46 @@ class ProductsImages(APIResource):
         self,
         product: int | str,
         *,
-        photo: str | None = None,
         original: str | None = None,
         main: bool | None = None,
         default: int | None = None,
-        sort: float | None = None,
+        sort: float | Decimal | None = None,
         alt: str | None = None,
+        photo: FileTypes | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/{product}/images (scopes: products.read_write)"""
+        """POST /products/{product}/images (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            original: Body ``original`` (string).
+            main: Body ``main`` (boolean).
+            default: Body ``default`` (integer).
+            sort: Body ``sort`` (number).
+            alt: Body ``alt`` (string).
+            photo: Body ``photo`` (file).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/{product}/images",
             {"product": product},
             params={},
             extra_params=extra_params,
-            body={
-                "photo": photo,
-                "original": original,
-                "main": main,
-                "default": default,
-                "sort": sort,
-                "alt": alt,
-            },
+            body={"original": original, "main": main, "default": default, "sort": sort, "alt": alt},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"photo": photo},
             language=language,
             timeout=timeout,
         )
@@ -227,7 +301,16 @@ class ProductsVideos(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/sku/{sku}/videos (scopes: products.read_write)"""
+        """POST /products/sku/{sku}/videos (scopes: products.read_write)
+
+        Args:
+            sku: Path ``sku`` (string, required).
+            video_url: Body ``video_url`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/sku/{sku}/videos",
@@ -252,7 +335,18 @@ class ProductsVideos(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/{product}/video (scopes: products.read_write)"""
+        """POST /products/{product}/video (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            video_url: Body ``video_url`` (string, required).
+            default: Body ``default`` (boolean).
+            alt: Body ``alt`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/{product}/video",
@@ -279,7 +373,16 @@ class ProductsOptionTemplates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /products/options/templates (scopes: products.read)"""
+        """GET /products/options/templates (scopes: products.read)
+
+        Args:
+            with_: Query ``with`` (string). One of: ``details``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -307,7 +410,20 @@ class ProductsOptionTemplates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/options/templates (scopes: products.read_write)"""
+        """POST /products/options/templates (scopes: products.read_write)
+
+        Args:
+            with_: Query ``with`` (string). One of: ``details``.
+            name: Body ``name`` (string).
+            type: Body ``type`` (string). One of: ``checkbox``, ``radio``.
+            display_type: Body ``display_type`` (string). One of: ``text``, ``image``, ``color``.
+            translations: Body ``translations`` (object).
+            details: Body ``details`` (object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/options/templates",
@@ -334,7 +450,14 @@ class ProductsOptionTemplates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /products/options/templates/{id} (scopes: products.read_write)"""
+        """DELETE /products/options/templates/{id} (scopes: products.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/products/options/templates/{id}",
@@ -354,7 +477,15 @@ class ProductsOptionTemplates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /products/options/templates/{id} (scopes: products.read)"""
+        """GET /products/options/templates/{id} (scopes: products.read)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            with_: Query ``with`` (string). One of: ``details``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/products/options/templates/{id}",
@@ -378,7 +509,19 @@ class ProductsOptionTemplates(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /products/options/templates/{id} (scopes: products.read_write)"""
+        """PUT /products/options/templates/{id} (scopes: products.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            name: Body ``name`` (string).
+            display_type: Body ``display_type`` (string). One of: ``text``, ``image``, ``color``.
+            translations: Body ``translations`` (object).
+            details: Body ``details`` (object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/products/options/templates/{id}",
@@ -408,7 +551,14 @@ class ProductsOptionValues(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /products/options/values/{value} (scopes: products.read_write)"""
+        """DELETE /products/options/values/{value} (scopes: products.read_write)
+
+        Args:
+            value: Path ``value`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/products/options/values/{value}",
@@ -427,7 +577,14 @@ class ProductsOptionValues(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /products/options/values/{value} (scopes: products.read)"""
+        """GET /products/options/values/{value} (scopes: products.read)
+
+        Args:
+            value: Path ``value`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/products/options/values/{value}",
@@ -443,7 +600,7 @@ class ProductsOptionValues(APIResource):
         value: int | str,
         *,
         name: str,
-        price: float | None = None,
+        price: float | Decimal | None = None,
         quantity: int | None = None,
         display_value: str | None = None,
         is_default: bool | None = None,
@@ -452,7 +609,20 @@ class ProductsOptionValues(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /products/options/values/{value} (scopes: products.read_write)"""
+        """PUT /products/options/values/{value} (scopes: products.read_write)
+
+        Args:
+            value: Path ``value`` (integer, required).
+            name: Body ``name`` (string, required).
+            price: Body ``price`` (number).
+            quantity: Body ``quantity`` (integer).
+            display_value: Body ``display_value`` (string).
+            is_default: Body ``is_default`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/products/options/values/{value}",
@@ -476,7 +646,7 @@ class ProductsOptionValues(APIResource):
         option: int | str,
         *,
         name: str,
-        price: float | None = None,
+        price: float | Decimal | None = None,
         quantity: int | None = None,
         display_value: str | None = None,
         is_default: bool | None = None,
@@ -485,7 +655,20 @@ class ProductsOptionValues(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/options/{option} (scopes: products.read_write)"""
+        """POST /products/options/{option} (scopes: products.read_write)
+
+        Args:
+            option: Path ``option`` (integer, required).
+            name: Body ``name`` (string, required).
+            price: Body ``price`` (number).
+            quantity: Body ``quantity`` (integer).
+            display_value: Body ``display_value`` (string).
+            is_default: Body ``is_default`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/options/{option}",
@@ -516,7 +699,14 @@ class ProductsOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /products/options/{option} (scopes: products.read_write)"""
+        """DELETE /products/options/{option} (scopes: products.read_write)
+
+        Args:
+            option: Path ``option`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/products/options/{option}",
@@ -535,7 +725,14 @@ class ProductsOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /products/options/{option} (scopes: products.read)"""
+        """GET /products/options/{option} (scopes: products.read)
+
+        Args:
+            option: Path ``option`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/products/options/{option}",
@@ -563,7 +760,24 @@ class ProductsOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /products/options/{option} (scopes: products.read_write)"""
+        """PUT /products/options/{option} (scopes: products.read_write)
+
+        Args:
+            option: Path ``option`` (integer, required).
+            name: Body ``name`` (string).
+            required: Body ``required`` (boolean).
+            visibility: Body ``visibility`` (string). One of: ``always``, ``on_condition``.
+            visibility_condition_type: Body ``visibility_condition_type`` (string). One of: ``=``,
+                ``!=``, ``>``, ``<``.
+            visibility_condition_option: Body ``visibility_condition_option`` (string).
+            visibility_condition_value: Body ``visibility_condition_value`` (string).
+            display_type: Body ``display_type`` (string). One of: ``text``, ``image``, ``color``.
+            values: Body ``values`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/products/options/{option}",
@@ -619,7 +833,30 @@ class ProductsOptions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/{product}/options (scopes: products.read_write)"""
+        """POST /products/{product}/options (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            name: Body ``name`` (string, required).
+            type: Body ``type`` (string, required). One of: ``radio``, ``textarea``, ``number``,
+                ``checkbox``, ``image``, ``date``, ``time``, ``datetime``, ``map``, ``file``,
+                ``color_picker``, ``splitter``.
+            display_type: Body ``display_type`` (string). One of: ``text``, ``image``, ``color``.
+            visibility: Body ``visibility`` (string). One of: ``always``, ``on_condition``.
+            visibility_condition_type: Body ``visibility_condition_type`` (string). One of: ``=``,
+                ``!=``, ``>``, ``<``.
+            visibility_condition_option: Body ``visibility_condition_option`` (string).
+            visibility_condition_value: Body ``visibility_condition_value`` (string).
+            sort: Body ``sort`` (integer).
+            advance: Body ``advance`` (string).
+            associated_with_order_time: Body ``associated_with_order_time`` (boolean).
+            not_same_day_order: Body ``not_same_day_order`` (boolean).
+            values: Body ``values`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/{product}/options",
@@ -659,7 +896,16 @@ class ProductsQuantities(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /products/quantities (scopes: products.read)"""
+        """GET /products/quantities (scopes: products.read)
+
+        Args:
+            branch: Query ``branch`` (integer).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -677,17 +923,30 @@ class ProductsQuantities(APIResource):
         self,
         *,
         keyword: str | None = None,
-        categories: Sequence[str] | None = None,
-        brands: Sequence[str] | None = None,
-        tags: Sequence[str] | None = None,
-        branch: Sequence[str] | None = None,
+        categories: Sequence[int | str] | int | str | None = None,
+        brands: Sequence[int | str] | int | str | None = None,
+        tags: Sequence[int | str] | int | str | None = None,
+        branch: Sequence[int | str] | int | str | None = None,
         page: int = 1,
         per_page: int | None = DEFAULT_PER_PAGE,
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /products/quantities/audit (scopes: products.read)"""
+        """GET /products/quantities/audit (scopes: products.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            categories: Query ``categories[]`` (array of string).
+            brands: Query ``brands[]`` (array of string).
+            tags: Query ``tags[]`` (array of string).
+            branch: Query ``branch[]`` (array of string).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -695,10 +954,10 @@ class ProductsQuantities(APIResource):
             {},
             params={
                 "keyword": keyword,
-                "categories": categories,
-                "brands": brands,
-                "tags": tags,
-                "branch": branch,
+                "categories[]": categories,
+                "brands[]": brands,
+                "tags[]": tags,
+                "branch[]": branch,
             },
             extra_params=extra_params,
             page=page,
@@ -716,7 +975,15 @@ class ProductsQuantities(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/quantities/bulk (scopes: products.read_write)"""
+        """POST /products/quantities/bulk (scopes: products.read_write)
+
+        Args:
+            products: Body ``products`` (array of object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/quantities/bulk",
@@ -736,7 +1003,13 @@ class ProductsQuantities(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /products/quantities/quantity-change-reason (scopes: products.read)"""
+        """GET /products/quantities/quantity-change-reason (scopes: products.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/products/quantities/quantity-change-reason",
@@ -760,7 +1033,15 @@ class ProductsTags(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /products/tags (scopes: products.read)"""
+        """GET /products/tags (scopes: products.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -783,7 +1064,15 @@ class ProductsTags(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/tags (scopes: products.read_write)"""
+        """POST /products/tags (scopes: products.read_write)
+
+        Args:
+            tag_name: Query ``tag_name`` (string, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/tags",
@@ -810,7 +1099,16 @@ class ProductsVariants(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /products/quantities/variant/{variant} (scopes: products.read_write)"""
+        """PUT /products/quantities/variant/{variant} (scopes: products.read_write)
+
+        Args:
+            variant: Path ``variant`` (string, required).
+            quantity: Body ``quantity`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/products/quantities/variant/{variant}",
@@ -831,7 +1129,14 @@ class ProductsVariants(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /products/variants/{variant} (scopes: products.read)"""
+        """GET /products/variants/{variant} (scopes: products.read)
+
+        Args:
+            variant: Path ``variant`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/products/variants/{variant}",
@@ -848,9 +1153,9 @@ class ProductsVariants(APIResource):
         *,
         sku: str,
         barcode: str,
-        price: float,
-        sale_price: float,
-        cost_price: float,
+        price: float | Decimal,
+        sale_price: float | Decimal,
+        cost_price: float | Decimal,
         stock_quantity: int,
         weight: int,
         mpn: int,
@@ -862,7 +1167,26 @@ class ProductsVariants(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /products/variants/{variant} (scopes: products.read_write)"""
+        """PUT /products/variants/{variant} (scopes: products.read_write)
+
+        Args:
+            variant: Path ``variant`` (string, required).
+            sku: Body ``sku`` (string, required).
+            barcode: Body ``barcode`` (string, required).
+            price: Body ``price`` (number, required).
+            sale_price: Body ``sale_price`` (number, required).
+            cost_price: Body ``cost_price`` (number, required).
+            stock_quantity: Body ``stock_quantity`` (integer, required).
+            weight: Body ``weight`` (integer, required).
+            mpn: Body ``mpn`` (integer, required).
+            gtin: Body ``gtin`` (integer, required).
+            notify_low: Body ``notify_low`` (integer).
+            quantities: Body ``quantities`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/products/variants/{variant}",
@@ -897,7 +1221,16 @@ class ProductsVariants(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /products/{product}/variants (scopes: products.read)"""
+        """GET /products/{product}/variants (scopes: products.read)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -941,7 +1274,19 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Product]:
-        """GET /products (scopes: products.read)"""
+        """GET /products (scopes: products.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            status: Query ``status`` (string).
+            category: Query ``category`` (string).
+            format: Query ``format`` (string). One of: ``light``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Product.model_validate,
             "GET",
@@ -959,7 +1304,7 @@ class Products(APIResource):
         self,
         *,
         name: str,
-        price: float,
+        price: float | Decimal,
         product_type: Literal[
             "product",
             "service",
@@ -971,20 +1316,20 @@ class Products(APIResource):
             "donating",
         ],
         status: Literal["sale", "out", "hidden", "deleted"] | None = None,
-        quantity: float | None = None,
+        quantity: float | Decimal | None = None,
         booking_details: Mapping[str, Any] | None = None,
         unlimited_quantity: bool | None = None,
         description: str | None = None,
-        categories: Sequence[float] | None = None,
-        min_amount_donating: float | None = None,
-        max_amount_donating: float | None = None,
-        sale_price: float | None = None,
-        cost_price: float | None = None,
+        categories: Sequence[int | str] | int | str | None = None,
+        min_amount_donating: float | Decimal | None = None,
+        max_amount_donating: float | Decimal | None = None,
+        sale_price: float | Decimal | None = None,
+        cost_price: float | Decimal | None = None,
         sale_end: str | None = None,
         sale_start: str | None = None,
         require_shipping: bool | None = None,
-        maximum_quantity_per_order: float | None = None,
-        weight: float | None = None,
+        maximum_quantity_per_order: float | Decimal | None = None,
+        weight: float | Decimal | None = None,
         weight_type: Literal["kg", "g", "lb", "oz"] | None = None,
         video: Mapping[str, Any] | None = None,
         videos: Sequence[Any] | None = None,
@@ -1024,18 +1369,77 @@ class Products(APIResource):
         metadata_description: str | None = None,
         metadata_url: str | None = None,
         scoped_prices: Mapping[str, Any] | None = None,
-        brand_id: float | None = None,
-        tags: Sequence[float] | None = None,
+        brand_id: int | None = None,
+        tags: Sequence[int | str] | int | str | None = None,
         consisted_products: Sequence[Any] | None = None,
         images: Sequence[Any] | None = None,
-        channels: Literal["app", "web"] | None = None,
+        channels: Sequence[Literal["app", "web"]] | Literal["app", "web"] | None = None,
         options: Sequence[Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products (scopes: products.read_write)"""
+        """POST /products (scopes: products.read_write)
+
+        Args:
+            name: Body ``name`` (string, required).
+            price: Body ``price`` (number, required).
+            status: Body ``status`` (string). One of: ``sale``, ``out``, ``hidden``, ``deleted``.
+            product_type: Body ``product_type`` (string, required). One of: ``product``,
+                ``service``, ``group_products``, ``codes``, ``digital``, ``food``, ``booking``,
+                ``donating``.
+            quantity: Body ``quantity`` (number).
+            booking_details: Body ``booking_details`` (object).
+            unlimited_quantity: Body ``unlimited_quantity`` (boolean).
+            description: Body ``description`` (string).
+            categories: Body ``categories`` (array of number).
+            min_amount_donating: Body ``min_amount_donating`` (number).
+            max_amount_donating: Body ``max_amount_donating`` (number).
+            sale_price: Body ``sale_price`` (number).
+            cost_price: Body ``cost_price`` (number).
+            sale_end: Body ``sale_end`` (string).
+            sale_start: Body ``sale_start`` (string).
+            require_shipping: Body ``require_shipping`` (boolean).
+            maximum_quantity_per_order: Body ``maximum_quantity_per_order`` (number).
+            weight: Body ``weight`` (number).
+            weight_type: Body ``weight_type`` (string). One of: ``kg``, ``g``, ``lb``, ``oz``.
+            video: Body ``video`` (object).
+            videos: Body ``videos`` (array of object).
+            sku: Body ``sku`` (string).
+            mpn: Body ``mpn`` (string).
+            gtin: Body ``gtin`` (string).
+            calories: Body ``calories`` (string).
+            with_tax: Body ``with_tax`` (boolean).
+            tax_reason_code: Body ``tax_reason_code`` (string). One of: ``VATEX-SA-29``,
+                ``VATEX-SA-29-7``, ``VATEX-SA-30``, ``VATEX-SA-32``, ``VATEX-SA-33``,
+                ``VATEX-SA-34-1``, ``VATEX-SA-34-2``, ``VATEX-SA-34-3``, ``VATEX-SA-34-4``,
+                ``VATEX-SA-34-5``, ``VATEX-SA-35``, ``VATEX-SA-36``, ``VATEX-SA-EDU``,
+                ``VATEX-SA-HEA``, ``VATEX-SA-MLTRY``.
+            hide_quantity: Body ``hide_quantity`` (boolean).
+            show_in_web: Body ``show_in_web`` (boolean).
+            enable_upload_image: Body ``enable_upload_image`` (boolean).
+            enable_note: Body ``enable_note`` (boolean).
+            pinned: Body ``pinned`` (boolean).
+            active_advance: Body ``active_advance`` (boolean).
+            subtitle: Body ``subtitle`` (string).
+            promotion_title: Body ``promotion_title`` (string).
+            promotion_subtitle: Body ``promotion_subtitle`` (string).
+            metadata_title: Body ``metadata_title`` (string).
+            metadata_description: Body ``metadata_description`` (string).
+            metadata_url: Body ``metadata_url`` (string).
+            scoped_prices: Body ``scoped_prices`` (object).
+            brand_id: Body ``brand_id`` (number).
+            tags: Body ``tags`` (array of number).
+            consisted_products: Body ``consisted_products`` (array of object).
+            images: Body ``images`` (array of object).
+            channels: Body ``channels`` (array of string). One of: ``app``, ``web``.
+            options: Body ``options`` (array of object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products",
@@ -1105,7 +1509,16 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/actions (scopes: products.read_write)"""
+        """POST /products/actions (scopes: products.read_write)
+
+        Args:
+            operations: Body ``operations`` (array of object, required).
+            filters: Body ``filters`` (object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/actions",
@@ -1121,7 +1534,6 @@ class Products(APIResource):
     def import_file(
         self,
         *,
-        file: str,
         type: Literal[
             "products",
             "quantities",
@@ -1132,23 +1544,37 @@ class Products(APIResource):
             "brand",
             "category",
         ],
+        file: FileTypes,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileTypes] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/import (scopes: products.read_write)"""
+        """POST /products/import (scopes: products.read_write)
+
+        Args:
+            type: Body ``type`` (string, required). One of: ``products``, ``quantities``, ``seo``,
+                ``prices``, ``hs-codes``, ``products-update``, ``brand``, ``category``.
+            file: Body ``file`` (file, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
+                tuple.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/import",
             {},
             params={},
             extra_params=extra_params,
-            body={"file": file, "type": type},
+            body={"type": type},
             extra_body=extra_body,
             multipart=True,
             files=files,
+            file_fields={"file": file},
             language=language,
             timeout=timeout,
         )
@@ -1162,7 +1588,15 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/prices/bulkPrice (scopes: products.read_write)"""
+        """POST /products/prices/bulkPrice (scopes: products.read_write)
+
+        Args:
+            products: Body ``products`` (array of object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/prices/bulkPrice",
@@ -1183,7 +1617,14 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /products/sku/{sku} (scopes: products.read_write)"""
+        """DELETE /products/sku/{sku} (scopes: products.read_write)
+
+        Args:
+            sku: Path ``sku`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/products/sku/{sku}",
@@ -1202,7 +1643,14 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Product:
-        """GET /products/sku/{sku} (scopes: products.read)"""
+        """GET /products/sku/{sku} (scopes: products.read)
+
+        Args:
+            sku: Path ``sku`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_model(
             Product.model_validate,
             "GET",
@@ -1219,22 +1667,22 @@ class Products(APIResource):
         sku: int | str,
         *,
         name: str | None = None,
-        price: float | None = None,
+        price: float | Decimal | None = None,
         status: Literal["sale", "out", "hidden", "deleted"] | None = None,
-        quantity: float | None = None,
+        quantity: float | Decimal | None = None,
         booking_details: Mapping[str, Any] | None = None,
         unlimited_quantity: bool | None = None,
         description: str | None = None,
-        categories: Sequence[float] | None = None,
-        min_amount_donating: float | None = None,
-        max_amount_donating: float | None = None,
-        sale_price: float | None = None,
-        cost_price: float | None = None,
+        categories: Sequence[int | str] | int | str | None = None,
+        min_amount_donating: float | Decimal | None = None,
+        max_amount_donating: float | Decimal | None = None,
+        sale_price: float | Decimal | None = None,
+        cost_price: float | Decimal | None = None,
         sale_end: str | None = None,
         sale_start: str | None = None,
         require_shipping: bool | None = None,
-        maximum_quantity_per_order: float | None = None,
-        weight: float | None = None,
+        maximum_quantity_per_order: float | Decimal | None = None,
+        weight: float | Decimal | None = None,
         weight_type: Literal["kg", "g", "lb", "oz"] | None = None,
         sku_body: str | None = None,
         mpn: str | None = None,
@@ -1261,7 +1709,7 @@ class Products(APIResource):
         | None = None,
         hide_quantity: bool | None = None,
         show_in_web: bool | None = None,
-        channels: Literal["app", "web"] | None = None,
+        channels: Sequence[Literal["app", "web"]] | Literal["app", "web"] | None = None,
         enable_upload_image: bool | None = None,
         enable_note: bool | None = None,
         pinned: bool | None = None,
@@ -1273,14 +1721,66 @@ class Products(APIResource):
         metadata_description: str | None = None,
         metadata_url: str | None = None,
         scoped_prices: Mapping[str, Any] | None = None,
-        brand_id: float | None = None,
-        tags: Sequence[float] | None = None,
+        brand_id: int | None = None,
+        tags: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /products/sku/{sku} (scopes: products.read_write)"""
+        """PUT /products/sku/{sku} (scopes: products.read_write)
+
+        Args:
+            sku: Path ``sku`` (string, required).
+            name: Body ``name`` (string).
+            price: Body ``price`` (number).
+            status: Body ``status`` (string). One of: ``sale``, ``out``, ``hidden``, ``deleted``.
+            quantity: Body ``quantity`` (number).
+            booking_details: Body ``booking_details`` (object).
+            unlimited_quantity: Body ``unlimited_quantity`` (boolean).
+            description: Body ``description`` (string).
+            categories: Body ``categories`` (array of number).
+            min_amount_donating: Body ``min_amount_donating`` (number).
+            max_amount_donating: Body ``max_amount_donating`` (number).
+            sale_price: Body ``sale_price`` (number).
+            cost_price: Body ``cost_price`` (number).
+            sale_end: Body ``sale_end`` (string).
+            sale_start: Body ``sale_start`` (string).
+            require_shipping: Body ``require_shipping`` (boolean).
+            maximum_quantity_per_order: Body ``maximum_quantity_per_order`` (number).
+            weight: Body ``weight`` (number).
+            weight_type: Body ``weight_type`` (string). One of: ``kg``, ``g``, ``lb``, ``oz``.
+            sku_body: Body ``sku`` (string).
+            mpn: Body ``mpn`` (string).
+            gtin: Body ``gtin`` (string).
+            calories: Body ``calories`` (string).
+            with_tax: Body ``with_tax`` (boolean).
+            tax_reason_code: Body ``tax_reason_code`` (string). One of: ``VATEX-SA-29``,
+                ``VATEX-SA-29-7``, ``VATEX-SA-30``, ``VATEX-SA-32``, ``VATEX-SA-33``,
+                ``VATEX-SA-34-1``, ``VATEX-SA-34-2``, ``VATEX-SA-34-3``, ``VATEX-SA-34-4``,
+                ``VATEX-SA-34-5``, ``VATEX-SA-35``, ``VATEX-SA-36``, ``VATEX-SA-EDU``,
+                ``VATEX-SA-HEA``, ``VATEX-SA-MLTRY``.
+            hide_quantity: Body ``hide_quantity`` (boolean).
+            show_in_web: Body ``show_in_web`` (boolean).
+            channels: Body ``channels`` (array of string). One of: ``app``, ``web``.
+            enable_upload_image: Body ``enable_upload_image`` (boolean).
+            enable_note: Body ``enable_note`` (boolean).
+            pinned: Body ``pinned`` (boolean).
+            active_advance: Body ``active_advance`` (boolean).
+            subtitle: Body ``subtitle`` (string).
+            promotion_title: Body ``promotion_title`` (string).
+            promotion_subtitle: Body ``promotion_subtitle`` (string).
+            metadata_title: Body ``metadata_title`` (string).
+            metadata_description: Body ``metadata_description`` (string).
+            metadata_url: Body ``metadata_url`` (string).
+            scoped_prices: Body ``scoped_prices`` (object).
+            brand_id: Body ``brand_id`` (number).
+            tags: Body ``tags`` (array of number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/products/sku/{sku}",
@@ -1338,13 +1838,22 @@ class Products(APIResource):
         self,
         sku: int | str,
         *,
-        price: float,
+        price: float | Decimal,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/sku/{sku}/price (scopes: products.read_write)"""
+        """POST /products/sku/{sku}/price (scopes: products.read_write)
+
+        Args:
+            sku: Path ``sku`` (string, required).
+            price: Body ``price`` (number, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/sku/{sku}/price",
@@ -1365,7 +1874,14 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /products/{product} (scopes: products.read_write)"""
+        """DELETE /products/{product} (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/products/{product}",
@@ -1384,7 +1900,14 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Product:
-        """GET /products/{product} (scopes: products.read)"""
+        """GET /products/{product} (scopes: products.read)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_model(
             Product.model_validate,
             "GET",
@@ -1401,22 +1924,22 @@ class Products(APIResource):
         product: int | str,
         *,
         name: str | None = None,
-        price: float | None = None,
+        price: float | Decimal | None = None,
         status: Literal["sale", "out", "hidden", "deleted"] | None = None,
-        quantity: float | None = None,
+        quantity: float | Decimal | None = None,
         booking_details: Mapping[str, Any] | None = None,
         unlimited_quantity: bool | None = None,
         description: str | None = None,
-        categories: Sequence[float] | None = None,
-        min_amount_donating: float | None = None,
-        max_amount_donating: float | None = None,
-        sale_price: float | None = None,
-        cost_price: float | None = None,
+        categories: Sequence[int | str] | int | str | None = None,
+        min_amount_donating: float | Decimal | None = None,
+        max_amount_donating: float | Decimal | None = None,
+        sale_price: float | Decimal | None = None,
+        cost_price: float | Decimal | None = None,
         sale_end: str | None = None,
         sale_start: str | None = None,
         require_shipping: bool | None = None,
-        maximum_quantity_per_order: float | None = None,
-        weight: float | None = None,
+        maximum_quantity_per_order: float | Decimal | None = None,
+        weight: float | Decimal | None = None,
         weight_type: Literal["kg", "g", "lb", "oz"] | None = None,
         sku: str | None = None,
         mpn: str | None = None,
@@ -1443,7 +1966,7 @@ class Products(APIResource):
         | None = None,
         hide_quantity: bool | None = None,
         show_in_web: bool | None = None,
-        channels: Literal["app", "web"] | None = None,
+        channels: Sequence[Literal["app", "web"]] | Literal["app", "web"] | None = None,
         enable_upload_image: bool | None = None,
         enable_note: bool | None = None,
         pinned: bool | None = None,
@@ -1455,14 +1978,66 @@ class Products(APIResource):
         metadata_description: str | None = None,
         metadata_url: str | None = None,
         scoped_prices: Mapping[str, Any] | None = None,
-        brand_id: float | None = None,
-        tags: Sequence[float] | None = None,
+        brand_id: int | None = None,
+        tags: Sequence[int | str] | int | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /products/{product} (scopes: products.read_write)"""
+        """PUT /products/{product} (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            name: Body ``name`` (string).
+            price: Body ``price`` (number).
+            status: Body ``status`` (string). One of: ``sale``, ``out``, ``hidden``, ``deleted``.
+            quantity: Body ``quantity`` (number).
+            booking_details: Body ``booking_details`` (object).
+            unlimited_quantity: Body ``unlimited_quantity`` (boolean).
+            description: Body ``description`` (string).
+            categories: Body ``categories`` (array of number).
+            min_amount_donating: Body ``min_amount_donating`` (number).
+            max_amount_donating: Body ``max_amount_donating`` (number).
+            sale_price: Body ``sale_price`` (number).
+            cost_price: Body ``cost_price`` (number).
+            sale_end: Body ``sale_end`` (string).
+            sale_start: Body ``sale_start`` (string).
+            require_shipping: Body ``require_shipping`` (boolean).
+            maximum_quantity_per_order: Body ``maximum_quantity_per_order`` (number).
+            weight: Body ``weight`` (number).
+            weight_type: Body ``weight_type`` (string). One of: ``kg``, ``g``, ``lb``, ``oz``.
+            sku: Body ``sku`` (string).
+            mpn: Body ``mpn`` (string).
+            gtin: Body ``gtin`` (string).
+            calories: Body ``calories`` (string).
+            with_tax: Body ``with_tax`` (boolean).
+            tax_reason_code: Body ``tax_reason_code`` (string). One of: ``VATEX-SA-29``,
+                ``VATEX-SA-29-7``, ``VATEX-SA-30``, ``VATEX-SA-32``, ``VATEX-SA-33``,
+                ``VATEX-SA-34-1``, ``VATEX-SA-34-2``, ``VATEX-SA-34-3``, ``VATEX-SA-34-4``,
+                ``VATEX-SA-34-5``, ``VATEX-SA-35``, ``VATEX-SA-36``, ``VATEX-SA-EDU``,
+                ``VATEX-SA-HEA``, ``VATEX-SA-MLTRY``.
+            hide_quantity: Body ``hide_quantity`` (boolean).
+            show_in_web: Body ``show_in_web`` (boolean).
+            channels: Body ``channels`` (array of string). One of: ``app``, ``web``.
+            enable_upload_image: Body ``enable_upload_image`` (boolean).
+            enable_note: Body ``enable_note`` (boolean).
+            pinned: Body ``pinned`` (boolean).
+            active_advance: Body ``active_advance`` (boolean).
+            subtitle: Body ``subtitle`` (string).
+            promotion_title: Body ``promotion_title`` (string).
+            promotion_subtitle: Body ``promotion_subtitle`` (string).
+            metadata_title: Body ``metadata_title`` (string).
+            metadata_description: Body ``metadata_description`` (string).
+            metadata_url: Body ``metadata_url`` (string).
+            scoped_prices: Body ``scoped_prices`` (object).
+            brand_id: Body ``brand_id`` (number).
+            tags: Body ``tags`` (array of number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/products/{product}",
@@ -1526,7 +2101,16 @@ class Products(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /products/{product}/status (scopes: products.read_write)"""
+        """POST /products/{product}/status (scopes: products.read_write)
+
+        Args:
+            product: Path ``product`` (integer, required).
+            status: Body ``status`` (string, required). One of: ``out``, ``sale``, ``hidden``.
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/products/{product}/status",

@@ -25,7 +25,13 @@ class Seo(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /seo (scopes: metadata.read)"""
+        """GET /seo (scopes: metadata.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/seo",
@@ -50,7 +56,20 @@ class Seo(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /seo (scopes: metadata.read_write)"""
+        """PUT /seo (scopes: metadata.read_write)
+
+        Args:
+            title: Body ``title`` (string).
+            description: Body ``description`` (string).
+            keywords: Body ``keywords`` (string).
+            url: Body ``url`` (string).
+            friendly_urls_status: Body ``friendly_urls_status`` (boolean).
+            refersh_sitemap: Body ``refersh_sitemap`` (boolean).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/seo",

@@ -36,7 +36,16 @@ class Settings(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /settings (scopes: store-settings.read)"""
+        """GET /settings (scopes: store-settings.read)
+
+        Args:
+            entity: Query ``entity`` (string, required). One of: ``products``, ``orders``,
+                ``customers``, ``reports``, ``blogs``, ``mahally``, ``feedbacks``, ``shipping``,
+                ``store``.
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/settings",
@@ -55,7 +64,14 @@ class Settings(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /settings/fields/{slug} (scopes: store-settings.read)"""
+        """GET /settings/fields/{slug} (scopes: store-settings.read)
+
+        Args:
+            slug: Path ``slug`` (string, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/settings/fields/{slug}",
@@ -76,7 +92,16 @@ class Settings(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /settings/fields/{slug} (scopes: store-settings.read_write)"""
+        """PUT /settings/fields/{slug} (scopes: store-settings.read_write)
+
+        Args:
+            slug: Path ``slug`` (string, required).
+            value: Body ``value`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/settings/fields/{slug}",

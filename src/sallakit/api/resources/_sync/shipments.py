@@ -63,7 +63,34 @@ class Shipments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Shipment]:
-        """GET /shipments (scopes: shipping.read)"""
+        """GET /shipments (scopes: shipping.read)
+
+        Args:
+            order_id: Query ``order_id`` (integer).
+            courier_id: Query ``courier_id`` (integer).
+            courier_slug: Query ``courier_slug`` (string).
+            status: Query ``status`` (string). One of: ``created``, ``in_progress``, ``in_transit``,
+                ``received_at_final_hub``, ``to_be_reattempted``, ``reattempted``,
+                ``unable_to_deliver``, ``delivering``, ``delivered``, ``partially_delivered``,
+                ``shipped``, ``cancelled``, ``lost``, ``damaged``, ``return_to_origin``,
+                ``return_in_progress``.
+            shipment_type: Query ``shipment_type`` (string). One of: ``shipment``, ``return``.
+            payment_method: Query ``payment_method`` (string). One of: ``pre_paid``, ``cod``.
+            from_date: Query ``from_date`` (string).
+            to_date: Query ``to_date`` (string).
+            ship_to_country_id: Query ``ship_to[country_id]`` (integer).
+            ship_to_country_code: Query ``ship_to[country_code]`` (string).
+            ship_to_city_id: Query ``ship_to[city_id]`` (integer).
+            ship_from_country_id: Query ``ship_from[country_id]`` (integer).
+            ship_from_country_code: Query ``ship_from[country_code]`` (string).
+            ship_from_city_id: Query ``ship_from[city_id]`` (integer).
+            source: Query ``source`` (string). One of: ``api``, ``dashboard``, ``store``.
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Shipment.model_validate,
             "GET",
@@ -109,7 +136,7 @@ class Shipments(APIResource):
         external_id: str | None = None,
         external_additional_id: str | None = None,
         external_company_name: str | None = None,
-        service_types: Sequence[str] | None = None,
+        service_types: Sequence[str] | str | None = None,
         policy_options: Mapping[str, Any] | None = None,
         ship_to: Mapping[str, Any] | None = None,
         ship_from: Mapping[str, Any] | None = None,
@@ -118,7 +145,33 @@ class Shipments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /shipments (scopes: shipping.read_write)"""
+        """POST /shipments (scopes: shipping.read_write)
+
+        Args:
+            overwrite_exists_pending: Body ``overwrite_exists_pending`` (boolean).
+            courier_id: Body ``courier_id`` (integer, required).
+            order_id: Body ``order_id`` (integer).
+            shipment_id: Body ``shipment_id`` (integer).
+            shipment_type: Body ``shipment_type`` (string, required). One of: ``return``,
+                ``shipment``.
+            payment_method: Body ``payment_method`` (string, required). One of: ``cod``,
+                ``pre_paid``.
+            cash_on_delivery: Body ``cash_on_delivery`` (object).
+            description: Body ``description`` (string).
+            remarks: Body ``remarks`` (string).
+            external_id: Body ``external_id`` (string).
+            external_additional_id: Body ``external_additional_id`` (string).
+            external_company_name: Body ``external_company_name`` (string).
+            service_types: Body ``service_types`` (array of string).
+            policy_options: Body ``policy_options`` (object).
+            ship_to: Body ``ship_to`` (object).
+            ship_from: Body ``ship_from`` (object).
+            packages: Body ``packages`` (array of object, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/shipments",
@@ -157,7 +210,14 @@ class Shipments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Shipment:
-        """GET /shipments/{shipment_id} (scopes: shipping.read)"""
+        """GET /shipments/{shipment_id} (scopes: shipping.read)
+
+        Args:
+            shipment_id: Path ``shipment_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_model(
             Shipment.model_validate,
             "GET",
@@ -205,7 +265,29 @@ class Shipments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /shipments/{shipment_id} (scopes: shipping.read_write)"""
+        """PUT /shipments/{shipment_id} (scopes: shipping.read_write)
+
+        Args:
+            shipment_id: Path ``shipment_id`` (number, required).
+            shipment_number: Body ``shipment_number`` (string, required).
+            order_id: Body ``order_id`` (integer).
+            tracking_number: Body ``tracking_number`` (string).
+            tracking_link: Body ``tracking_link`` (string).
+            status: Body ``status`` (string, required). One of: ``created``, ``in_progress``,
+                ``in_transit``, ``received_at_final_hub``, ``to_be_reattempted``, ``reattempted``,
+                ``unable_to_deliver``, ``delivering``, ``delivered``, ``partially_delivered``,
+                ``shipped``, ``cancelled``, ``lost``, ``damaged``, ``return_to_origin``,
+                ``return_in_progress``.
+            pdf_label: Body ``pdf_label`` (string).
+            cost: Body ``cost`` (integer).
+            status_note: Body ``status_note`` (string).
+            external_company_name: Body ``external_company_name`` (string).
+            policy_options: Body ``policy_options`` (object).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/shipments/{shipment_id}",
@@ -238,7 +320,15 @@ class Shipments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /shipments/{shipment_id}/cancel (scopes: shipping.read_write)"""
+        """POST /shipments/{shipment_id}/cancel (scopes: shipping.read_write)
+
+        Args:
+            shipment_id: Path ``shipment_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/shipments/{shipment_id}/cancel",
@@ -260,7 +350,15 @@ class Shipments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /shipments/{shipment_id}/return (scopes: shipping.read_write)"""
+        """POST /shipments/{shipment_id}/return (scopes: shipping.read_write)
+
+        Args:
+            shipment_id: Path ``shipment_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/shipments/{shipment_id}/return",
@@ -281,7 +379,14 @@ class Shipments(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /shipments/{shipment_id}/tracking (scopes: shipping.read)"""
+        """GET /shipments/{shipment_id}/tracking (scopes: shipping.read)
+
+        Args:
+            shipment_id: Path ``shipment_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/shipments/{shipment_id}/tracking",

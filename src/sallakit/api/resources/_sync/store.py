@@ -33,7 +33,15 @@ class StoreScopes(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /scopes (scopes: products.read)"""
+        """GET /scopes (scopes: products.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -55,7 +63,14 @@ class StoreScopes(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /scopes/{scope} (scopes: products.read)"""
+        """GET /scopes/{scope} (scopes: products.read)
+
+        Args:
+            scope: Path ``scope`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/scopes/{scope}",
@@ -81,7 +96,13 @@ class Store(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> StoreInfo:
-        """GET /store/info (scopes: none)"""
+        """GET /store/info (scopes: none)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_model(
             StoreInfo.model_validate,
             "GET",

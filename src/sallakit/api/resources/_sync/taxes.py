@@ -29,7 +29,15 @@ class Taxes(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /taxes (scopes: taxes.read)"""
+        """GET /taxes (scopes: taxes.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -47,13 +55,22 @@ class Taxes(APIResource):
         self,
         *,
         tax: str,
-        country_id: float | None = None,
+        country_id: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /taxes (scopes: taxes.read_write)"""
+        """POST /taxes (scopes: taxes.read_write)
+
+        Args:
+            tax: Body ``tax`` (string, required).
+            country_id: Body ``country_id`` (number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/taxes",
@@ -74,7 +91,14 @@ class Taxes(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /taxes/{tax} (scopes: taxes.read_write)"""
+        """DELETE /taxes/{tax} (scopes: taxes.read_write)
+
+        Args:
+            tax: Path ``tax`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/taxes/{tax}",
@@ -93,7 +117,14 @@ class Taxes(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /taxes/{tax} (scopes: taxes.read)"""
+        """GET /taxes/{tax} (scopes: taxes.read)
+
+        Args:
+            tax: Path ``tax`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/taxes/{tax}",
@@ -109,13 +140,23 @@ class Taxes(APIResource):
         tax: int | str,
         *,
         tax_body: str,
-        country_id: float | None = None,
+        country_id: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /taxes/{tax} (scopes: taxes.read_write)"""
+        """PUT /taxes/{tax} (scopes: taxes.read_write)
+
+        Args:
+            tax: Path ``tax`` (integer, required).
+            tax_body: Body ``tax`` (string, required).
+            country_id: Body ``country_id`` (number).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/taxes/{tax}",

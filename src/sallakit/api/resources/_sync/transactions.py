@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Literal
 
 from sallakit.api._sync_pagination import Paginator
@@ -39,7 +40,7 @@ class Transactions(APIResource):
         | None = None,
         status: Literal["initiated", "pending", "paid", "canceled", "refunded", "partial_refunded"]
         | None = None,
-        amount: float | None = None,
+        amount: float | Decimal | None = None,
         order_id: int | None = None,
         page: int = 1,
         per_page: int | None = DEFAULT_PER_PAGE,
@@ -47,7 +48,23 @@ class Transactions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Any]:
-        """GET /transactions (scopes: transactions.read)"""
+        """GET /transactions (scopes: transactions.read)
+
+        Args:
+            keyword: Query ``keyword`` (string).
+            last_4_digit: Query ``last_4_digit`` (integer).
+            payment_method: Query ``payment_method`` (string). One of: ``credit_card``, ``mada``,
+                ``stc_pay``, ``free``, ``bank``, ``cod``, ``paypal``, ``apple_pay``, ``google_pay``.
+            status: Query ``status`` (string). One of: ``initiated``, ``pending``, ``paid``,
+                ``canceled``, ``refunded``, ``partial_refunded``.
+            amount: Query ``amount`` (number).
+            order_id: Query ``order_id`` (integer).
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             _raw,
             "GET",
@@ -76,7 +93,14 @@ class Transactions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """GET /transactions/{transaction_id} (scopes: transactions.read)"""
+        """GET /transactions/{transaction_id} (scopes: transactions.read)
+
+        Args:
+            transaction_id: Path ``transaction_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "GET",
             "/transactions/{transaction_id}",
@@ -92,14 +116,27 @@ class Transactions(APIResource):
         transaction_id: int | str,
         *,
         action: Literal["refund", "void", "reverse"] | None = None,
-        amount: float | None = None,
+        amount: float | Decimal | None = None,
         currency: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /transactions/{transaction_id} (scopes: transactions.read_write)"""
+        """PUT /transactions/{transaction_id} (scopes: transactions.read_write)
+
+        Not replayed after a server error: the body is an action.
+
+        Args:
+            transaction_id: Path ``transaction_id`` (integer, required).
+            action: Body ``action`` (string). One of: ``refund``, ``void``, ``reverse``.
+            amount: Body ``amount`` (number).
+            currency: Body ``currency`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/transactions/{transaction_id}",
@@ -108,6 +145,7 @@ class Transactions(APIResource):
             extra_params=extra_params,
             body={"action": action, "amount": amount, "currency": currency},
             extra_body=extra_body,
+            idempotent=False,
             language=language,
             timeout=timeout,
         )
@@ -121,7 +159,15 @@ class Transactions(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /transactions/{transaction_id}/print (scopes: transactions.read_write)"""
+        """POST /transactions/{transaction_id}/print (scopes: transactions.read_write)
+
+        Args:
+            transaction_id: Path ``transaction_id`` (integer, required).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/transactions/{transaction_id}/print",

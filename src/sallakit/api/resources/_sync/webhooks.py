@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
-from sallakit.api._response import APIResponse
+from sallakit.api._response import APIResponse, ItemList
 from sallakit.api._types import TimeoutTypes
 from sallakit.api.resources._sync._base import APIResource
 from sallakit.models import Webhook, WebhookEvent
@@ -31,7 +30,15 @@ class Webhooks(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> Paginator[Webhook]:
-        """GET /webhooks (scopes: webhooks.read)"""
+        """GET /webhooks (scopes: webhooks.read)
+
+        Args:
+            page: First page to request.
+            per_page: Items per page, at most 60 (Salla's limit).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._paginate(
             Webhook.model_validate,
             "GET",
@@ -51,8 +58,14 @@ class Webhooks(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> builtins.list[WebhookEvent]:
-        """GET /webhooks/events (scopes: webhooks.read)"""
+    ) -> ItemList[WebhookEvent]:
+        """GET /webhooks/events (scopes: webhooks.read)
+
+        Args:
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call_list(
             WebhookEvent.model_validate,
             "GET",
@@ -73,12 +86,30 @@ class Webhooks(APIResource):
         version: Literal[1, 2] | None = None,
         rule: str | None = None,
         headers: Sequence[Any] | None = None,
+        security_strategy: Literal["signature", "token", "none"] | None = None,
+        secret: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """POST /webhooks/subscribe (scopes: webhooks.read_write)"""
+        """POST /webhooks/subscribe (scopes: webhooks.read_write)
+
+        Args:
+            name: Body ``name`` (string).
+            event: Body ``event`` (string, required).
+            url: Body ``url`` (string, required).
+            version: Body ``version`` (integer). One of: ``1``, ``2``.
+            rule: Body ``rule`` (string).
+            headers: Body ``headers`` (array of object).
+            security_strategy: Body ``security_strategy`` (string). One of: ``signature``,
+                ``token``, ``none``.
+            secret: Body ``secret`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "POST",
             "/webhooks/subscribe",
@@ -92,6 +123,8 @@ class Webhooks(APIResource):
                 "version": version,
                 "rule": rule,
                 "headers": headers,
+                "security_strategy": security_strategy,
+                "secret": secret,
             },
             extra_body=extra_body,
             language=language,
@@ -101,13 +134,21 @@ class Webhooks(APIResource):
     def unsubscribe(
         self,
         *,
-        id: float | None = None,
+        id: int | None = None,
         url: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """DELETE /webhooks/unsubscribe (scopes: webhooks.read_write)"""
+        """DELETE /webhooks/unsubscribe (scopes: webhooks.read_write)
+
+        Args:
+            id: Query ``id`` (number).
+            url: Query ``url`` (string).
+            extra_params: More query parameters, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "DELETE",
             "/webhooks/unsubscribe",
@@ -134,7 +175,22 @@ class Webhooks(APIResource):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
     ) -> APIResponse:
-        """PUT /webhooks/{id} (scopes: webhooks.read_write)"""
+        """PUT /webhooks/{id} (scopes: webhooks.read_write)
+
+        Args:
+            id: Path ``id`` (integer, required).
+            name: Body ``name`` (string).
+            url: Body ``url`` (string).
+            version: Body ``version`` (integer). One of: ``1``, ``2``.
+            rule: Body ``rule`` (string).
+            headers: Body ``headers`` (array of object).
+            security_strategy: Body ``security_strategy`` (string).
+            secret: Body ``secret`` (string).
+            extra_params: More query parameters, by wire name.
+            extra_body: More body fields, by wire name.
+            language: ``Accept-Language`` of this call (defaults to the client's).
+            timeout: Timeout of this call (defaults to the client's).
+        """
         return self._client._call(
             "PUT",
             "/webhooks/{id}",
