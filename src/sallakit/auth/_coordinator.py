@@ -2,32 +2,47 @@
 
 Two thin shells (blocking and async) over the same steps of :class:`TokenVault`:
 
-1. take the in-process per-store lock (a ``threading.Lock`` / ``anyio.Lock``), so that threads
-   and tasks of one process queue in memory instead of contending for the database;
+0. the fast path: an unlocked read returns the stored token when it is fresh and no refresh is
+   under way (most calls end here);
+1. take the in-process per-store lock (a ``threading.Lock`` / an ``anyio.Lock`` per event loop),
+   so that threads and tasks of one process queue in memory instead of contending for the
+   database;
 2. ``_begin_refresh``: a short locked transaction that re-reads the row and either hands back
-   the stored token or opens a journal entry (the cross-process lease) and commits it;
-3. call Salla once with the refresh token;
-4. ``_finish_refresh`` stores both new tokens and closes the entry in one transaction, or
+   the stored token or takes the lease on the store row (compare-and-set) and commits it;
+3. call Salla once, within the OAuth client's overall deadline;
+4. ``_finish_refresh`` stores both new tokens and clears the lease in one transaction, retried
+   with backoff for ``commit_budget`` seconds while the tokens are held in memory; or
    ``_fail_refresh`` records why it failed.
 
-Waiting for another process's lease polls the database with a growing delay; the lease is
-bounded by the vault's ``lease_timeout`` so a dead owner cannot block a store forever.
+In the async shell steps 2-4 run in a cancel-shielded scope bounded by the OAuth deadline plus
+the commit budget (well under the lease timeout): a cancelled caller never loses tokens Salla
+already issued; the cancellation is re-raised once they are stored.
+
+Waiting for another worker's lease polls the database with a growing delay; the lease is
+bounded by the vault's ``lease_timeout`` (database clock) so a dead owner cannot block a store
+forever.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
+import anyio.lowlevel
 
 from sallakit._exceptions import (
     ConfigurationError,
     RefreshInterruptedError,
     ReinstallRequiredError,
-    TokenExchangeError,
+    StoreNotFoundError,
+    TokenVaultError,
 )
 from sallakit.auth._refresh import Action
+from sallakit.auth._tokens import refresh_outcome
 
 if TYPE_CHECKING:
     from sallakit.auth._tokens import TokenSet
@@ -35,13 +50,58 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncStoreTokenProvider", "StoreTokenProvider"]
 
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
 _POLL_START = 0.02
 _POLL_MAX = 0.5
+_COMMIT_RETRY_START = 0.05
+_COMMIT_RETRY_MAX = 2.0
+
+COMMIT_FAILED_MESSAGE = (
+    "Salla issued new tokens for store {store_id} but they could not be stored for {budget:g} s "
+    "({error}). The refresh token sent is consumed, so the store will be reported as "
+    "refresh_interrupted; fix the database, then try once with `sallakit stores refresh "
+    "{store_id}` (if Salla answers invalid_grant the merchant must reinstall the app)."
+)
 
 
-def _unknown_outcome(exc: TokenExchangeError) -> bool:
-    # No HTTP answer after the request may have been sent: Salla may have rotated the token.
-    return exc.status_code is None and exc.error != "connect_failed"
+class _Retry(Exception):
+    """The refresh was superseded by newer tokens: start over (they will be used)."""
+
+
+async def _shielded(
+    fn: Callable[[str | None, bool], Awaitable[_T]], rejected: str | None, force: bool
+) -> _T:
+    """Run ``fn`` to completion whatever happens to the caller, then deliver any cancellation.
+
+    An anyio cancel scope (``fail_after``, a cancelled task group) is held off by a shielded
+    scope; a native asyncio cancellation (``asyncio.wait_for``, ``task.cancel()``), which a
+    shielded scope does not stop, by running ``fn`` in its own task behind ``asyncio.shield``.
+    ``fn`` is bounded by the OAuth client's deadline plus the commit budget.
+    """
+    loop = anyio.lowlevel.current_token().native_token
+    if not isinstance(loop, asyncio.AbstractEventLoop):
+        with anyio.CancelScope(shield=True):
+            result = await fn(rejected, force)
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        return result
+    task = asyncio.ensure_future(fn(rejected, force))
+    cancelled = False
+    with anyio.CancelScope(shield=True):
+        while True:
+            try:
+                result = await asyncio.shield(task)
+                break
+            except asyncio.CancelledError:
+                if task.done():
+                    raise
+                cancelled = True  # remembered; the work goes on
+    if cancelled:
+        raise asyncio.CancelledError
+    await anyio.lowlevel.checkpoint_if_cancelled()
+    return result
 
 
 class _Base:
@@ -59,26 +119,36 @@ class _Base:
             return begin.access_token
         if begin.action is Action.WAIT:
             return None
-        if begin.action is Action.INTERRUPTED:
+        if begin.action in (Action.INTERRUPTED, Action.TOO_SOON):
             raise RefreshInterruptedError(begin.detail)
         raise self.vault._unavailable(self.store_id, begin)
 
-    def _failed(self, begin: _Begin, exc: Exception) -> Exception:
-        assert begin.journal_id is not None
-        if isinstance(exc, ReinstallRequiredError):
-            detail = self.vault._fail_refresh(
-                self.store_id, begin.journal_id, outcome="reinstall", detail="invalid_grant"
-            )
+    def _failed(self, begin: _Begin, exc: BaseException) -> BaseException:
+        """Record a failed refresh call; the exception to raise (``_Retry`` if superseded)."""
+        outcome = refresh_outcome(exc)
+        superseded, detail = self.vault._fail_refresh(
+            self.store_id, begin, outcome=outcome, detail=f"{type(exc).__name__}: {exc}"
+        )
+        if superseded:
+            return _Retry()
+        if outcome == "reinstall":
+            assert isinstance(exc, ReinstallRequiredError)
             return ReinstallRequiredError(
                 detail, store_id=self.store_id, description=exc.description
             )
-        if isinstance(exc, TokenExchangeError) and _unknown_outcome(exc):
-            detail = self.vault._fail_refresh(
-                self.store_id, begin.journal_id, outcome="unknown", detail=str(exc)
-            )
+        if outcome == "unknown" and isinstance(exc, Exception):
             return RefreshInterruptedError(detail)
-        self.vault._fail_refresh(self.store_id, begin.journal_id, outcome="failed", detail=str(exc))
         return exc
+
+    def _commit_failed(self, exc: BaseException) -> TokenVaultError:
+        message = COMMIT_FAILED_MESSAGE.format(
+            store_id=self.store_id, budget=self.vault.commit_budget, error=type(exc).__name__
+        )
+        # Operator-level, and never the tokens: only the store and the error's type.
+        logger.critical(
+            message, extra={"action": "refresh_commit_failed", "store_id": self.store_id}
+        )
+        return TokenVaultError(message)
 
 
 class StoreTokenProvider(_Base):
@@ -86,6 +156,9 @@ class StoreTokenProvider(_Base):
 
     def get_token(self) -> str:
         """The store's access token, refreshed first if it expires within the margin."""
+        token = self.vault._peek(self.store_id)
+        if token is not None:
+            return token
         return self._run(None, force=False)
 
     def refresh_token(self, rejected_token: str) -> str:
@@ -103,7 +176,11 @@ class StoreTokenProvider(_Base):
             while True:
                 begin = self.vault._begin_refresh(self.store_id, rejected, force)
                 if begin.action is Action.REFRESH:
-                    return self._refresh(begin)
+                    try:
+                        return self._refresh(begin)
+                    except _Retry:
+                        force = False
+                        continue
                 token = self._settle(begin)
                 if token is not None:
                     return token
@@ -111,24 +188,37 @@ class StoreTokenProvider(_Base):
                 delay = min(delay * 2, _POLL_MAX)
 
     def _refresh(self, begin: _Begin) -> str:
-        oauth = self.vault.oauth
-        assert begin.refresh_token is not None and begin.journal_id is not None
         try:
-            if oauth is None:
-                raise ConfigurationError("the vault has no OAuthClient to refresh tokens with")
-            tokens: TokenSet = oauth.refresh(begin.refresh_token)
-        except BaseException as exc:
-            if isinstance(exc, Exception):
+            oauth = self.vault.oauth
+            assert begin.refresh_token is not None
+            try:
+                if oauth is None:
+                    raise ConfigurationError("the vault has no OAuthClient to refresh tokens with")
+                tokens: TokenSet = oauth.refresh(begin.refresh_token)
+            except BaseException as exc:
                 failure = self._failed(begin, exc)
                 if failure is exc:
                     raise
                 raise failure from exc
-            # KeyboardInterrupt / SystemExit mid-call: the outcome at Salla is unknown.
-            self.vault._fail_refresh(
-                self.store_id, begin.journal_id, outcome="unknown", detail=repr(exc)
-            )
-            raise
-        return self.vault._finish_refresh(self.store_id, begin.journal_id, begin.generation, tokens)
+            return self._finish(begin, tokens)
+        finally:
+            self.vault._release(begin)
+
+    def _finish(self, begin: _Begin, tokens: TokenSet) -> str:
+        deadline = time.monotonic() + self.vault.commit_budget
+        delay = _COMMIT_RETRY_START
+        while True:
+            try:
+                return self.vault._finish_refresh(self.store_id, begin, tokens)
+            except StoreNotFoundError:
+                raise
+            except (RefreshInterruptedError, ReinstallRequiredError):
+                raise
+            except TokenVaultError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise self._commit_failed(exc) from None
+                time.sleep(delay)
+                delay = min(delay * 2, _COMMIT_RETRY_MAX)
 
 
 class AsyncStoreTokenProvider(_Base):
@@ -139,6 +229,9 @@ class AsyncStoreTokenProvider(_Base):
 
     async def get_token(self) -> str:
         """The store's access token, refreshed first if it expires within the margin."""
+        token = await anyio.to_thread.run_sync(self.vault._peek, self.store_id)
+        if token is not None:
+            return token
         return await self._run(None, force=False)
 
     async def refresh_token(self, rejected_token: str) -> str:
@@ -153,48 +246,67 @@ class AsyncStoreTokenProvider(_Base):
         delay = _POLL_START
         async with self.vault._task_lock(self.store_id):
             while True:
-                begin = await anyio.to_thread.run_sync(
-                    self.vault._begin_refresh, self.store_id, rejected, force
-                )
+                # Shielded from taking the lease to storing the answer: once the lease is
+                # committed, the refresh token may leave the process and its answer must land.
+                begin, token = await _shielded(self._attempt, rejected, force)
                 if begin.action is Action.REFRESH:
-                    return await self._refresh(begin)
+                    if token is not None:
+                        return token
+                    force = False  # superseded by newer tokens: use them
+                    continue
                 token = self._settle(begin)
                 if token is not None:
                     return token
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _POLL_MAX)
 
+    async def _attempt(self, rejected: str | None, force: bool) -> tuple[_Begin, str | None]:
+        begin = await anyio.to_thread.run_sync(
+            self.vault._begin_refresh, self.store_id, rejected, force
+        )
+        if begin.action is not Action.REFRESH:
+            return begin, None
+        try:
+            return begin, await self._refresh(begin)
+        except _Retry:
+            return begin, None
+
     async def _refresh(self, begin: _Begin) -> str:
         oauth = self.vault.async_oauth
-        assert begin.refresh_token is not None and begin.journal_id is not None
         try:
+            assert begin.refresh_token is not None
             if oauth is None:
                 raise ConfigurationError("the vault has no AsyncOAuthClient to refresh tokens with")
-            tokens = await oauth.refresh(begin.refresh_token)
+            # The OAuth client bounds the call itself (overall deadline); this outer bound only
+            # guards against a client without one.
+            with anyio.fail_after(oauth.timeout + 5):
+                tokens = await oauth.refresh(begin.refresh_token)
         except BaseException as exc:
-            # Shielded: a cancelled task must still close its journal entry, or the store would
-            # wait for a lease nobody holds.
-            with anyio.CancelScope(shield=True):
-                if isinstance(exc, Exception):
-                    failure = await anyio.to_thread.run_sync(self._failed, begin, exc)
-                    if failure is exc:
-                        raise
-                    raise failure from exc
-                detail = repr(exc)
-                await anyio.to_thread.run_sync(
-                    lambda: self.vault._fail_refresh(
-                        self.store_id, begin.journal_id or 0, outcome="unknown", detail=detail
-                    )
+            try:
+                failure = await anyio.to_thread.run_sync(self._failed, begin, exc)
+            finally:
+                self.vault._release(begin)
+            if failure is exc:
+                raise
+            raise failure from exc
+        try:
+            return await self._finish(begin, tokens)
+        finally:
+            self.vault._release(begin)
+
+    async def _finish(self, begin: _Begin, tokens: TokenSet) -> str:
+        deadline = time.monotonic() + self.vault.commit_budget
+        delay = _COMMIT_RETRY_START
+        while True:
+            try:
+                token: str = await anyio.to_thread.run_sync(
+                    self.vault._finish_refresh, self.store_id, begin, tokens
                 )
-            raise
-        # Shielded: the new tokens exist only in this task now; losing them to a cancellation
-        # would leave the store with a consumed refresh token.
-        with anyio.CancelScope(shield=True):
-            token: str = await anyio.to_thread.run_sync(
-                self.vault._finish_refresh,
-                self.store_id,
-                begin.journal_id,
-                begin.generation,
-                tokens,
-            )
-        return token
+                return token
+            except (StoreNotFoundError, RefreshInterruptedError, ReinstallRequiredError):
+                raise
+            except TokenVaultError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise self._commit_failed(exc) from None
+                await anyio.sleep(delay)
+                delay = min(delay * 2, _COMMIT_RETRY_MAX)

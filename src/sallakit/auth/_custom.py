@@ -109,9 +109,10 @@ class CustomMode:
             The connected store (``data.merchant.id`` of the user info).
 
         Raises:
+            InvalidStateError: missing, forged, expired or already used state (checked first,
+                before any ``error`` parameter is believed).
             RedirectURIMismatchError: the callback or the token endpoint reports another URI.
             AuthorizationDeniedError: the merchant declined (``error=access_denied``).
-            InvalidStateError: missing, forged, expired or already used state.
             OAuthError: the callback carries another error or no code.
             TokenExchangeError: the code exchange or user info failed.
             TokenVaultError: storing failed.
@@ -120,6 +121,13 @@ class CustomMode:
             raise RedirectURIMismatchError(
                 f"the callback arrived at {callback_url}, not at the registered {self.redirect_uri}"
             )
+        # The state first: an unauthenticated callback (forged error= included) proves nothing.
+        verified = verify_state(self._state_secret, query_params.get("state"), now=self.vault.now())
+        fresh = await anyio.to_thread.run_sync(
+            self.vault.consume_state_nonce, verified.nonce, float(verified.expires_at)
+        )
+        if not fresh:
+            raise InvalidStateError("this state was already used; start the connection again")
         error = query_params.get("error")
         if error:
             description = query_params.get("error_description") or error
@@ -128,12 +136,6 @@ class CustomMode:
             if error == "redirect_uri_mismatch" or "redirect" in description.lower():
                 raise RedirectURIMismatchError(f"Salla refused the redirect URI: {description}")
             raise OAuthError(f"the authorization failed: {error}: {description}")
-        verified = verify_state(self._state_secret, query_params.get("state"), now=self.vault.now())
-        fresh = await anyio.to_thread.run_sync(
-            self.vault.consume_state_nonce, verified.nonce, float(verified.expires_at)
-        )
-        if not fresh:
-            raise InvalidStateError("this state was already used; start the connection again")
         code = query_params.get("code")
         if not code:
             raise OAuthError("the callback has no authorization code")

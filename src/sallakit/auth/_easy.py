@@ -32,6 +32,7 @@ from sallakit.webhooks import (
     DEFAULT_MAX_BODY_SIZE,
     Strategy,
     WebhookEvent,
+    event_time,
     parse_event,
     verify_request,
 )
@@ -122,11 +123,19 @@ class EasyMode:
             )
         elif event.event == "app.uninstalled":
             purge = self.uninstall_retention == "purge"
+            created_at = event_time(event.created_at)
+            # Recorded like an authorize: a late retry or a replay of an old uninstall must not
+            # erase the tokens of a later reinstall.
             await self._apply(
                 event,
                 lambda conn: self.vault.uninstall_in(
-                    conn, event.merchant, purge=purge, detail="the merchant uninstalled the app"
+                    conn,
+                    event.merchant,
+                    purge=purge,
+                    detail="the merchant uninstalled the app",
+                    created_at=created_at,
                 ),
+                once=True,
             )
         else:
             logger.info(
@@ -138,7 +147,11 @@ class EasyMode:
         return event
 
     async def _apply(
-        self, event: WebhookEvent, apply: Callable[[Connection], None], *, once: bool = False
+        self,
+        event: WebhookEvent,
+        apply: Callable[[Connection], bool | None],
+        *,
+        once: bool = False,
     ) -> bool:
         applied: bool = await anyio.to_thread.run_sync(
             self.vault.apply_app_event,
@@ -149,7 +162,7 @@ class EasyMode:
         )
         logger.info(
             "%s %s for store %s",
-            "applied" if applied else "ignored redelivered",
+            "applied" if applied else "ignored redelivered or out-of-date",
             event.event,
             event.merchant,
             extra={"action": "app_event", "event": event.event, "store_id": event.merchant},
@@ -165,9 +178,18 @@ class EasyMode:
                 f"app.store.authorize for store {event.merchant} carries no usable tokens"
             ) from exc
         store_id = event.merchant
+        created_at = event_time(event.created_at)
+        raw_expires = event.data.get("expires")
+        expires = (
+            float(raw_expires)
+            if isinstance(raw_expires, int | float) and not isinstance(raw_expires, bool)
+            else None
+        )
 
-        def apply(conn: Connection) -> None:
-            self.vault.save_tokens_in(conn, store_id, tokens, connected_via="easy")
+        def apply(conn: Connection) -> bool:
+            return self.vault.save_authorize_in(
+                conn, store_id, tokens, created_at=created_at, expires=expires
+            )
 
         applied = await self._apply(event, apply, once=True)
         if applied and self.oauth is not None:
@@ -207,7 +229,16 @@ def easy_mode_app(handler: EasyMode, *, path: str = "/") -> Starlette:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > handler.max_body_size:
             return JSONResponse({"error": "payload too large"}, status_code=413)
-        body = await request.body()
+        # Streamed, and abandoned as soon as it passes the limit (a chunked body declares no
+        # length): never buffer more than max_body_size bytes.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > handler.max_body_size:
+                return JSONResponse({"error": "payload too large"}, status_code=413)
+            chunks.append(chunk)
+        body = b"".join(chunks)
         try:
             event = await handler.handle_app_event(body, request.headers)
         except SignatureVerificationError as exc:

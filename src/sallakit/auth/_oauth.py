@@ -13,10 +13,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+import anyio
 import httpx2
 
 from sallakit._exceptions import ConfigurationError, TokenExchangeError
-from sallakit.auth._tokens import TokenSet, UserInfo, parse_token_response, parse_user_info
+from sallakit.auth._tokens import (
+    CONNECT_FAILED,
+    UNKNOWN_OUTCOME,
+    TokenSet,
+    UserInfo,
+    parse_token_response,
+    parse_user_info,
+)
 from sallakit.settings import DEFAULT_ACCOUNTS_URL
 
 __all__ = [
@@ -27,7 +35,20 @@ __all__ = [
     "build_authorize_url",
 ]
 
+#: Overall deadline of one call to the accounts server, in seconds: connect, send and the whole
+#: answer (not per read), so a server trickling its answer cannot keep a refresh lease open.
 DEFAULT_OAUTH_TIMEOUT = 30.0
+#: Answers larger than this are not token answers.
+_MAX_ANSWER = 1024 * 1024
+
+#: Errors raised before any byte of the request reached the server: retrying is safe.
+_NOT_SENT: tuple[type[Exception], ...] = (
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    httpx2.PoolTimeout,
+    httpx2.UnsupportedProtocol,
+    httpx2.ProxyError,
+)
 #: offline_access is what makes Salla issue a refresh token.
 DEFAULT_SCOPES: tuple[str, ...] = ("offline_access",)
 
@@ -59,6 +80,28 @@ def _decode(response: httpx2.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _complete(response: httpx2.Response, content: bytes) -> httpx2.Response:
+    """A detached, fully read copy of a streamed response."""
+    return httpx2.Response(
+        response.status_code,
+        headers=[(k, v) for k, v in response.headers.items() if k.lower() != "content-encoding"],
+        content=content,
+        request=response.request,
+    )
+
+
+def _not_sent(exc: Exception) -> TokenExchangeError:
+    return TokenExchangeError(
+        f"cannot reach the accounts server (nothing was sent): {exc!r}", error=CONNECT_FAILED
+    )
+
+
+def _no_answer(exc: BaseException) -> TokenExchangeError:
+    return TokenExchangeError(
+        f"no complete answer from the accounts server: {exc!r}", error=UNKNOWN_OUTCOME
+    )
 
 
 class _OAuthBase:
@@ -159,17 +202,22 @@ class AsyncOAuthClient(_OAuthBase):
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         try:
-            return await self._http.request(method, path, **kwargs)
-        except httpx2.ConnectError as exc:
+            with anyio.fail_after(self.timeout):
+                async with self._http.stream(method, path, **kwargs) as response:
+                    size = 0
+                    chunks: list[bytes] = []
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > _MAX_ANSWER:
+                            raise TokenExchangeError("the accounts server answer is too large")
+                        chunks.append(chunk)
+                    return _complete(response, b"".join(chunks))
+        except _NOT_SENT as exc:
             # The request never left: safe to try again, nothing was consumed.
-            raise TokenExchangeError(
-                f"cannot connect to the accounts server: {exc}", error="connect_failed"
-            ) from exc
-        except httpx2.HTTPError as exc:
-            # Sent, but no answer: a refresh token may or may not have been consumed.
-            raise TokenExchangeError(
-                f"no answer from the accounts server: {exc}", error="no_response"
-            ) from exc
+            raise _not_sent(exc) from exc
+        except (httpx2.HTTPError, TimeoutError) as exc:
+            # Maybe sent, no complete answer: a refresh token may or may not have been consumed.
+            raise _no_answer(exc) from exc
 
     async def exchange_code(self, code: str, *, redirect_uri: str) -> TokenSet:
         """Trade an authorization code for tokens."""
@@ -228,18 +276,26 @@ class OAuthClient(_OAuthBase):
         self.close()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+        # The deadline is checked between chunks; each read is bounded by the time left.
+        deadline = time.monotonic() + self.timeout
         try:
-            return self._http.request(method, path, **kwargs)
-        except httpx2.ConnectError as exc:
+            with self._http.stream(method, path, **kwargs) as response:
+                size = 0
+                chunks: list[bytes] = []
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > _MAX_ANSWER:
+                        raise TokenExchangeError("the accounts server answer is too large")
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"no complete answer within {self.timeout:g} s")
+                    chunks.append(chunk)
+                return _complete(response, b"".join(chunks))
+        except _NOT_SENT as exc:
             # The request never left: safe to try again, nothing was consumed.
-            raise TokenExchangeError(
-                f"cannot connect to the accounts server: {exc}", error="connect_failed"
-            ) from exc
-        except httpx2.HTTPError as exc:
-            # Sent, but no answer: a refresh token may or may not have been consumed.
-            raise TokenExchangeError(
-                f"no answer from the accounts server: {exc}", error="no_response"
-            ) from exc
+            raise _not_sent(exc) from exc
+        except (httpx2.HTTPError, TimeoutError) as exc:
+            # Maybe sent, no complete answer: a refresh token may or may not have been consumed.
+            raise _no_answer(exc) from exc
 
     def exchange_code(self, code: str, *, redirect_uri: str) -> TokenSet:
         """Trade an authorization code for tokens."""

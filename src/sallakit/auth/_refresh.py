@@ -4,26 +4,30 @@ The coordinator (``_coordinator.py``) reads a :class:`Snapshot` inside a short l
 transaction, asks :func:`decide` what to do, and acts. Keeping the decision here means every
 branch of the protocol is tested without a database, a server or a thread.
 
-The protocol, per store, across threads, tasks and processes:
+The protocol, per store, across threads, tasks and processes (the lease lives ON THE STORE ROW):
 
-1. In a locked transaction (``BEGIN IMMEDIATE`` / ``SELECT ... FOR UPDATE``) re-read the row.
+1. In a locked transaction (``BEGIN IMMEDIATE`` / ``SELECT ... FOR UPDATE`` at READ COMMITTED)
+   re-read the row, including its lease columns and the database's clock.
 2. If the stored access token is fresh, or differs from the one the API just rejected, use it.
-3. If another worker holds the refresh lease (an open journal entry) and is alive, wait.
+3. If another worker holds the lease and may still be running, wait.
 4. If the lease holder is gone, the refresh token may have been consumed: stop and report.
-5. Otherwise open a journal entry (the lease) and commit it *before* calling Salla.
-6. Call Salla once; store both new tokens, bump the generation and close the entry in one
-   transaction. ``invalid_grant`` marks the store ``reinstall_required``; nothing retries a used
+5. Otherwise take the lease with a compare-and-set ``UPDATE ... WHERE lease_id IS NULL``, write
+   a journal row (history) and commit *before* calling Salla.
+6. Call Salla once, within an overall deadline; store both new tokens, bump the generation and
+   clear the lease in one transaction. ``invalid_grant`` marks the store
+   ``reinstall_required`` (unless newer tokens arrived meanwhile); nothing retries a used
    refresh token.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "DEFAULT_LEASE_TIMEOUT",
     "INTERRUPTED_MESSAGE",
+    "DEFAULT_COMMIT_BUDGET",
     "Action",
     "Lease",
     "Snapshot",
@@ -32,14 +36,17 @@ __all__ = [
     "lease_is_dead",
 ]
 
-#: After this many seconds an open journal entry is considered abandoned even when its owner
-#: cannot be checked (another host). It must exceed the OAuth HTTP timeout by a wide margin.
+#: After this many seconds (database clock) an open lease is considered abandoned even when its
+#: owner cannot be checked (another host). It must exceed the OAuth call's overall deadline plus
+#: the commit retry budget by a wide margin.
 DEFAULT_LEASE_TIMEOUT = 300.0
+
+#: Seconds the coordinator keeps retrying the commit of tokens Salla already issued.
+DEFAULT_COMMIT_BUDGET = 30.0
 
 INTERRUPTED_MESSAGE = (
     "A token refresh for store {store_id} started at {started_at} (pid {pid} on {host}) never "
-    "committed: the process stopped between sending the refresh token to Salla and storing the "
-    "answer, so the refresh token may have been consumed. What to do: try once with "
+    "committed: {why}, so the refresh token may have been consumed. What to do: try once with "
     "`sallakit stores refresh {store_id}`. If that succeeds the store is active again; if Salla "
     "answers invalid_grant the grant is gone and the merchant must reinstall the app."
 )
@@ -63,18 +70,25 @@ class Action(enum.Enum):
     WAIT = "wait"
     INTERRUPTED = "interrupted"
     UNAVAILABLE = "unavailable"  # status forbids any token: raise per status
+    TOO_SOON = "too_soon"  # operator retry refused: the abandoned lease may still be alive
 
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """An open refresh journal entry."""
+    """The refresh lease found on a store row.
 
+    ``age`` is measured by the database's clock (``now - started_at`` computed in SQL), so
+    hosts with skewed clocks agree on it.
+    """
+
+    lease_id: str
+    owner: str
     journal_id: int
-    generation: int
     started_at: float
+    age: float
     pid: int
     host: str
-    worker: str
+    node: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +96,7 @@ class Snapshot:
     """What the coordinator read inside its locked transaction."""
 
     status: StoreStatus
-    access_token: str | None
+    access_token: str | None = field(repr=False)
     has_refresh_token: bool
     expires_at: float | None
     generation: int
@@ -92,24 +106,21 @@ class Snapshot:
 def lease_is_dead(
     lease: Lease,
     *,
-    now: float,
-    host: str,
     owner_alive: bool | None,
     lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
 ) -> bool:
     """Whether the worker that opened ``lease`` can no longer finish it.
 
     Args:
-        lease: the open journal entry.
-        now: current time.
-        host: this machine's name.
-        owner_alive: on the same host, whether the owning process still runs (``None`` when it
-            cannot be checked).
-        lease_timeout: age after which any lease is abandoned.
+        lease: the open lease.
+        owner_alive: whether the owner still runs, when that can be known for certain (this
+            process, or a process of the same PID namespace on the same boot); ``None`` when
+            it cannot be checked.
+        lease_timeout: age (database clock) after which any lease is abandoned.
     """
-    if now - lease.started_at > lease_timeout:
+    if lease.age > lease_timeout:
         return True
-    return lease.host == host and owner_alive is False
+    return owner_alive is False
 
 
 def decide(
@@ -120,6 +131,7 @@ def decide(
     rejected_token: str | None = None,
     force: bool = False,
     lease_dead: bool = False,
+    lease_expired: bool = False,
 ) -> Action:
     """Decide what to do with a store's tokens.
 
@@ -130,15 +142,22 @@ def decide(
         rejected_token: the access token the API just answered 401 for, if any.
         force: refresh even if the token looks fresh (operator retry after an interruption).
         lease_dead: the open lease's owner is gone (see :func:`lease_is_dead`).
+        lease_expired: the open lease can no longer be in use: older than the lease timeout
+            (database clock), or its owner is provably gone (this process, or a process of the
+            same PID namespace and boot).
     """
     if snap.status is StoreStatus.REFRESH_INTERRUPTED and force:
-        pass  # the operator's single retry: fall through to the refresh checks
+        # The operator's single retry. An abandoned lease younger than the timeout might still
+        # belong to a live (paused, partitioned) worker: sending the token now could be the
+        # second use, so wait until it expires.
+        if snap.lease is not None and not lease_expired:
+            return Action.TOO_SOON
     elif snap.status is not StoreStatus.ACTIVE:
         return Action.UNAVAILABLE
+    elif snap.lease is not None:
+        return Action.INTERRUPTED if lease_dead else Action.WAIT
     if snap.access_token is None:
         return Action.UNAVAILABLE
-    if snap.lease is not None:
-        return Action.INTERRUPTED if lease_dead else Action.WAIT
     if not force:
         if rejected_token is not None and snap.access_token != rejected_token:
             # Someone refreshed (or an install delivered new tokens) since this token was read.

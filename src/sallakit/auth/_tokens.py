@@ -7,25 +7,41 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sallakit._exceptions import (
+    ConfigurationError,
     RedirectURIMismatchError,
     ReinstallRequiredError,
     TokenExchangeError,
 )
 
 __all__ = [
+    "CONNECT_FAILED",
+    "DEFAULT_EXPIRY",
     "EPOCH_THRESHOLD",
+    "UNKNOWN_OUTCOME",
     "TokenSet",
     "UserInfo",
     "parse_expiry",
     "parse_scopes",
     "parse_token_response",
     "parse_user_info",
+    "refresh_outcome",
 ]
 
 #: ``expires`` values above this are absolute Unix timestamps (2001-09-09 onwards); below it they
 #: are durations in seconds. Salla sends a duration from /oauth2/token (``expires`` or
 #: ``expires_in``, ~1209600) and an absolute epoch in the app.store.authorize event.
 EPOCH_THRESHOLD = 1_000_000_000
+
+#: Lifetime assumed for an access token answered without any usable ``expires_in``/``expires``:
+#: Salla's documented 14 days minus one day of safety, so the vault refreshes it early rather
+#: than discarding tokens Salla has already issued (and for which it consumed the refresh token).
+DEFAULT_EXPIRY = 13 * 86_400.0
+
+#: ``TokenExchangeError.error`` when nothing reached the accounts server (safe to retry).
+CONNECT_FAILED = "connect_failed"
+#: ``TokenExchangeError.error`` when the request may have been processed but no usable answer
+#: came back: a refresh token may have been consumed.
+UNKNOWN_OUTCOME = "unknown_outcome"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +55,8 @@ class TokenSet:
     refresh_token: str | None = field(repr=False)
     expires_at: float
     scopes: tuple[str, ...] = ()
+    #: Whether ``expires_at`` is :data:`DEFAULT_EXPIRY` after a response without any expiry.
+    expiry_assumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +118,28 @@ def parse_token_response(
         grant: which grant was asked for; ``invalid_grant`` means a dead grant only for a
             refresh (for a code it means a bad, used or expired code).
 
+    Only a 4xx answer whose JSON body carries an OAuth ``error`` is a *definite* refusal (the
+    token was not consumed). Anything else without tokens (5xx, gateway pages, HTML or JSON
+    without ``access_token`` on a 2xx) raises :class:`TokenExchangeError` with
+    ``error == UNKNOWN_OUTCOME``: the server may have rotated the refresh token. Any 2xx carrying
+    an ``access_token`` is a token set: a missing expiry becomes :data:`DEFAULT_EXPIRY`, a
+    missing refresh token ``None``.
+
     Raises:
-        ReinstallRequiredError: ``error == "invalid_grant"`` on a refresh: the grant is gone.
-            The caller must never retry with the same refresh token.
+        ReinstallRequiredError: ``error == "invalid_grant"`` (4xx) on a refresh: the grant is
+            gone. The caller must never retry with the same refresh token.
         RedirectURIMismatchError: the server says the redirect URI does not match.
         TokenExchangeError: anything else that is not a token set.
     """
-    if isinstance(body, Mapping) and isinstance(body.get("error"), str):
-        error = body["error"]
+    oauth_error = (
+        400 <= status_code < 500
+        and isinstance(body, Mapping)
+        and isinstance(body.get("error"), str)
+        and bool(body.get("error"))
+    )
+    if oauth_error:
+        assert isinstance(body, Mapping)
+        error = str(body["error"])
         description = body.get("error_description")
         description = description if isinstance(description, str) else None
         if error == "invalid_grant" and grant == "code":
@@ -123,6 +155,7 @@ def parse_token_response(
             raise ReinstallRequiredError(
                 "Salla answered invalid_grant: the grant is revoked or the token was already used",
                 description=description,
+                status_code=status_code,
             )
         if error == "redirect_uri_mismatch" or (
             error == "invalid_request" and description and "redirect" in description.lower()
@@ -136,20 +169,51 @@ def parse_token_response(
             error=error,
             description=description,
         )
-    if not (200 <= status_code < 300) or not isinstance(body, Mapping):
+    access = body.get("access_token") if isinstance(body, Mapping) else None
+    if not (200 <= status_code < 300) or not isinstance(access, str) or not access:
         raise TokenExchangeError(
-            f"token endpoint answered {status_code} without tokens", status_code=status_code
+            f"token endpoint answered {status_code} without tokens (the outcome is unknown: a "
+            "refresh token may have been consumed)",
+            status_code=status_code,
+            error=UNKNOWN_OUTCOME,
         )
-    access = body.get("access_token")
-    if not isinstance(access, str) or not access:
-        raise TokenExchangeError("the token response has no access_token", status_code=status_code)
+    assert isinstance(body, Mapping)
     refresh = body.get("refresh_token")
+    assumed = False
+    try:
+        expires_at = parse_expiry(body, now=now)
+    except TokenExchangeError:
+        expires_at, assumed = now + DEFAULT_EXPIRY, True
     return TokenSet(
         access_token=access,
         refresh_token=refresh if isinstance(refresh, str) and refresh else None,
-        expires_at=parse_expiry(body, now=now),
+        expires_at=expires_at,
         scopes=parse_scopes(body.get("scope")),
+        expiry_assumed=assumed,
     )
+
+
+def refresh_outcome(exc: BaseException) -> str:
+    """How a failed refresh call left the refresh token.
+
+    Returns ``reinstall`` (invalid_grant: the grant is gone), ``failed`` (a definite refusal or
+    a local error before sending: nothing consumed), ``connect_failed`` (nothing reached the
+    server) or ``unknown`` (the request may have been processed: the token may be consumed).
+    """
+    if isinstance(exc, ReinstallRequiredError):
+        return "reinstall"
+    if isinstance(exc, (RedirectURIMismatchError, ConfigurationError)):
+        return "failed"
+    if isinstance(exc, TokenExchangeError):
+        if exc.error == CONNECT_FAILED:
+            return "connect_failed"
+        definite = (
+            exc.status_code is not None
+            and 400 <= exc.status_code < 500
+            and exc.error not in (None, UNKNOWN_OUTCOME)
+        )
+        return "failed" if definite else "unknown"
+    return "unknown"
 
 
 def parse_user_info(body: Any) -> UserInfo:

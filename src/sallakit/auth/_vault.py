@@ -13,14 +13,19 @@ import os
 import socket
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from sallakit._exceptions import (
@@ -32,7 +37,9 @@ from sallakit._exceptions import (
     TokenVaultError,
 )
 from sallakit.auth._crypto import TokenCipher
+from sallakit.auth._oauth import DEFAULT_OAUTH_TIMEOUT
 from sallakit.auth._refresh import (
+    DEFAULT_COMMIT_BUDGET,
     DEFAULT_LEASE_TIMEOUT,
     INTERRUPTED_MESSAGE,
     Action,
@@ -42,8 +49,14 @@ from sallakit.auth._refresh import (
     decide,
     lease_is_dead,
 )
-from sallakit.auth._tokens import TokenSet, parse_scopes
-from sallakit.db import create_engine, create_schema, is_sqlite, write_transaction
+from sallakit.auth._tokens import DEFAULT_EXPIRY, TokenSet, parse_scopes
+from sallakit.db import (
+    create_engine,
+    create_schema,
+    is_sqlite,
+    read_transaction,
+    write_transaction,
+)
 from sallakit.db._schema import app_events, oauth_states, refresh_journal, stores
 
 if TYPE_CHECKING:
@@ -108,15 +121,85 @@ class InterruptedRefresh:
 
 @dataclass(frozen=True, slots=True)
 class _Begin:
-    """The outcome of the first locked transaction of a refresh."""
+    """The outcome of the first locked transaction of a refresh (its repr shows no token)."""
 
     action: Action
-    access_token: str | None = None
-    refresh_token: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
     journal_id: int | None = None
+    lease_id: str | None = None
     generation: int = 0
     status: StoreStatus = StoreStatus.ACTIVE
     detail: str | None = None
+
+
+class _LeaseLost(Exception):
+    """The compare-and-set that takes the lease matched no row (rolled back; wait and retry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Proc:
+    """This process's identity in leases: a random owner id, plus pid and node for operators.
+
+    ``node`` is ``boot id | PID namespace | start ticks``: a pid is only checked for liveness
+    when the lease was written by a process of the same PID namespace on the same boot.
+    """
+
+    pid: int
+    owner: str
+    node: str
+
+
+_proc_guard = threading.Lock()
+_proc_state: list[_Proc] = []
+_inflight_ids: set[str] = set()
+
+
+def _read_first_line(path: str) -> str:
+    try:
+        with open(path) as fh:
+            return fh.readline().strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "?"
+
+
+def _process() -> _Proc:
+    """This process's identity, renewed after a fork (read per lease, never cached across it)."""
+    pid = os.getpid()
+    with _proc_guard:
+        if not _proc_state or _proc_state[0].pid != pid:
+            node = "|".join(
+                (
+                    _read_first_line("/proc/sys/kernel/random/boot_id"),
+                    _pid_namespace(),
+                    _process_start_ticks(pid),
+                )
+            )
+            _proc_state[:] = [_Proc(pid=pid, owner=uuid.uuid4().hex, node=node[:160])]
+            _inflight_ids.clear()  # a forked child runs none of its parent's refreshes
+        return _proc_state[0]
+
+
+def _track(lease_id: str, running: bool) -> None:
+    _process()
+    with _proc_guard:
+        if running:
+            _inflight_ids.add(lease_id)
+        else:
+            _inflight_ids.discard(lease_id)
+
+
+def _inflight(lease_id: str) -> bool:
+    _process()
+    with _proc_guard:
+        return lease_id in _inflight_ids
 
 
 def _proc_stat(pid: int) -> list[str] | None:
@@ -163,8 +246,11 @@ class TokenVault:
         oauth: the blocking OAuth client used by sync token providers to refresh.
         async_oauth: the async OAuth client used by async token providers to refresh.
         refresh_margin: refresh this many seconds before the access token expires.
-        lease_timeout: after this many seconds an unfinished refresh is considered abandoned.
-        clock: the current time in epoch seconds (injectable for tests).
+        lease_timeout: after this many seconds (database clock) an unfinished refresh is
+            considered abandoned; must exceed the OAuth deadline plus ``commit_budget``.
+        commit_budget: seconds to keep retrying the commit of tokens Salla already issued.
+        clock: the current time in epoch seconds, for token expiry (injectable for tests);
+            lease ages always use the database's clock.
         create_tables: create the tables on construction (idempotent).
     """
 
@@ -177,26 +263,43 @@ class TokenVault:
         async_oauth: AsyncOAuthClient | None = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
+        commit_budget: float = DEFAULT_COMMIT_BUDGET,
         clock: Callable[[], float] = time.time,
         create_tables: bool = True,
     ) -> None:
         if refresh_margin < 0:
             raise ConfigurationError("refresh_margin must be >= 0")
+        if commit_budget < 0:
+            raise ConfigurationError("commit_budget must be >= 0")
+        deadlines = [c.timeout for c in (oauth, async_oauth) if c is not None]
+        slowest = max(deadlines, default=DEFAULT_OAUTH_TIMEOUT)
+        if lease_timeout <= slowest + commit_budget:
+            logger.warning(
+                "lease_timeout (%g s) should exceed the OAuth deadline (%g s) plus commit_budget "
+                "(%g s) by a wide margin, or a live refresh could be declared abandoned",
+                lease_timeout,
+                slowest,
+                commit_budget,
+                extra={"action": "vault_lease_timeout_short"},
+            )
         self._engine = engine
         self._cipher = keys if isinstance(keys, TokenCipher) else TokenCipher(keys)
         self.oauth = oauth
         self.async_oauth = async_oauth
         self.refresh_margin = refresh_margin
         self.lease_timeout = lease_timeout
+        self.commit_budget = commit_budget
         self._clock = clock
         self._host = socket.gethostname()[:255]
-        self._pid = os.getpid()
-        self._worker = f"{self._pid}-{_process_start_ticks(self._pid)}"[:64]
         # In-process serialisation, so that tasks and threads of one process queue here rather
-        # than all contending for the database lock. Keyed by store; created on demand.
+        # than all contending for the database lock. Keyed by store (and event loop for tasks);
+        # created on demand.
         self._locks_guard = threading.Lock()
         self._thread_locks: dict[int, threading.Lock] = {}
-        self._task_locks: dict[int, anyio.Lock] = {}
+        self._task_locks: weakref.WeakKeyDictionary[Any, dict[int, anyio.Lock]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._strong_task_locks: dict[int, dict[int, anyio.Lock]] = {}
         if create_tables:
             create_schema(engine)
 
@@ -232,7 +335,7 @@ class TokenVault:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as conn, conn.begin():
+            with read_transaction(self._engine) as conn:
                 yield conn
         except SallaError:
             raise
@@ -334,21 +437,24 @@ class TokenVault:
     def _upsert(
         self, conn: Connection, store_id: int, values: dict[str, Any], *, bump: bool, now: float
     ) -> None:
-        row = self._select_store(conn, store_id, lock=True)
-        if row is None:
-            conn.execute(
-                stores.insert().values(
-                    store_id=store_id,
-                    generation=1 if bump else 0,
-                    created_at=now,
-                    **{"status": StoreStatus.PENDING.value, "scopes": "", **values},
-                )
-            )
-        else:
-            update = dict(values)
-            if bump:
-                update["generation"] = stores.c.generation + 1
-            conn.execute(stores.update().where(stores.c.store_id == store_id).values(**update))
+        # INSERT ... ON CONFLICT DO NOTHING, then lock: two workers seeing a new store at once
+        # (app.installed and app.store.authorize back to back) both succeed, one after the other.
+        insert = (
+            sqlite_insert(stores) if is_sqlite(self._engine) else postgresql_insert(stores)
+        ).values(
+            store_id=store_id,
+            generation=0,
+            status=StoreStatus.PENDING.value,
+            scopes="",
+            created_at=now,
+            updated_at=now,
+        )
+        conn.execute(insert.on_conflict_do_nothing(index_elements=[stores.c.store_id]))
+        self._select_store(conn, store_id, lock=True)
+        update = dict(values)
+        if bump:
+            update["generation"] = stores.c.generation + 1
+        conn.execute(stores.update().where(stores.c.store_id == store_id).values(**update))
 
     def record_install(self, store_id: int, app: Mapping[str, Any]) -> StoredStore:
         """Remember an ``app.installed`` / ``app.updated`` event's app details.
@@ -369,10 +475,31 @@ class TokenVault:
             self.uninstall_in(conn, store_id, purge=purge, detail=detail)
 
     def uninstall_in(
-        self, conn: Connection, store_id: int, *, purge: bool = False, detail: str | None = None
-    ) -> None:
-        """Like :meth:`uninstall` inside a caller's transaction (see :meth:`apply_app_event`)."""
+        self,
+        conn: Connection,
+        store_id: int,
+        *,
+        purge: bool = False,
+        detail: str | None = None,
+        created_at: float | None = None,
+    ) -> bool:
+        """Like :meth:`uninstall` inside a caller's transaction (see :meth:`apply_app_event`).
+
+        With ``created_at`` (an ``app.uninstalled`` event's time), an uninstall older than the
+        newest applied ``app.store.authorize`` is ignored (a late retry or a replay after a
+        reinstall) and ``False`` is returned.
+        """
         now = self._clock()
+        if created_at is not None:
+            row = self._select_store(conn, store_id, lock=True)
+            newest = row["authorize_created_at"] if row is not None else None
+            if newest is not None and created_at < newest:
+                logger.warning(
+                    "ignored an app.uninstalled for store %s older than its latest authorize",
+                    store_id,
+                    extra={"action": "easy_mode_stale_uninstall", "store_id": store_id},
+                )
+                return False
         if purge:
             for table in (refresh_journal, app_events):
                 conn.execute(table.delete().where(table.c.store_id == store_id))
@@ -389,6 +516,7 @@ class TokenVault:
                     updated_at=now,
                     uninstalled_at=now,
                     generation=stores.c.generation + 1,
+                    **self._LEASE_CLEARED,
                 )
             )
             conn.execute(
@@ -403,6 +531,7 @@ class TokenVault:
             "purged" if purge else "kept",
             extra={"action": "vault_uninstall", "store_id": store_id, "purge": purge},
         )
+        return True
 
     def record_install_in(self, conn: Connection, store_id: int, app: Mapping[str, Any]) -> None:
         """Like :meth:`record_install` inside a caller's transaction."""
@@ -433,16 +562,17 @@ class TokenVault:
         digest: str | None,
         store_id: int,
         event: str,
-        apply: Callable[[Connection], None],
+        apply: Callable[[Connection], bool | None],
     ) -> bool:
         """Run ``apply`` in one write transaction and, with a ``digest``, record it there too.
 
         With a digest the event is applied at most once: a redelivered ``app.store.authorize``
-        must never put back tokens that a refresh has since consumed. Idempotent events pass
-        ``None`` (two genuine uninstalls within a second have identical bodies).
+        must never put back tokens that a refresh has since consumed, nor a redelivered
+        ``app.uninstalled`` erase the tokens of a later reinstall. ``apply`` returns ``False``
+        when it ignored the event as out of date (the digest is recorded all the same).
 
         Returns:
-            ``False`` when the digest was recorded before (nothing done).
+            ``False`` when the digest was recorded before or ``apply`` ignored the event.
         """
         with self._write() as conn:
             if digest is not None:
@@ -451,14 +581,14 @@ class TokenVault:
                 ).first()
                 if seen is not None:
                     return False
-            apply(conn)
+            applied = apply(conn) is not False
             if digest is not None:
                 conn.execute(
                     app_events.insert().values(
                         digest=digest, store_id=store_id, event=event, received_at=self._clock()
                     )
                 )
-        return True
+        return applied
 
     def save_tokens_in(
         self,
@@ -485,6 +615,9 @@ class TokenVault:
             "scopes": " ".join(tokens.scopes),
             "updated_at": now,
             "uninstalled_at": None,
+            # New tokens end any refresh in flight for the old pair: its lease is moot, and its
+            # worker finds a newer generation when it comes back.
+            **self._LEASE_CLEARED,
         }
         if merchant is not None:
             values["merchant"] = dict(merchant)
@@ -493,13 +626,49 @@ class TokenVault:
         if connected_via is not None:
             values["connected_via"] = connected_via
         self._upsert(conn, store_id, values, bump=True, now=now)
-        # New tokens end any refresh in flight for the old pair: its lease is moot.
         conn.execute(
             refresh_journal.update()
             .where(refresh_journal.c.store_id == store_id)
             .where(refresh_journal.c.state == "started")
             .values(state="superseded", finished_at=now)
         )
+
+    def save_authorize_in(
+        self,
+        conn: Connection,
+        store_id: int,
+        tokens: TokenSet,
+        *,
+        created_at: float | None,
+        expires: float | None,
+    ) -> bool:
+        """Apply an ``app.store.authorize`` unless an equal or newer one was applied before.
+
+        Deliveries are ordered by the event's ``created_at``, then by ``data.expires``; an older
+        one (a retry of a failed delivery arriving after the app was updated) would put back
+        revoked tokens, so it is ignored and ``False`` returned.
+        """
+        row = self._select_store(conn, store_id, lock=True)
+        if row is not None:
+            old_at, old_exp = row["authorize_created_at"], row["authorize_expires"]
+            older = False
+            if created_at is not None and old_at is not None and created_at != old_at:
+                older = created_at < old_at
+            elif expires is not None and old_exp is not None:
+                older = expires < old_exp
+            if older:
+                logger.warning(
+                    "ignored an app.store.authorize for store %s older than the one applied",
+                    store_id,
+                    extra={"action": "easy_mode_stale_authorize", "store_id": store_id},
+                )
+                return False
+        self.save_tokens_in(conn, store_id, tokens, connected_via="easy")
+        order = {"authorize_created_at": created_at, "authorize_expires": expires}
+        order = {k: v for k, v in order.items() if v is not None}
+        if order:
+            conn.execute(stores.update().where(stores.c.store_id == store_id).values(**order))
+        return True
 
     def update_profile(
         self,
@@ -574,56 +743,88 @@ class TokenVault:
 
     # --------------------------------------------------------------- interrupted refreshes
 
-    def _lease_dead(self, lease: Lease, now: float) -> bool:
-        owner_alive: bool | None = None
-        if lease.host == self._host:
-            owner_alive = _pid_alive(lease.pid) and (
-                lease.worker == f"{lease.pid}-{_process_start_ticks(lease.pid)}"
-            )
-        return lease_is_dead(
-            lease,
-            now=now,
-            host=self._host,
-            owner_alive=owner_alive,
-            lease_timeout=self.lease_timeout,
+    def _db_now(self) -> sa.ColumnElement[float]:
+        """The database's clock as epoch seconds, evaluated in SQL (never this host's clock)."""
+        if is_sqlite(self._engine):
+            return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Double)
+        return sa.cast(sa.func.extract("epoch", sa.func.clock_timestamp()), sa.Double)
+
+    def _select_locked(self, conn: Connection, store_id: int) -> Any:
+        """The store row, locked, with the database clock as ``db_now``."""
+        query = sa.select(stores, self._db_now().label("db_now")).where(
+            stores.c.store_id == store_id
+        )
+        if not is_sqlite(self._engine):
+            query = query.with_for_update(of=stores)
+        return conn.execute(query).mappings().first()
+
+    @staticmethod
+    def _lease_of(row: Any) -> Lease | None:
+        if row["lease_id"] is None:
+            return None
+        started = float(row["lease_started_at"] or 0.0)
+        return Lease(
+            lease_id=str(row["lease_id"]),
+            owner=str(row["lease_owner"] or ""),
+            journal_id=int(row["lease_journal_id"] or 0),
+            started_at=started,
+            age=float(row["db_now"]) - started,
+            pid=int(row["lease_pid"] or 0),
+            host=str(row["lease_host"] or "?"),
+            node=str(row["lease_node"] or ""),
         )
 
-    def _open_lease(self, conn: Connection, store_id: int) -> Lease | None:
-        row = (
-            conn.execute(
-                sa.select(refresh_journal)
-                .where(refresh_journal.c.store_id == store_id)
-                .where(refresh_journal.c.state == "started")
-                .order_by(refresh_journal.c.id)
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
+    def _owner_alive(self, lease: Lease) -> bool | None:
+        """Whether the lease's owner still runs, when that can be known for certain."""
+        if lease.owner == _process().owner:
+            # Ours: alive exactly while this process is in the middle of that refresh.
+            return _inflight(lease.lease_id)
+        mine = _process().node.split("|")
+        theirs = lease.node.split("|")
+        same_namespace = (
+            len(theirs) == 3 and "?" not in mine[:2] and "?" not in theirs[:2]
+        ) and mine[:2] == theirs[:2]
+        if not same_namespace:
+            # Another machine, container or boot: a pid means nothing here; only age tells.
             return None
-        return Lease(
-            journal_id=int(row["id"]),
-            generation=int(row["generation"]),
-            started_at=float(row["started_at"]),
-            pid=int(row["pid"]),
-            host=str(row["host"]),
-            worker=str(row["worker"]),
+        return _pid_alive(lease.pid) and _process_start_ticks(lease.pid) == theirs[2]
+
+    def _lease_dead(self, lease: Lease) -> bool:
+        return lease_is_dead(
+            lease, owner_alive=self._owner_alive(lease), lease_timeout=self.lease_timeout
         )
+
+    def _interrupted_message(self, store_id: int, lease: Lease, why: str) -> str:
+        return INTERRUPTED_MESSAGE.format(
+            store_id=store_id,
+            started_at=_iso(lease.started_at),
+            pid=lease.pid,
+            host=lease.host,
+            why=why,
+        )
+
+    def _why(self, lease: Lease) -> str:
+        if lease.owner == _process().owner:
+            return "this process could not store the answer"
+        if lease.age > self.lease_timeout:
+            return f"the lease is older than the lease timeout ({self.lease_timeout:g} s)"
+        return "its process is gone"
 
     def _mark_interrupted(self, conn: Connection, store_id: int, lease: Lease) -> str:
-        message = INTERRUPTED_MESSAGE.format(
-            store_id=store_id, started_at=_iso(lease.started_at), pid=lease.pid, host=lease.host
-        )
+        # The lease stays on the row: its age is what lets the operator's retry wait until a
+        # possibly live owner can no longer be in flight.
+        message = self._interrupted_message(store_id, lease, self._why(lease))
         now = self._clock()
         conn.execute(
             refresh_journal.update()
             .where(refresh_journal.c.id == lease.journal_id)
+            .where(refresh_journal.c.state == "started")
             .values(state="interrupted", finished_at=now, detail="owner gone before commit")
         )
         conn.execute(
             stores.update()
             .where(stores.c.store_id == store_id)
+            .where(stores.c.lease_id == lease.lease_id)
             .where(stores.c.status == StoreStatus.ACTIVE.value)
             .values(
                 status=StoreStatus.REFRESH_INTERRUPTED.value, status_detail=message, updated_at=now
@@ -635,53 +836,113 @@ class TokenVault:
         )
         return message
 
+    def _interrupted_item(self, store_id: int, generation: int, lease: Lease, message: str) -> Any:
+        return InterruptedRefresh(
+            store_id=store_id,
+            journal_id=lease.journal_id,
+            generation=generation,
+            started_at=lease.started_at,
+            pid=lease.pid,
+            host=lease.host,
+            message=message,
+        )
+
+    def _leased_rows(self, conn: Connection, *, lock: bool) -> list[Any]:
+        query = sa.select(stores, self._db_now().label("db_now")).where(
+            stores.c.lease_id.is_not(None)
+        )
+        if lock and not is_sqlite(self._engine):
+            query = query.with_for_update(of=stores)
+        return list(conn.execute(query.order_by(stores.c.store_id)).mappings().all())
+
+    def find_interrupted(self) -> list[InterruptedRefresh]:
+        """Refreshes that look abandoned, and stores already ``refresh_interrupted``: read-only.
+
+        Nothing is marked (``sallakit stores list`` / ``show`` use this); see
+        :meth:`recover_interrupted` for the marking variant.
+        """
+        found: list[InterruptedRefresh] = []
+        with self._read() as conn:
+            for row in self._leased_rows(conn, lock=False):
+                lease = self._lease_of(row)
+                assert lease is not None
+                sid = int(row["store_id"])
+                if row["status"] == StoreStatus.REFRESH_INTERRUPTED.value:
+                    message = str(row["status_detail"] or "")
+                elif self._lease_dead(lease):
+                    message = self._interrupted_message(sid, lease, self._why(lease))
+                else:
+                    continue
+                found.append(self._interrupted_item(sid, int(row["generation"]), lease, message))
+        return found
+
     def recover_interrupted(self) -> list[InterruptedRefresh]:
         """Find refreshes abandoned by a dead process; mark their stores and report them.
 
-        Call it when a process starts (the CLI and server do). A refresh whose worker died
-        between sending the refresh token and committing the answer leaves the store in an
-        unknown state; the store becomes ``refresh_interrupted`` and each returned item's
-        ``message`` tells the operator what to do.
+        A refresh whose worker died between sending the refresh token and committing the answer
+        leaves the store in an unknown state; the store becomes ``refresh_interrupted`` and
+        each returned item's ``message`` tells the operator what to do. A lease counts as
+        abandoned when it is older than ``lease_timeout`` by the database's clock, or when its
+        owner is provably gone (this process, or a process of the same PID namespace and boot).
         """
         found: list[InterruptedRefresh] = []
         with self._write() as conn:
-            rows = (
-                conn.execute(sa.select(refresh_journal).where(refresh_journal.c.state == "started"))
-                .mappings()
-                .all()
-            )
-            now = self._clock()
-            for row in rows:
-                lease = Lease(
-                    journal_id=int(row["id"]),
-                    generation=int(row["generation"]),
-                    started_at=float(row["started_at"]),
-                    pid=int(row["pid"]),
-                    host=str(row["host"]),
-                    worker=str(row["worker"]),
-                )
-                if not self._lease_dead(lease, now):
+            for row in self._leased_rows(conn, lock=True):
+                if row["status"] != StoreStatus.ACTIVE.value:
+                    continue
+                lease = self._lease_of(row)
+                assert lease is not None
+                if not self._lease_dead(lease):
                     continue
                 sid = int(row["store_id"])
                 message = self._mark_interrupted(conn, sid, lease)
-                found.append(
-                    InterruptedRefresh(
-                        store_id=sid,
-                        journal_id=lease.journal_id,
-                        generation=lease.generation,
-                        started_at=lease.started_at,
-                        pid=lease.pid,
-                        host=lease.host,
-                        message=message,
-                    )
-                )
+                found.append(self._interrupted_item(sid, int(row["generation"]), lease, message))
         return found
 
     # ------------------------------------------------------- refresh protocol (coordinator)
 
+    def _peek(self, store_id: int) -> str | None:
+        """The fast path: the stored access token when it is fresh and no refresh is under way.
+
+        An unlocked read; ``None`` means "take the locked path".
+        """
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(
+                    stores.c.status,
+                    stores.c.access_token,
+                    stores.c.expires_at,
+                    stores.c.lease_id,
+                ).where(stores.c.store_id == store_id)
+            ).first()
+        if row is None or row.status != StoreStatus.ACTIVE.value or row.lease_id is not None:
+            return None
+        if row.access_token is None or row.expires_at is None:
+            return None
+        if row.expires_at - self._clock() <= self.refresh_margin:
+            return None
+        return self._cipher.open(store_id, "access", row.access_token)
+
     def _begin_refresh(self, store_id: int, rejected: str | None, force: bool) -> _Begin:
+        lease_id = uuid.uuid4().hex
+        proc = _process()
+        _track(lease_id, True)  # before the commit: a committed lease of ours is never "dead"
+        try:
+            begin = self._begin_locked(store_id, rejected, force, lease_id, proc)
+        except _LeaseLost:
+            begin = _Begin(Action.WAIT)
+        except BaseException:
+            _track(lease_id, False)
+            raise
+        if begin.action is not Action.REFRESH:
+            _track(lease_id, False)
+        return begin
+
+    def _begin_locked(
+        self, store_id: int, rejected: str | None, force: bool, lease_id: str, proc: _Proc
+    ) -> _Begin:
         with self._write() as conn:
-            row = self._select_store(conn, store_id, lock=True)
+            row = self._select_locked(conn, store_id)
             if row is None:
                 raise StoreNotFoundError(f"no store {store_id} in the token vault")
             status = StoreStatus(row["status"])
@@ -690,29 +951,40 @@ class TokenVault:
                 if row["access_token"] is not None
                 else None
             )
-            lease = self._open_lease(conn, store_id)
-            now = self._clock()
-            dead = lease is not None and self._lease_dead(lease, now)
+            lease = self._lease_of(row)
+            generation = int(row["generation"])
             snap = Snapshot(
                 status=status,
                 access_token=access,
                 has_refresh_token=row["refresh_token"] is not None,
                 expires_at=row["expires_at"],
-                generation=int(row["generation"]),
+                generation=generation,
                 lease=lease,
             )
             action = decide(
                 snap,
-                now=now,
+                now=self._clock(),
                 margin=self.refresh_margin,
                 rejected_token=rejected,
                 force=force,
-                lease_dead=dead,
+                lease_dead=lease is not None and self._lease_dead(lease),
+                lease_expired=lease is not None
+                and (lease.age > self.lease_timeout or self._owner_alive(lease) is False),
             )
-            generation = int(row["generation"])
             if action is Action.INTERRUPTED:
                 assert lease is not None
                 detail = self._mark_interrupted(conn, store_id, lease)
+                return _Begin(action, generation=generation, detail=detail)
+            if action is Action.TOO_SOON:
+                assert lease is not None
+                wait = max(1, int(self.lease_timeout - lease.age) + 1)
+                detail = (
+                    f"store {store_id}: the abandoned refresh (pid {lease.pid} on {lease.host}) "
+                    f"started only {lease.age:.0f} s ago and its worker cannot be checked from "
+                    f"here; it may still be waiting for "
+                    f"Salla's answer, and sending the refresh token now could be its second "
+                    f"use. Retry `sallakit stores refresh {store_id}` in {wait} s."
+                )
                 return _Begin(action, generation=generation, detail=detail)
             if action is not Action.REFRESH:
                 return _Begin(
@@ -729,108 +1001,200 @@ class TokenVault:
                     store_id=store_id,
                     generation=generation,
                     state="started",
-                    started_at=now,
-                    pid=self._pid,
+                    started_at=float(row["db_now"]),
+                    pid=proc.pid,
                     host=self._host,
-                    worker=self._worker,
+                    worker=proc.owner[:64],
                 )
                 .returning(refresh_journal.c.id)
             ).scalar_one()
-        # Committed: the journal entry is durable before the refresh token leaves the process.
+            # Compare-and-set on the store row: free (or the expired lease the operator's retry
+            # takes over) and still the generation read above.
+            held: sa.ColumnElement[bool] = stores.c.lease_id.is_(None)
+            if lease is not None:
+                held = held | (stores.c.lease_id == lease.lease_id)
+            taken = conn.execute(
+                stores.update()
+                .where(stores.c.store_id == store_id)
+                .where(stores.c.generation == generation)
+                .where(held)
+                .values(
+                    lease_id=lease_id,
+                    lease_owner=proc.owner,
+                    lease_pid=proc.pid,
+                    lease_host=self._host,
+                    lease_node=proc.node,
+                    lease_started_at=self._db_now(),
+                    lease_journal_id=int(journal_id),
+                )
+            ).rowcount
+            if taken != 1:
+                raise _LeaseLost
+        # Committed: the lease is durable before the refresh token leaves the process.
         return _Begin(
             action,
             access_token=access,
             refresh_token=refresh,
             journal_id=int(journal_id),
+            lease_id=lease_id,
             generation=generation,
         )
 
-    def _finish_refresh(
-        self, store_id: int, journal_id: int, generation: int, tokens: TokenSet
-    ) -> str:
+    _LEASE_CLEARED: Mapping[str, Any] = {
+        "lease_id": None,
+        "lease_owner": None,
+        "lease_pid": None,
+        "lease_host": None,
+        "lease_node": None,
+        "lease_started_at": None,
+        "lease_journal_id": None,
+    }
+
+    def _close_journal(
+        self, conn: Connection, journal_id: int | None, state: str, detail: str | None = None
+    ) -> None:
+        if journal_id is None:
+            return
+        conn.execute(
+            refresh_journal.update()
+            .where(refresh_journal.c.id == journal_id)
+            .values(
+                state=state,
+                finished_at=self._clock(),
+                detail=detail[:1000] if detail else None,
+            )
+        )
+
+    def _finish_refresh(self, store_id: int, begin: _Begin, tokens: TokenSet) -> str:
+        """Store Salla's answer and close the lease in one transaction."""
         now = self._clock()
         with self._write() as conn:
-            row = self._select_store(conn, store_id, lock=True)
-            if row is None or int(row["generation"]) != generation:
-                # New tokens were installed (or the store removed) while we refreshed; those are
-                # authoritative. Ours came from the older grant and are dropped.
-                conn.execute(
-                    refresh_journal.update()
-                    .where(refresh_journal.c.id == journal_id)
-                    .values(state="superseded", finished_at=now)
+            row = self._select_locked(conn, store_id)
+            if row is None:
+                self._close_journal(conn, begin.journal_id, "superseded", "store removed")
+                raise StoreNotFoundError(f"store {store_id} was removed during a refresh")
+            ours = row["lease_id"] == begin.lease_id
+            if int(row["generation"]) != begin.generation:
+                # New tokens were installed (or the store uninstalled) while we refreshed; those
+                # are authoritative. Ours came from the older grant and are dropped.
+                self._close_journal(conn, begin.journal_id, "superseded", "newer tokens arrived")
+                if ours:
+                    conn.execute(
+                        stores.update()
+                        .where(stores.c.store_id == store_id)
+                        .values(**self._LEASE_CLEARED)
+                    )
+                status = StoreStatus(row["status"])
+                if status is StoreStatus.ACTIVE and row["access_token"] is not None:
+                    return self._cipher.open(store_id, "access", row["access_token"])
+                raise self._unavailable(
+                    store_id, _Begin(Action.UNAVAILABLE, status=status, detail=row["status_detail"])
                 )
-                if row is None or row["access_token"] is None:
-                    raise StoreNotFoundError(f"store {store_id} was removed during a refresh")
-                return self._cipher.open(store_id, "access", row["access_token"])
-            # The new refresh token replaces the old one only if Salla sent one; keeping the
-            # consumed one would be useless, but Salla always rotates, so this is defensive.
+            # Salla rotated the refresh token: the one we sent is consumed. Store the new one, or
+            # NULL when the answer carried none; never keep the used one.
             values: dict[str, Any] = {
                 "access_token": self._cipher.seal(store_id, "access", tokens.access_token),
+                "refresh_token": (
+                    self._cipher.seal(store_id, "refresh", tokens.refresh_token)
+                    if tokens.refresh_token
+                    else None
+                ),
                 "expires_at": tokens.expires_at,
-                "generation": generation + 1,
+                "generation": begin.generation + 1,
                 "status": StoreStatus.ACTIVE.value,
                 "status_detail": None,
                 "refreshed_at": now,
                 "updated_at": now,
             }
-            if tokens.refresh_token:
-                values["refresh_token"] = self._cipher.seal(
-                    store_id, "refresh", tokens.refresh_token
-                )
+            if ours:
+                values.update(self._LEASE_CLEARED)
             if tokens.scopes:
                 values["scopes"] = " ".join(tokens.scopes)
             conn.execute(stores.update().where(stores.c.store_id == store_id).values(**values))
-            conn.execute(
-                refresh_journal.update()
-                .where(refresh_journal.c.id == journal_id)
-                .values(state="committed", finished_at=now)
+            self._close_journal(conn, begin.journal_id, "committed")
+        if tokens.expiry_assumed:
+            logger.warning(
+                "Salla's token answer for store %s had no expiry; assuming %d days",
+                store_id,
+                int(DEFAULT_EXPIRY // 86400),
+                extra={"action": "token_expiry_assumed", "store_id": store_id},
+            )
+        if not tokens.refresh_token:
+            logger.warning(
+                "Salla's token answer for store %s had no refresh_token: the store can be used "
+                "until its access token expires, then the merchant must reinstall",
+                store_id,
+                extra={"action": "token_no_refresh_token", "store_id": store_id},
             )
         logger.info(
             "refreshed the tokens of store %s (generation %d)",
             store_id,
-            generation + 1,
+            begin.generation + 1,
             extra={"action": "token_refreshed", "store_id": store_id},
         )
         return tokens.access_token
 
     def _fail_refresh(
-        self, store_id: int, journal_id: int, *, outcome: str, detail: str
-    ) -> str | None:
-        """Close a journal entry after a failed refresh; returns the store's new status detail.
+        self, store_id: int, begin: _Begin, *, outcome: str, detail: str
+    ) -> tuple[bool, str | None]:
+        """Close the lease after a failed refresh.
 
-        ``outcome`` is ``reinstall`` (invalid_grant), ``unknown`` (no answer: the token may be
-        consumed) or ``failed`` (a definite answer that consumed nothing).
+        ``outcome`` is ``reinstall`` (invalid_grant), ``unknown`` (no usable answer: the token
+        may be consumed), ``failed`` (a definite refusal: nothing consumed) or
+        ``connect_failed`` (nothing sent).
+
+        Returns:
+            ``(superseded, message)``: ``superseded`` when newer tokens arrived (or the store
+            was uninstalled) during the refresh, so the failure must not touch the store;
+            ``message`` is the store's new status detail, if it changed.
         """
-        now = self._clock()
+        journal_state = {"reinstall": "failed", "unknown": "interrupted"}.get(outcome, "failed")
         message: str | None = None
         with self._write() as conn:
-            state = {"reinstall": "failed", "unknown": "interrupted", "failed": "failed"}[outcome]
-            conn.execute(
-                refresh_journal.update()
-                .where(refresh_journal.c.id == journal_id)
-                .values(state=state, finished_at=now, detail=detail[:1000])
-            )
+            row = self._select_locked(conn, store_id)
+            if row is None:
+                self._close_journal(conn, begin.journal_id, "superseded", "store removed")
+                return True, None
+            ours = row["lease_id"] == begin.lease_id
+            values: dict[str, Any] = dict(self._LEASE_CLEARED) if ours else {}
+            status = StoreStatus(row["status"])
+            if int(row["generation"]) != begin.generation or status is StoreStatus.UNINSTALLED:
+                # The answer is about the older grant (an app update or a reinstall delivered new
+                # tokens meanwhile, which also revokes the old grant): the store is fine.
+                self._close_journal(
+                    conn, begin.journal_id, "superseded", f"{outcome}: {detail} (newer tokens)"
+                )
+                if values:
+                    conn.execute(
+                        stores.update().where(stores.c.store_id == store_id).values(**values)
+                    )
+                return True, None
+            self._close_journal(conn, begin.journal_id, journal_state, detail)
+            now = self._clock()
             if outcome == "reinstall":
                 message = REINSTALL_MESSAGE.format(store_id=store_id)
-                self._set_status(conn, store_id, StoreStatus.REINSTALL_REQUIRED, message)
+                values.update(status=StoreStatus.REINSTALL_REQUIRED.value, status_detail=message)
                 logger.error(message, extra={"action": "reinstall_required", "store_id": store_id})
             elif outcome == "unknown":
-                row = (
-                    conn.execute(
-                        sa.select(refresh_journal).where(refresh_journal.c.id == journal_id)
-                    )
-                    .mappings()
-                    .one()
-                )
+                lease = self._lease_of(row)
                 message = INTERRUPTED_MESSAGE.format(
                     store_id=store_id,
-                    started_at=_iso(float(row["started_at"])),
-                    pid=row["pid"],
-                    host=row["host"],
+                    started_at=_iso(lease.started_at if lease else now),
+                    pid=_process().pid,
+                    host=self._host,
+                    why="Salla's answer was lost or unusable",
                 )
-                self._set_status(conn, store_id, StoreStatus.REFRESH_INTERRUPTED, message)
+                values.update(status=StoreStatus.REFRESH_INTERRUPTED.value, status_detail=message)
                 logger.error(message, extra={"action": "refresh_interrupted", "store_id": store_id})
-        return message
+            if values:
+                values["updated_at"] = now
+                conn.execute(stores.update().where(stores.c.store_id == store_id).values(**values))
+        return False, message
+
+    def _release(self, begin: _Begin) -> None:
+        """This process no longer works on ``begin``'s lease (finished, failed or gave up)."""
+        if begin.lease_id is not None:
+            _track(begin.lease_id, False)
 
     def _unavailable(self, store_id: int, begin: _Begin) -> SallaError:
         """The error for a store whose status forbids handing out a token."""
@@ -842,8 +1206,9 @@ class TokenVault:
             return RefreshInterruptedError(begin.detail or f"store {store_id}: refresh interrupted")
         if begin.status is StoreStatus.ACTIVE:
             return ReinstallRequiredError(
-                f"store {store_id} has no refresh token (the app lacks offline_access) and its "
-                "access token expired; the merchant must reinstall",
+                f"store {store_id} has no refresh token (the app lacks offline_access, or Salla's "
+                "last answer carried none) and its access token expired; the merchant must "
+                "reinstall",
                 store_id=store_id,
             )
         return StoreNotFoundError(
@@ -857,10 +1222,19 @@ class TokenVault:
             return self._thread_locks.setdefault(store_id, threading.Lock())
 
     def _task_lock(self, store_id: int) -> anyio.Lock:
+        # An anyio.Lock belongs to one event loop: keyed by (running loop, store), so a vault
+        # used from several loops (threads each running their own) never shares one.
+        loop = anyio.lowlevel.current_token().native_token
         with self._locks_guard:
-            lock = self._task_locks.get(store_id)
+            try:
+                per_loop = self._task_locks.get(loop)
+                if per_loop is None:
+                    per_loop = self._task_locks[loop] = {}
+            except TypeError:  # a loop object without weak references
+                per_loop = self._strong_task_locks.setdefault(id(loop), {})
+            lock = per_loop.get(store_id)
             if lock is None:
-                lock = self._task_locks[store_id] = anyio.Lock()
+                lock = per_loop[store_id] = anyio.Lock()
             return lock
 
     # ------------------------------------------------------------------------ providers

@@ -156,8 +156,9 @@ def store_summary(record: StoredStore) -> dict[str, Any]:
 
 
 def _report_interrupted(vault: TokenVault, console: Console) -> None:
-    # Every command is "a start": an abandoned refresh is detected and explained here.
-    for item in vault.recover_interrupted():
+    # Read-only: abandoned-looking refreshes are explained, never marked (a command run from an
+    # operator's laptop must not change a store another host may still be refreshing).
+    for item in vault.find_interrupted():
         console.print(f"[yellow]warning:[/yellow] {item.message}", highlight=False)
 
 
@@ -287,7 +288,7 @@ def stores_refresh(
             client_secret=client_secret,
         )
         vault = _vault(settings, with_oauth=True)
-        _report_interrupted(vault, console)
+        # force_refresh refuses while an abandoned lease is younger than the lease timeout.
         vault.token_provider(store_id).force_refresh()
         record = vault.get(store_id)
     except SallaError as exc:

@@ -32,7 +32,11 @@ __all__ = [
 #: transactions to a few milliseconds, but a busy webhook receiver shares the same file.
 DEFAULT_BUSY_TIMEOUT = 60.0
 
-_IMMEDIATE = "sallakit_immediate"
+IMMEDIATE_OPTION = "sallakit_immediate"
+_IMMEDIATE = IMMEDIATE_OPTION
+#: Vault transactions on PostgreSQL run at this level whatever the engine's default: the lease
+#: protocol re-reads a row after locking it and must see the latest committed version.
+POSTGRES_ISOLATION = "READ COMMITTED"
 
 
 def _normalise_url(url: str) -> sa.URL:
@@ -114,17 +118,26 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that will write: ``BEGIN IMMEDIATE`` on SQLite, plain ``BEGIN`` elsewhere.
 
-    Row locks on PostgreSQL are taken by the statements (``SELECT ... FOR UPDATE``).
+    Row locks on PostgreSQL are taken by the statements (``SELECT ... FOR UPDATE``), and the
+    transaction is pinned to READ COMMITTED even when the engine (or the database's
+    ``default_transaction_isolation``) says otherwise: under REPEATABLE READ a worker that
+    waited for a row lock would keep reading its older snapshot of other rows.
     Commits on success, rolls back on error.
     """
     with engine.connect() as conn:
-        conn.execution_options(**{_IMMEDIATE: True})
+        if is_sqlite(engine):
+            conn.execution_options(**{_IMMEDIATE: True})
+        else:
+            conn.execution_options(isolation_level=POSTGRES_ISOLATION)
         with conn.begin():
             yield conn
 
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction (never takes SQLite's write lock)."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    """A read-only transaction (never takes SQLite's write lock; READ COMMITTED on PostgreSQL)."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn.execution_options(isolation_level=POSTGRES_ISOLATION)
+        with conn.begin():
+            yield conn

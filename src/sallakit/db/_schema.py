@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from sallakit._exceptions import TokenVaultError
+from sallakit.db._engine import IMMEDIATE_OPTION
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -25,7 +26,10 @@ __all__ = [
 ]
 
 #: Version of the auth tables below; bump it with a migration when they change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Any constant shared by every sallakit process: the PostgreSQL advisory lock serialising DDL.
+_DDL_LOCK_KEY = 0x5A11A517
 
 metadata = sa.MetaData()
 
@@ -57,11 +61,39 @@ stores = sa.Table(
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("refreshed_at", sa.Double, nullable=True),
     sa.Column("uninstalled_at", sa.Double, nullable=True),
+    # The refresh lease (schema v2): set in a short locked transaction by the one worker allowed
+    # to send this store's refresh token, cleared in the transaction that stores the answer.
+    # ``lease_started_at`` comes from the DATABASE clock, so hosts with skewed clocks agree on
+    # a lease's age; ``lease_owner`` is a random per-process id.
+    sa.Column("lease_id", sa.String(64), nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_pid", sa.Integer, nullable=True),
+    sa.Column("lease_host", sa.String(255), nullable=True),
+    sa.Column("lease_node", sa.String(160), nullable=True),
+    sa.Column("lease_started_at", sa.Double, nullable=True),
+    sa.Column("lease_journal_id", sa.Integer, nullable=True),
+    # The newest app.store.authorize applied (its created_at as epoch, then data.expires), so an
+    # older delivery arriving late never replaces newer tokens.
+    sa.Column("authorize_created_at", sa.Double, nullable=True),
+    sa.Column("authorize_expires", sa.Double, nullable=True),
 )
 
-# The refresh journal: a row is committed BEFORE the refresh token is sent to Salla and closed in
-# the transaction that stores the new tokens. A row still "started" whose worker is gone means a
-# refresh whose outcome is unknown: the refresh token may have been consumed.
+#: Columns added by schema version 2 (added in place to version-1 tables).
+_V2_COLUMNS = (
+    "lease_id VARCHAR(64)",
+    "lease_owner VARCHAR(64)",
+    "lease_pid INTEGER",
+    "lease_host VARCHAR(255)",
+    "lease_node VARCHAR(160)",
+    "lease_started_at DOUBLE PRECISION",
+    "lease_journal_id INTEGER",
+    "authorize_created_at DOUBLE PRECISION",
+    "authorize_expires DOUBLE PRECISION",
+)
+
+# The refresh journal: the HISTORY of refreshes (the lease itself lives on the store row). A row
+# is committed with the lease BEFORE the refresh token is sent to Salla and closed in the
+# transaction that stores the answer: committed, failed, interrupted or superseded.
 refresh_journal = sa.Table(
     "sallakit_refresh_journal",
     metadata,
@@ -98,17 +130,31 @@ app_events = sa.Table(
 )
 
 
+def _upgrade(conn: sa.Connection, found: int) -> None:
+    if found < 2:
+        present = {c["name"] for c in sa.inspect(conn).get_columns(stores.name)}
+        for column in _V2_COLUMNS:
+            if column.split()[0] not in present:
+                conn.exec_driver_sql(f"ALTER TABLE {stores.name} ADD COLUMN {column}")
+
+
 def create_schema(engine: Engine) -> None:
     """Create every sallakit table that does not exist yet and record the schema version.
 
-    Safe to call from several processes at once and on every start.
+    Safe to call from several processes at once and on every start: on PostgreSQL the DDL runs
+    in one transaction under a transaction-scoped advisory lock; SQLite serialises writers.
+    Version-1 tables get the version-2 columns added in place.
 
     Raises:
         TokenVaultError: the database refused (unreachable, permissions...).
     """
     try:
-        metadata.create_all(engine, checkfirst=True)
-        with engine.begin() as conn:
+        with engine.connect() as conn:
+            conn.execution_options(**{IMMEDIATE_OPTION: True})
+            conn.begin()
+            if engine.dialect.name != "sqlite":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_DDL_LOCK_KEY)))
+            metadata.create_all(conn, checkfirst=True)
             found = conn.execute(
                 sa.select(schema_version.c.version).where(schema_version.c.component == "auth")
             ).scalar_one_or_none()
@@ -116,8 +162,13 @@ def create_schema(engine: Engine) -> None:
                 conn.execute(
                     schema_version.insert().values(component="auth", version=SCHEMA_VERSION)
                 )
-    except sa.exc.IntegrityError:
-        # Another process recorded the version between our check and our insert.
-        return
+            elif found < SCHEMA_VERSION:
+                _upgrade(conn, found)
+                conn.execute(
+                    schema_version.update()
+                    .where(schema_version.c.component == "auth")
+                    .values(version=SCHEMA_VERSION)
+                )
+            conn.commit()
     except sa.exc.SQLAlchemyError as exc:
         raise TokenVaultError(f"could not create the sallakit tables: {exc}") from exc

@@ -7,6 +7,7 @@ from sallakit.webhooks._events import (
     DEFAULT_MAX_BODY_SIZE,
     WebhookEvent,
     body_digest,
+    event_time,
     parse_event,
 )
 from sallakit.webhooks._signature import Strategy, compute_signature, verify_request
@@ -18,6 +19,7 @@ __all__ = [
     "WebhookEvent",
     "body_digest",
     "compute_signature",
+    "event_time",
     "parse_event",
     "verify_request",
 ]

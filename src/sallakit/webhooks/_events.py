@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sallakit._exceptions import PayloadTooLargeError, WebhookError
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "WebhookEvent",
     "body_digest",
+    "event_time",
     "parse_event",
 ]
 
@@ -59,6 +61,24 @@ class WebhookEvent:
     def is_app_event(self) -> bool:
         """Whether this is one of the app lifecycle events (sent without a subscription)."""
         return self.event in APP_EVENTS
+
+
+def event_time(created_at: str | None) -> float | None:
+    """An envelope's ``created_at`` (``"2022-12-31 12:31:25"``, or ISO 8601) as epoch seconds.
+
+    Only for ordering deliveries of one store against each other: a value without a zone is
+    read as UTC, which keeps the order whatever zone Salla uses. ``None`` when absent or
+    unparseable.
+    """
+    if not created_at:
+        return None
+    try:
+        parsed = datetime.fromisoformat(created_at.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def body_digest(raw_body: bytes) -> str:

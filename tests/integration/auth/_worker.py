@@ -15,6 +15,7 @@ import sys
 import time
 
 import anyio
+import httpx2
 
 from sallakit.auth import AsyncOAuthClient, TokenSet, TokenVault
 
@@ -28,12 +29,24 @@ class CrashingOAuthClient(AsyncOAuthClient):
         os._exit(17)  # the answer is lost: exactly the window the journal exists for
 
 
+class SlowTokenTransport(httpx2.AsyncHTTPTransport):
+    """Holds every /oauth2/token answer for a while: the refresh is slow, so the other
+    processes really meet the lease (without it they would all send the same token)."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await super().handle_async_request(request)
+        if request.url.path == "/oauth2/token":
+            await anyio.sleep(1.0)
+        return response
+
+
 async def main() -> None:
     db_url, store_id, emulator_url, tasks, start_at = sys.argv[1:6]
     crash = "--crash-after-refresh" in sys.argv
     keys = os.environ["SALLAKIT_TOKEN_KEYS"].split(",")
     oauth_cls = CrashingOAuthClient if crash else AsyncOAuthClient
-    oauth = oauth_cls(CLIENT_ID, CLIENT_SECRET, accounts_url=emulator_url)
+    transport = SlowTokenTransport() if "--slow-token" in sys.argv else None
+    oauth = oauth_cls(CLIENT_ID, CLIENT_SECRET, accounts_url=emulator_url, transport=transport)
     vault = TokenVault.from_url(db_url, keys, async_oauth=oauth, create_tables=False)
     client = vault.async_client(int(store_id), base_url=emulator_url + "/admin/v2")
     ok = 0

@@ -81,7 +81,8 @@ def _run_workers(
 
 def _assert_exactly_one_refresh(server: EmulatorServer, db_url: str, keys: list[str]) -> None:
     store_id, vault = _seed_expired(server, db_url, keys)
-    results = _run_workers(server, db_url, keys, store_id)
+    # A slow token endpoint: every process reaches the store while the refresh is in flight.
+    results = _run_workers(server, db_url, keys, store_id, "--slow-token")
     for result in results:
         assert result.returncode == 0, result.stderr[-3000:]
         outcome = json.loads(result.stdout.strip().splitlines()[-1])
@@ -170,3 +171,60 @@ def test_crash_seen_by_the_other_workers(emulator_server: EmulatorServer, tmp_pa
     assert not any(counters["invalid_grant"].values())
     assert vault.get(store_id).status is StoreStatus.REFRESH_INTERRUPTED
     vault.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_repeatable_read_engine_still_refreshes_once(postgres_url: str) -> None:
+    """Two vaults (two 'processes') whose engine defaults to REPEATABLE READ."""
+    import threading
+    from urllib.parse import parse_qs
+
+    import httpx2
+
+    presented: list[str] = []
+    lock = threading.Lock()
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        token = parse_qs(request.content.decode())["refresh_token"][0]
+        time.sleep(0.3)
+        with lock:
+            presented.append(token)
+            if token != "rt1" or presented.count(token) > 1:
+                return httpx2.Response(400, json={"error": "invalid_grant"})
+        return httpx2.Response(200, json={"access_token": "at2", "refresh_token": "rt2"})
+
+    keys = [generate_key()]
+
+    def make() -> TokenVault:
+        engine = create_engine(postgres_url).execution_options(isolation_level="REPEATABLE READ")
+        oauth = OAuthClient(
+            "c", "s", accounts_url="https://a.test", transport=httpx2.MockTransport(handler)
+        )
+        return TokenVault(engine, keys, oauth=oauth)  # type: ignore[arg-type]
+
+    one, two = make(), make()
+    one.save_tokens(111, TokenSet("at1", "rt1", time.time() - 10))
+    opened = one._cipher.open
+
+    def slow_open(*args: object) -> str:
+        time.sleep(0.5)  # inside one's locked transaction, after two took its snapshot
+        return opened(*args)  # type: ignore[arg-type]
+
+    one._cipher.open = slow_open  # type: ignore[method-assign]
+    results: dict[str, str] = {}
+
+    def work(name: str, vault: TokenVault) -> None:
+        results[name] = vault.token_provider(111).get_token()
+
+    first = threading.Thread(target=work, args=("one", one))
+    first.start()
+    time.sleep(0.15)
+    second = threading.Thread(target=work, args=("two", two))
+    second.start()
+    first.join()
+    second.join()
+    assert presented == ["rt1"]
+    assert results == {"one": "at2", "two": "at2"}
+    assert one.get(111).status is StoreStatus.ACTIVE
+    for vault in (one, two):
+        vault.engine.dispose()

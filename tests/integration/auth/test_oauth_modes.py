@@ -197,6 +197,8 @@ async def test_easy_mode_install_update_uninstall(tmp_path: Path) -> None:
             w.vault.tokens(store_id)
 
         # Reinstall, then uninstall with retention "purge": nothing left about the store.
+        # (A minute later: identical uninstall bodies are one delivery, recorded by digest.)
+        w.emulator.advance(60)
         w.emulator.install_app(store_id)
         await w.emulator.deliver_due()
         assert w.vault.get(store_id).status is StoreStatus.ACTIVE

@@ -71,6 +71,9 @@ class FakeAccounts:
             if self.fail_next == "500":
                 self.fail_next = None
                 return httpx2.Response(500, json={"error": "server_error"})
+            if self.fail_next == "invalid_client":
+                self.fail_next = None
+                return httpx2.Response(401, json={"error": "invalid_client"})
             if self.fail_next == "timeout":
                 self.fail_next = None
                 raise httpx2.ReadTimeout("slow", request=request)

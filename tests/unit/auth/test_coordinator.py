@@ -15,7 +15,7 @@ from sallakit._exceptions import (
 )
 from sallakit.auth import StoreStatus, TokenVault
 
-from .conftest import NOW, FakeAccounts, FakeClock, seed
+from .conftest import NOW, FakeAccounts, seed
 
 
 def test_fresh_token_is_used_without_refresh(vault: TokenVault, accounts: FakeAccounts) -> None:
@@ -72,9 +72,27 @@ def test_invalid_grant_marks_reinstall_and_never_retries(
     assert accounts.invalid_grants == 1  # the second call did not reach Salla
 
 
-def test_server_error_keeps_the_store_active(vault: TokenVault, accounts: FakeAccounts) -> None:
+def test_server_error_may_have_consumed_the_token(
+    vault: TokenVault, accounts: FakeAccounts
+) -> None:
+    # A 5xx is not a definite refusal: the token server (or a gateway in front of it) may have
+    # rotated the token before failing. It must never be presented again automatically.
     seed(vault, accounts, 111, expires_at=NOW - 1)
     accounts.fail_next = "500"
+    with pytest.raises(RefreshInterruptedError):
+        vault.token_provider(111).get_token()
+    assert vault.get(111).status is StoreStatus.REFRESH_INTERRUPTED
+    with pytest.raises(RefreshInterruptedError):
+        vault.token_provider(111).get_token()
+    assert accounts.refreshes == 0  # the fake failed before rotating: the operator retry works
+    assert vault.token_provider(111).force_refresh() == "ory_at_2"
+
+
+def test_definite_oauth_refusal_keeps_the_store_active(
+    vault: TokenVault, accounts: FakeAccounts
+) -> None:
+    seed(vault, accounts, 111, expires_at=NOW - 1)
+    accounts.fail_next = "invalid_client"
     with pytest.raises(TokenExchangeError):
         vault.token_provider(111).get_token()
     assert vault.get(111).status is StoreStatus.ACTIVE
@@ -94,26 +112,27 @@ def test_lost_answer_is_an_interrupted_refresh(vault: TokenVault, accounts: Fake
     assert vault.get(111).status is StoreStatus.ACTIVE
 
 
-def test_stale_lease_of_another_host_times_out(
-    vault: TokenVault, accounts: FakeAccounts, clock: FakeClock
-) -> None:
+def test_stale_lease_of_another_host_times_out(vault: TokenVault, accounts: FakeAccounts) -> None:
     import sqlalchemy as sa
 
-    from sallakit.db._schema import refresh_journal
+    from sallakit.db._schema import stores
 
     seed(vault, accounts, 111, expires_at=NOW - 1)
     with vault.engine.begin() as conn:
+        db_now = conn.execute(sa.select(vault._db_now())).scalar_one()
         conn.execute(
-            sa.insert(refresh_journal).values(
-                store_id=111,
-                generation=1,
-                state="started",
-                started_at=NOW - 10_000,
-                pid=1,
-                host="elsewhere",
-                worker="1-1",
+            stores.update().values(
+                lease_id="x",
+                lease_owner="another-process",
+                lease_pid=1,
+                lease_host="elsewhere",
+                lease_node="other-boot|pid:[1]|1",
+                lease_started_at=db_now - 10_000,
+                lease_journal_id=0,
             )
         )
+    assert [f.store_id for f in vault.find_interrupted()] == [111]
+    assert vault.get(111).status is StoreStatus.ACTIVE  # find_interrupted is read-only
     found = vault.recover_interrupted()
     assert [f.store_id for f in found] == [111]
     assert "elsewhere" in found[0].message

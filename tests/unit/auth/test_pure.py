@@ -167,7 +167,16 @@ def _snap(**kw: object) -> Snapshot:
     return Snapshot(**base)  # type: ignore[arg-type]
 
 
-LEASE = Lease(journal_id=1, generation=1, started_at=NOW - 5, pid=4242, host="h", worker="w")
+LEASE = Lease(
+    lease_id="l1",
+    owner="o1",
+    journal_id=1,
+    started_at=NOW - 5,
+    age=5.0,
+    pid=4242,
+    host="h",
+    node="b|pid:[1]|99",
+)
 
 
 def test_decide_table() -> None:
@@ -188,6 +197,12 @@ def test_decide_table() -> None:
     interrupted = _snap(status=StoreStatus.REFRESH_INTERRUPTED)
     assert decide(interrupted, now=NOW, margin=margin) is Action.UNAVAILABLE
     assert decide(interrupted, now=NOW, margin=margin, force=True) is Action.REFRESH
+    # The operator's retry waits while an abandoned lease could still be alive...
+    young = _snap(status=StoreStatus.REFRESH_INTERRUPTED, lease=LEASE)
+    assert decide(young, now=NOW, margin=margin, force=True, lease_dead=True) is Action.TOO_SOON
+    assert decide(young, now=NOW, margin=margin) is Action.UNAVAILABLE
+    # ...and takes over once it is older than the lease timeout.
+    assert decide(young, now=NOW, margin=margin, force=True, lease_expired=True) is Action.REFRESH
     # No refresh token: use the token while it lasts, then give up.
     no_rt = _snap(has_refresh_token=False, expires_at=NOW + 100)
     assert decide(no_rt, now=NOW, margin=margin) is Action.USE_STORED
@@ -195,8 +210,18 @@ def test_decide_table() -> None:
 
 
 def test_lease_liveness() -> None:
-    assert not lease_is_dead(LEASE, now=NOW, host="h", owner_alive=True)
-    assert lease_is_dead(LEASE, now=NOW, host="h", owner_alive=False)
-    # Another host cannot be checked: only age tells.
-    assert not lease_is_dead(LEASE, now=NOW, host="other", owner_alive=None)
-    assert lease_is_dead(LEASE, now=NOW + 1000, host="other", owner_alive=None, lease_timeout=60)
+    assert not lease_is_dead(LEASE, owner_alive=True)
+    assert lease_is_dead(LEASE, owner_alive=False)
+    # An owner that cannot be checked (another host or PID namespace): only age tells, and the
+    # age is the database's (computed in SQL), never this host's clock.
+    assert not lease_is_dead(LEASE, owner_alive=None)
+    assert not lease_is_dead(LEASE, owner_alive=None, lease_timeout=6)
+    assert lease_is_dead(LEASE, owner_alive=None, lease_timeout=4)
+
+
+def test_snapshot_and_begin_reprs_show_no_token() -> None:
+    from sallakit.auth._vault import _Begin
+
+    assert "at1" not in repr(_snap())
+    begin = _Begin(Action.REFRESH, access_token="ory_at_secret", refresh_token="ory_rt_secret")
+    assert "secret" not in repr(begin)
