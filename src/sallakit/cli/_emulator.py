@@ -4,14 +4,24 @@ It serves the accounts endpoints (``/oauth2/...``), the Merchant API (``/admin/v
 API (``/_emulator/``) on one host, prints the app credentials and the seeded stores as JSON on
 start (also served at ``GET /_emulator/state``), delivers webhooks in the background, and, with
 ``--state-file``, restores its state from that file on start and writes it back on exit.
+
+With an existing ``--state-file``, the restored snapshot wins, except for the *behaviour* flags
+given explicitly (on the command line or as environment variables): ``--strict-urls``,
+``--quirks``, ``--auto-approve``, ``--easy-mode``, ``--webhook-url``, ``--webhook-secret`` and
+``--redirect-uri`` are applied on top of it. The *seeding* flags (``--stores``, ``--plan``,
+``--products``, ``--orders``, ``--customers``, ``--seed``, ``--client-id``, ``--client-secret``)
+describe a new emulator: given on the command line with an existing state file they are refused
+with an error (their environment twins are ignored then).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from sallakit._exceptions import SallaError
@@ -22,6 +32,22 @@ if TYPE_CHECKING:
 __all__ = ["register", "run_emulator"]
 
 _ENV = "SALLAKIT_EMULATOR_"
+
+SEEDING_FLAGS = (
+    "stores",
+    "plan",
+    "products",
+    "orders",
+    "customers",
+    "seed",
+    "client_id",
+    "client_secret",
+)
+"""Options that shape a new emulator: refused (command line) over an existing state file."""
+SETTING_FLAGS = ("strict_urls", "quirks", "auto_approve")
+"""Behaviour switches applied over a restored state when given explicitly."""
+APP_FLAGS = ("easy_mode", "webhook_url", "webhook_secret", "redirect_uri")
+"""Default-app options applied over a restored state when given explicitly."""
 
 
 def run_emulator(
@@ -96,6 +122,14 @@ def run_emulator(
             envvar=f"{_ENV}STATE_FILE",
         ),
     ] = None,
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory POST /_emulator/snapshot may write into (default: only the "
+            "--state-file path).",
+            envvar=f"{_ENV}SNAPSHOT_DIR",
+        ),
+    ] = None,
 ) -> None:
     """Run a local Salla emulator (OAuth, Merchant API, webhooks)."""
     import uvicorn
@@ -117,12 +151,25 @@ def run_emulator(
         "strict_urls": strict_urls,
         "quirks": quirks,
     }
+    click_ctx = click.get_current_context(silent=True)
+    given_cli: set[str] = set()
+    given_any: set[str] = set()
+    if click_ctx is not None:
+        for name in options:
+            source = click_ctx.get_parameter_source(name)
+            if source is click.core.ParameterSource.COMMANDLINE:
+                given_cli.add(name)
+                given_any.add(name)
+            elif source is click.core.ParameterSource.ENVIRONMENT:
+                given_any.add(name)
     try:
-        emulator = _build(state_file, **options)
+        emulator = _build(state_file, explicit=given_any, on_command_line=given_cli, **options)
     except (ValueError, SallaError) as exc:
         # Bad flags (an unknown plan, an unreadable snapshot) are usage errors, not crashes.
         raise typer.BadParameter(str(exc)) from exc
     emulator.base_url = f"http://{host}:{port}"
+    emulator.state_file = state_file
+    emulator.snapshot_dir = snapshot_dir
     typer.echo(json.dumps(emulator.describe(), ensure_ascii=False))
     config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning")
     try:
@@ -132,11 +179,38 @@ def run_emulator(
             emulator.save(state_file)
 
 
-def _build(state_file: Path | None, **options: Any) -> Emulator:
+def _build(
+    state_file: Path | None,
+    *,
+    explicit: Collection[str] = (),
+    on_command_line: Collection[str] = (),
+    **options: Any,
+) -> Emulator:
+    """A new emulator from the flags, or the state file's with the explicit behaviour flags.
+
+    Raises:
+        ValueError: a seeding flag on the command line with an existing state file.
+    """
     from sallakit.emulator import Emulator
 
     if state_file is not None and state_file.exists():
-        return Emulator.load(state_file)
+        conflicting = [name for name in SEEDING_FLAGS if name in on_command_line]
+        if conflicting:
+            flags = ", ".join("--" + name.replace("_", "-") for name in conflicting)
+            raise ValueError(
+                f"{flags} shape a new emulator, but {state_file} already holds one: drop "
+                "the flag(s) or delete the state file"
+            )
+        emulator = Emulator.load(state_file)
+        settings = emulator.settings
+        for name in SETTING_FLAGS:
+            if name in explicit:
+                setattr(settings, name, bool(options[name]))
+        app = emulator.default_app
+        for name in APP_FLAGS:
+            if name in explicit:
+                setattr(app, name, options[name])
+        return emulator
     # The server follows the wall clock (plus /_emulator/clock/advance).
     return Emulator(clock="real", **options)
 

@@ -56,6 +56,34 @@ INVALID_TOKEN = "The access token is invalid"
 MISSING_SCOPE = "The access token should have access to one of those scopes: "
 NOT_FOUND = "The content you are trying to access is no longer available"
 
+# Errors the shell itself answers, in Salla's default Arabic and in English (Accept-Language).
+_SHELL_MESSAGES: dict[str, dict[str, str]] = {
+    "not_found": {"ar": "المحتوى الذي تحاول الوصول اليه غير متوفر", "en": NOT_FOUND},
+    "method_not_allowed": {
+        "ar": "الطريقة {method} غير مدعومة لهذا المسار. الطرق المدعومة: {allowed}.",
+        "en": "The {method} method is not supported for this route. Supported methods: {allowed}.",
+    },
+    "bad_json": {
+        "ar": "محتوى الطلب ليس بصيغة JSON صالحة.",
+        "en": "The request body is not valid JSON.",
+    },
+    "too_many_requests": {
+        "ar": "عدد الطلبات كبير جداً، يرجى التمهل والمحاولة لاحقاً.",
+        "en": "Too many requests, please slow down and retry later.",
+    },
+}
+
+
+def shell_message(key: str, language: str, **values: str) -> str:
+    """A message of the API shell in the request's language (Arabic unless ``en``)."""
+    return _SHELL_MESSAGES[key]["en" if language == "en" else "ar"].format(**values)
+
+
+def _normalised_path(path: str) -> str:
+    # The router ignores empty segments, so the bucket choice must too (``//customers``).
+    return "/" + "/".join(part for part in path.split("/") if part)
+
+
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("sallakit.emulator", "templates"),
     autoescape=True,
@@ -415,6 +443,7 @@ class _MerchantAPI:
         em = self.emulator
         path = "/" + request.path_params.get("path", "")
         method = request.method.upper()
+        language = _language(request.headers.get("accept-language"))
         with em.lock:
             state = em.state
             record = state.stores[grant.store_id]
@@ -424,11 +453,13 @@ class _MerchantAPI:
             try:
                 endpoint, params = self.router.match(method, path)
             except RouteNotFound:
-                route_error = _json(error_body(404, NOT_FOUND, 404), 404)
+                route_error = _json(error_body(404, shell_message("not_found", language), 404), 404)
             except MethodNotAllowed as exc:
-                message = (
-                    f"The {method} method is not supported for this route. "
-                    f"Supported methods: {', '.join(exc.allowed)}."
+                message = shell_message(
+                    "method_not_allowed",
+                    language,
+                    method=method,
+                    allowed=", ".join(exc.allowed),
                 )
                 route_error = _json(
                     error_body(405, message, "method_not_allowed"),
@@ -438,11 +469,14 @@ class _MerchantAPI:
             client_method = endpoint.client_method if endpoint else "(unmatched)"
             request.state.client_method = client_method
             state.counters.requests[(record.profile.id, client_method)] += 1
-            decision = self._rate_limit(record, path)
+            # The bucket follows the matched endpoint's template, not the raw path.
+            decision = self._rate_limit(
+                record, endpoint.path if endpoint is not None else _normalised_path(path)
+            )
             rate_headers = decision.headers()
             if not decision.allowed:
                 state.counters.rate_limited[record.profile.id] += 1
-                return self._count(record, _too_many_requests(rate_headers))
+                return self._count(record, _too_many_requests(rate_headers, language))
             if route_error is not None:
                 route_error.headers.update(rate_headers)
                 return self._count(record, route_error)
@@ -453,7 +487,7 @@ class _MerchantAPI:
                 page = 1
             faults = _faults.decide(
                 state.faults,
-                state.rng,
+                state.fault_rng,
                 store_id=record.profile.id,
                 client_method=endpoint.client_method,
                 page=page,
@@ -468,7 +502,7 @@ class _MerchantAPI:
                 "Retry-After": str(faults.rate_limited),
                 "X-RateLimit-Remaining": "0",
             }
-            return self._count(record, _too_many_requests(headers))
+            return self._count(record, _too_many_requests(headers, language))
         if faults.error_status is not None:
             status = faults.error_status
             return self._count(
@@ -480,7 +514,7 @@ class _MerchantAPI:
                 ),
             )
         try:
-            body = await self._body(request)
+            body = await self._body(request, language)
         except EmulatorHTTPError as exc:
             return self._count(record, _http_error(exc, rate_headers))
         with em.lock:
@@ -536,7 +570,7 @@ class _MerchantAPI:
         em = self.emulator
         now = em.state.clock.time()
         spec = _ratelimit.plan_spec(
-            record.profile.plan, leak_per_second=em.state.settings.leak_per_second
+            record.profile.plan, overflow_per_second=em.state.settings.leak_per_second
         )
         new_state, decision = _ratelimit.take(spec, record.bucket, now)
         if not decision.allowed:
@@ -554,7 +588,7 @@ class _MerchantAPI:
         record.bucket = new_state
         return decision
 
-    async def _body(self, request: Request) -> Any:
+    async def _body(self, request: Request, language: str = "ar") -> Any:
         if request.method in ("GET", "HEAD", "DELETE") and not request.headers.get(
             "content-length"
         ):
@@ -572,7 +606,7 @@ class _MerchantAPI:
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise EmulatorHTTPError(400, "The request body is not valid JSON.", code=400) from exc
+            raise EmulatorHTTPError(400, shell_message("bad_json", language), code=400) from exc
 
     def _context(self, record: StoreRecord, grant: Grant, request: Request) -> RequestContext:
         em = self.emulator
@@ -631,10 +665,8 @@ class _MerchantAPI:
         return em.dispatch(request, ctx)
 
 
-def _too_many_requests(headers: Mapping[str, str]) -> Response:
-    body = error_body(
-        429, "Too many requests, please slow down and retry later.", "too_many_requests"
-    )
+def _too_many_requests(headers: Mapping[str, str], language: str = "ar") -> Response:
+    body = error_body(429, shell_message("too_many_requests", language), "too_many_requests")
     return _json(body, 429, headers)
 
 

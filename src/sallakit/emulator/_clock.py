@@ -9,6 +9,7 @@ rate-limit bucket without sleeping. The server uses a *real* clock, still shifte
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 __all__ = ["Clock"]
@@ -43,11 +44,33 @@ class Clock:
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward and return the new time.
 
+        The new time is computed and checked before anything changes, so a refused call leaves
+        the clock as it was.
+
         Raises:
-            ValueError: if ``seconds`` is negative (time never runs backwards here: buckets,
-                codes and retries all assume it).
+            ValueError: if ``seconds`` is not a finite, non-negative number, or the new time is
+                not representable (time never runs backwards here: buckets, codes and retries
+                all assume it).
         """
-        if seconds < 0:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError("seconds must be a number")
+        try:
+            value = float(seconds)
+        except OverflowError:
+            raise ValueError("seconds is too large") from None
+        if not math.isfinite(value):
+            raise ValueError("seconds must be a finite number")
+        if value < 0:
             raise ValueError("the emulator clock cannot go backwards")
-        self.offset += float(seconds)
+        offset = self.offset + value
+        try:
+            moment = self._start + timedelta(seconds=offset)
+            moment.timestamp()
+            if self.real:
+                (datetime.now(UTC) + timedelta(seconds=offset)).timestamp()
+        except (OverflowError, ValueError, OSError):
+            raise ValueError(
+                f"advancing by {value} seconds leaves the representable range"
+            ) from None
+        self.offset = offset
         return self.now()

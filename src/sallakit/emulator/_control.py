@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sallakit._exceptions import ConfigurationError
+from sallakit.emulator._emulator import StoreExistsError
 
 if TYPE_CHECKING:
     from sallakit.emulator._emulator import Emulator
@@ -63,6 +65,55 @@ def _store_id(request: Request) -> int:
     return int(request.path_params["store_id"])
 
 
+def _scopes(body: dict[str, Any]) -> list[str] | None:
+    scopes = body.get("scopes")
+    if scopes is None:
+        return None
+    if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
+        raise ValueError("scopes must be a list of scope strings")
+    return scopes
+
+
+def _client_id(body: dict[str, Any]) -> str | None:
+    client_id = body.get("client_id")
+    if client_id is not None and not isinstance(client_id, str):
+        raise ValueError("client_id must be a string")
+    return client_id
+
+
+def snapshot_target(em: Emulator, raw: Any) -> Path:
+    """Where ``POST /_emulator/snapshot`` may write: inside the configured snapshot directory,
+    or the ``--state-file`` path; anything else is refused.
+
+    Raises:
+        PermissionError: no snapshot directory is configured and the path is not the state
+            file, or the path leaves the directory.
+        ValueError: ``path`` is not a string.
+    """
+    state_file = em.state_file.resolve() if em.state_file is not None else None
+    if raw is None:
+        if state_file is None:
+            raise PermissionError("give a path: this emulator has no state file")
+        return state_file
+    if not isinstance(raw, str) or not raw:
+        raise ValueError("path must be a non-empty string")
+    directory = em.snapshot_dir.resolve() if em.snapshot_dir is not None else None
+    candidate = Path(raw)
+    if directory is not None and not candidate.is_absolute():
+        candidate = directory / candidate
+    candidate = candidate.resolve()
+    if state_file is not None and candidate == state_file:
+        return candidate
+    if directory is None:
+        raise PermissionError(
+            "snapshots over HTTP are disabled: start the emulator with --snapshot-dir (or "
+            "write the --state-file path)"
+        )
+    if not candidate.is_relative_to(directory) or candidate == directory:
+        raise PermissionError(f"snapshots may only be written inside {directory}")
+    return candidate
+
+
 def emulator_requests(em: Emulator, request: Request) -> list[dict[str, Any]]:
     """The request log, optionally filtered by ``store_id`` and limited to the last ``limit``."""
     log = em.request_log
@@ -84,12 +135,19 @@ def control_routes(em: Emulator) -> list[Route]:
 
     async def advance(request: Request) -> Any:
         body = await _body(request)
-        now = em.advance(float(body.get("seconds", 0)))
+        seconds = body.get("seconds", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError("seconds must be a number")
+        now = em.advance(seconds)
         return {"now": now.isoformat(), "epoch": int(now.timestamp())}
 
     async def create_store(request: Request) -> Any:
         body = await _body(request)
-        profile = em.create_store(**body)
+        try:
+            profile = em.create_store(**body)
+        except StoreExistsError as exc:
+            # Never replace a store's data silently.
+            return _json({"error": "conflict", "detail": str(exc)}, 409)
         return {
             "id": profile.id,
             "plan": profile.plan,
@@ -111,21 +169,15 @@ def control_routes(em: Emulator) -> list[Route]:
 
     async def tokens(request: Request) -> Any:
         body = await _body(request)
-        return em.issue_tokens(
-            _store_id(request), body.get("scopes"), client_id=body.get("client_id")
-        )
+        return em.issue_tokens(_store_id(request), _scopes(body), client_id=_client_id(body))
 
     async def install(request: Request) -> Any:
         body = await _body(request)
-        return em.install_app(
-            _store_id(request), body.get("scopes"), client_id=body.get("client_id")
-        )
+        return em.install_app(_store_id(request), _scopes(body), client_id=_client_id(body))
 
     async def update(request: Request) -> Any:
         body = await _body(request)
-        return em.update_app(
-            _store_id(request), body.get("scopes"), client_id=body.get("client_id")
-        )
+        return em.update_app(_store_id(request), _scopes(body), client_id=_client_id(body))
 
     async def uninstall(request: Request) -> Any:
         body = await _body(request)
@@ -209,8 +261,12 @@ def control_routes(em: Emulator) -> list[Route]:
 
     async def snapshot(request: Request) -> Any:
         body = await _body(request)
-        em.save(str(body["path"]))
-        return {"saved": str(body["path"])}
+        try:
+            target = snapshot_target(em, body.get("path"))
+        except PermissionError as exc:
+            return _json({"error": "forbidden", "detail": str(exc)}, 403)
+        em.save(target)
+        return {"saved": str(target)}
 
     routes: list[tuple[str, Handler, list[str]]] = [
         ("/state", state, ["GET"]),

@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -34,7 +35,7 @@ from sallakit.emulator._transport import AsyncEmulatorTransport, SyncEmulatorTra
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-__all__ = ["Emulator", "default_scopes"]
+__all__ = ["Emulator", "StoreExistsError", "default_scopes"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ _STORE_NAMES = (
     ("ركن العطور", "Perfume Corner"),
     ("سوق التمور", "Dates Market"),
 )
+
+
+class StoreExistsError(ConfigurationError):
+    """``create_store`` was given the id of a store that exists (its data would be lost)."""
 
 
 def default_scopes() -> tuple[str, ...]:
@@ -99,7 +104,9 @@ class Emulator:
         products: Products per seeded store.
         orders: Orders per seeded store.
         customers: Customers per seeded store.
-        seed: Seed of every random choice (data, ids, faults): same seed, same emulator.
+        seed: Seed of every random choice: same seed, same emulator. Data ids, fault draws
+            and generated credentials use separate streams, so injecting a fault does not
+            change the ids of data created later.
         client_id: The default app's client id.
         client_secret: The default app's client secret.
         webhook_secret: The default app's webhook secret.
@@ -118,14 +125,17 @@ class Emulator:
         invalid_grant_status: 401 (Salla's docs) or 400 (a stock Hydra).
         clock: ``"manual"`` (frozen until :meth:`advance`; the default), ``"real"``, or a
             :class:`Clock`.
-        now: Start of a manual clock (timezone-aware); default: the real time now.
+        now: Start of a manual clock (timezone-aware). Default: the wall clock at
+            construction, so dates in the seeded data differ from run to run; pass ``now`` to
+            pin them (fully reproducible output).
         webhook_transport: The httpx2 async transport used to deliver webhooks (e.g. an
             ``ASGITransport`` around an in-process receiver); default: the network.
         webhook_retries: Retries after a failed delivery (Salla: 3).
         webhook_retry_interval: Seconds between attempts (Salla: about 300).
         duplicate_rate: Probability of delivering an event twice.
         duplicate_every: Deliver every Nth event twice (0: never).
-        leak_per_second: Rate-limit leak rate (Salla: 1 request per second).
+        leak_per_second: Requests per second a store still gets while its plan bucket is full
+            (Salla: 1). The bucket itself leaks its whole plan limit per minute.
     """
 
     def __init__(
@@ -190,6 +200,8 @@ class Emulator:
             clock=the_clock,
             seed=seed,
             rng=random.Random(seed),
+            fault_rng=random.Random(f"{seed}:faults"),
+            credentials_rng=random.Random(f"{seed}:credentials"),
             oauth=TokenBook(invalid_grant_status=invalid_grant_status),
         )
         self._init_runtime(state, webhook_transport, _data_factory, _dispatch)
@@ -219,6 +231,12 @@ class Emulator:
         self._data_factory = data_factory
         self._dispatch = dispatch
         self._app: ASGIApp | None = None
+        self.snapshot_dir: Path | None = None
+        """Directory ``POST /_emulator/snapshot`` may write into (None: only the state file)."""
+        self.state_file: Path | None = None
+        """The server's ``--state-file`` (``POST /_emulator/snapshot`` may always write it)."""
+        self._claimed: set[int] = set()
+        """Ids of deliveries being sent right now (runtime only, never in a snapshot)."""
         self.base_url = "http://emulator.test"
         """Where the emulator is reachable (the server sets its real address)."""
 
@@ -312,7 +330,9 @@ class Emulator:
         plan_spec(plan)
         with self.lock:
             state = self.state
-            sid = store_id if store_id is not None else state.next_id()
+            if store_id is not None and int(store_id) in state.stores:
+                raise StoreExistsError(f"a store with id {store_id} exists")
+            sid = int(store_id) if store_id is not None else state.next_id()
             state.issued_ids.add(sid)
             index = len(state.stores)
             now = self.now().replace(microsecond=0)
@@ -358,8 +378,9 @@ class Emulator:
             state = self.state
             app = AppRegistration(
                 id=state.next_id(),
-                client_id=client_id or f"client-{state.rng.getrandbits(64):016x}",
-                client_secret=client_secret or f"secret-{state.rng.getrandbits(128):032x}",
+                client_id=client_id or f"client-{state.credentials_rng.getrandbits(64):016x}",
+                client_secret=client_secret
+                or f"secret-{state.credentials_rng.getrandbits(128):032x}",
                 name=name,
                 redirect_uri=redirect_uri,
                 scopes=tuple(scopes) if scopes is not None else default_scopes(),
@@ -367,7 +388,7 @@ class Emulator:
                 webhook_secret=(
                     webhook_secret
                     if webhook_secret is not None
-                    else f"whsec-{state.rng.getrandbits(128):032x}"
+                    else f"whsec-{state.credentials_rng.getrandbits(128):032x}"
                 ),
                 security_strategy=security_strategy,
                 easy_mode=easy_mode,
@@ -402,6 +423,7 @@ class Emulator:
                 app.client_id, record.profile.id, self._scopes_for(app, scopes), self.now()
             )
             record.installed.add(app.client_id)
+            self.state.installed_at.setdefault((record.profile.id, app.client_id), self.now())
             return token_response(grant, self.now())
 
     def install_app(
@@ -421,6 +443,7 @@ class Emulator:
             record = self.store(store_id)
             record.installed.add(app.client_id)
             now = self.now()
+            self.state.installed_at[(record.profile.id, app.client_id)] = now
             self._app_event(record, app, "app.installed", self._app_data(record, app, now))
             return self._authorize(record, app, scopes)
 
@@ -455,6 +478,9 @@ class Emulator:
             data["refunded"] = refunded
             self.state.oauth.revoke_store(record.profile.id, app.client_id)
             record.installed.discard(app.client_id)
+            # An uninstalled app's webhooks stop (they come back if it subscribes again).
+            self.state.webhooks.remove_app(record.profile.id, app.client_id)
+            self.state.installed_at.pop((record.profile.id, app.client_id), None)
             self._app_event(record, app, "app.uninstalled", data)
 
     def _authorize(
@@ -475,7 +501,9 @@ class Emulator:
             "app_description": f"{app.name} (sallakit emulator)",
             "app_type": "app",
             "app_scopes": [s for s in app.scopes if s != "offline_access"],
-            "installation_date": _webhooks.app_time(record.profile.created_at),
+            "installation_date": _webhooks.app_time(
+                self.state.installed_at.get((record.profile.id, app.client_id), now)
+            ),
             "store_type": record.profile.type,
         }
 
@@ -499,13 +527,28 @@ class Emulator:
             record = self.store(store_id)
             created_at = _webhooks.store_time(self.now())
             for sub in state.webhooks.matching(record.profile.id, event, data):
-                app = state.apps.get(sub.client_id)
-                secret = sub.secret or (app.webhook_secret if app else "")
-                strategy = sub.security_strategy or (app.security_strategy if app else "signature")
-                body = _webhooks.envelope(event, record.profile.id, created_at, data)
-                self._enqueue(
-                    record.profile.id, event, sub.url, body, strategy, secret, sub.headers
-                )
+                # Queuing runs inside writes that are already committed (an order placed, a
+                # product saved): a broken subscription or payload must never turn that
+                # write into a 500 (a retrying client would duplicate it). Log and go on.
+                try:
+                    app = state.apps.get(sub.client_id)
+                    secret = sub.secret or (app.webhook_secret if app else "")
+                    strategy = sub.security_strategy or (
+                        app.security_strategy if app else "signature"
+                    )
+                    body = _webhooks.envelope(event, record.profile.id, created_at, data)
+                    self._enqueue(
+                        record.profile.id, event, sub.url, body, strategy, secret, sub.headers
+                    )
+                except Exception:
+                    logger.exception(
+                        "webhook not queued",
+                        extra={
+                            "action": "emulator.emit_failed",
+                            "event": event,
+                            "webhook_id": sub.id,
+                        },
+                    )
 
     def _app_event(
         self, record: StoreRecord, app: AppRegistration, event: str, data: dict[str, Any]
@@ -549,7 +592,7 @@ class Emulator:
         every = settings.duplicate_every
         twice = bool(every) and state.counters.events % every == 0
         if not twice and settings.duplicate_rate:
-            twice = state.rng.random() < settings.duplicate_rate
+            twice = state.fault_rng.random() < settings.duplicate_rate
         copies = 2 if twice else 1
         for copy in range(copies):
             state.queue.append(
@@ -581,15 +624,33 @@ class Emulator:
 
     async def _deliver_with(self, client: httpx2.AsyncClient) -> list[_webhooks.DeliveryRecord]:
         made: list[_webhooks.DeliveryRecord] = []
-        settings = self.state.settings
         while True:
             with self.lock:
                 now = self.state.clock.time()
-                due = [d for d in self.state.queue if not d.done and d.due_at <= now]
+                # Claim what is due, under the lock: a concurrent caller (the server's loop and
+                # POST /_emulator/deliveries/deliver, or two deliver_due() calls) skips claimed
+                # deliveries instead of sending them a second time.
+                due = [
+                    d
+                    for d in self.state.queue
+                    if not d.done and d.due_at <= now and d.id not in self._claimed
+                ]
                 due.sort(key=lambda d: d.due_at)
+                self._claimed.update(d.id for d in due)
             if not due:
                 return made
-            for delivery in due:
+            made.extend(await self._send_batch(client, due))
+
+    async def _send_batch(
+        self, client: httpx2.AsyncClient, due: list[_webhooks.Delivery]
+    ) -> list[_webhooks.DeliveryRecord]:
+        # Every due delivery is sent at once (each with its own timeout), so one slow
+        # receiver does not hold up the others. Records are kept in the order of ``due``.
+        settings = self.state.settings
+        records: list[_webhooks.DeliveryRecord | None] = [None] * len(due)
+
+        async def one(index: int, delivery: _webhooks.Delivery) -> None:
+            try:
                 status, error = await _webhooks.send(
                     client, delivery, timeout=settings.webhook_timeout
                 )
@@ -602,7 +663,7 @@ class Emulator:
                         retries=settings.webhook_retries,
                         interval=settings.webhook_retry_interval,
                     )
-                    record = _webhooks.DeliveryRecord(
+                    records[index] = _webhooks.DeliveryRecord(
                         delivery_id=delivery.id,
                         store_id=delivery.store_id,
                         event=delivery.event,
@@ -613,10 +674,20 @@ class Emulator:
                         time=self.now().isoformat(),
                         duplicate=delivery.duplicate,
                     )
-                    self.state.log.append(record)
-                    if delivery.done:
-                        self.state.queue.remove(delivery)
-                made.append(record)
+            finally:
+                with self.lock:
+                    self._claimed.discard(delivery.id)
+
+        async with anyio.create_task_group() as tg:
+            for index, delivery in enumerate(due):
+                tg.start_soon(one, index, delivery)
+        made = [r for r in records if r is not None]
+        with self.lock:
+            self.state.log.extend(made)
+            for delivery in due:
+                if delivery.done and delivery in self.state.queue:
+                    self.state.queue.remove(delivery)
+        return made
 
     async def run_delivery_loop(self, *, interval: float = 0.5) -> None:
         """Deliver due webhooks forever (the server runs this in the background)."""
@@ -723,7 +794,9 @@ class Emulator:
     def inject_fault(self, kind: str, **options: Any) -> Fault:
         """Inject a fault (see :class:`~sallakit.emulator._faults.Fault` for the options)."""
         with self.lock:
-            fault = Fault(kind=kind, id=self.state.next_id(), **options)
+            # Fault ids and draws come from their own random stream, so injecting a fault
+            # never changes the ids of the data created afterwards.
+            fault = Fault(kind=kind, id=self.state.fault_id(), **options)
             self.state.faults.append(fault)
             return fault
 

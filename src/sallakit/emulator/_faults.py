@@ -7,11 +7,21 @@ random generator and returns a :class:`FaultDecision` that the HTTP shell acts o
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultDecision", "decide"]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
 
 FAULT_KINDS = ("latency", "error", "rate_limit", "reset", "malformed", "page_drift")
 
@@ -21,10 +31,11 @@ class Fault:
     """One injected fault.
 
     Attributes:
-        kind: ``latency`` (sleep ``seconds``), ``error`` (answer ``status``, a 5xx), ``rate_limit``
-            (a 429 storm: answer 429 with ``Retry-After: retry_after``), ``reset`` (drop the
-            connection), ``malformed`` (a truncated JSON body) or ``page_drift`` (insert
-            ``count`` new items into the listed collection before answering a page > 1).
+        kind: ``latency`` (sleep ``seconds``), ``error`` (answer ``status``: 500-599, or 429),
+            ``rate_limit`` (a 429 storm: answer 429 with ``Retry-After: retry_after``),
+            ``reset`` (drop the connection), ``malformed`` (a truncated JSON body) or
+            ``page_drift`` (insert ``count`` new items into the listed collection before
+            answering a page > 1).
         rate: Probability per matching request (1.0: always).
         remaining: How many more times it may fire (None: unlimited).
         store_id: Only this store (None: every store).
@@ -44,10 +55,26 @@ class Fault:
     fired: int = 0
 
     def __post_init__(self) -> None:
+        # Everything is checked here, when the fault is injected: a bad option must be refused
+        # at once, not break every later request that the fault fires on.
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}: one of {', '.join(FAULT_KINDS)}")
-        if not 0.0 <= self.rate <= 1.0:
+        if not _is_number(self.rate) or not 0.0 <= self.rate <= 1.0:
             raise ValueError("a fault rate is a probability between 0 and 1")
+        if not _is_number(self.seconds) or not math.isfinite(self.seconds) or self.seconds < 0:
+            raise ValueError("seconds must be a finite number >= 0")
+        if not _is_int(self.status) or not (500 <= self.status <= 599 or self.status == 429):
+            raise ValueError("status must be an integer from 500 to 599 (or 429)")
+        if not _is_int(self.retry_after) or self.retry_after < 0:
+            raise ValueError("retry_after must be an integer >= 0")
+        if not _is_int(self.count) or self.count < 1:
+            raise ValueError("count must be an integer >= 1")
+        if self.remaining is not None and (not _is_int(self.remaining) or self.remaining < 0):
+            raise ValueError("remaining must be an integer >= 0 (or null: unlimited)")
+        if self.store_id is not None and not _is_int(self.store_id):
+            raise ValueError("store_id must be an integer (or null: every store)")
+        if self.endpoint is not None and not isinstance(self.endpoint, str):
+            raise ValueError("endpoint must be a client_method prefix (or null: every endpoint)")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

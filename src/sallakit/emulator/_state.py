@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from sallakit.emulator._clock import Clock
@@ -69,6 +70,7 @@ class EmulatorSettings:
     duplicate_every: int = 0
     """Deliver every Nth event twice (0: never)."""
     leak_per_second: float = 1.0
+    """Requests per second still admitted while a plan bucket is full (Salla: 1)."""
 
 
 @dataclass(slots=True)
@@ -99,6 +101,11 @@ class EmulatorState:
     clock: Clock
     seed: int = 1
     rng: random.Random = field(default_factory=random.Random)
+    """The data stream: ids of everything created (stores, records, webhooks, deliveries)."""
+    fault_rng: random.Random = field(default_factory=random.Random)
+    """Fault draws, fault ids and duplicate injection, apart from the data stream."""
+    credentials_rng: random.Random = field(default_factory=random.Random)
+    """Generated client ids and secrets, apart from the data stream."""
     stores: dict[int, StoreRecord] = field(default_factory=dict)
     apps: dict[str, AppRegistration] = field(default_factory=dict)
     oauth: TokenBook = field(default_factory=TokenBook)
@@ -112,11 +119,29 @@ class EmulatorState:
         default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE)
     )
     """The latest Merchant API requests (store, method, path, endpoint, status, time)."""
+    installed_at: dict[tuple[int, str], datetime] = field(default_factory=dict)
+    """(store id, client id) -> when the app was installed on the store."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Snapshots written before these fields existed.
+        seed = state.get("seed", 1)
+        state.setdefault("fault_rng", random.Random(f"{seed}:faults"))
+        state.setdefault("credentials_rng", random.Random(f"{seed}:credentials"))
+        state.setdefault("installed_at", {})
+        self.__dict__.update(state)
 
     def next_id(self) -> int:
         """A fresh, unique, Salla-sized id (seeded, so runs are reproducible)."""
         while True:
             candidate = self.rng.randrange(100_000_000, 2_147_483_647)
+            if candidate not in self.issued_ids:
+                self.issued_ids.add(candidate)
+                return candidate
+
+    def fault_id(self) -> int:
+        """A fresh unique id drawn from the fault stream (does not disturb data ids)."""
+        while True:
+            candidate = self.fault_rng.randrange(100_000_000, 2_147_483_647)
             if candidate not in self.issued_ids:
                 self.issued_ids.add(candidate)
                 return candidate

@@ -17,12 +17,14 @@ import hmac
 import ipaddress
 import json
 import math
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx2
 
 from sallakit.emulator import _rules
@@ -200,59 +202,122 @@ def _validation(field_name: str, message: str) -> EmulatorHTTPError:
     )
 
 
-def _is_local_host(host: str) -> bool:
-    host = host.lower().strip("[]")
-    if host == "localhost" or host.endswith(".localhost") or host.startswith("test."):
-        return True
+def _ipv4_loose(host: str) -> ipaddress.IPv4Address | None:
+    # The forms a URL parser or resolver accepts for IPv4 besides dotted quads: short forms
+    # (127.1), one big integer (2130706433), hex and octal parts (0x7f.0.0.1, 0177.0.0.1).
+    if not host or not all(c in "0123456789abcdefx." for c in host):
+        return None
     try:
-        address = ipaddress.ip_address(host)
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _normalised_host(host: str) -> str:
+    return host.lower().strip("[]").rstrip(".")
+
+
+def _is_local_host(host: str) -> bool:
+    host = _normalised_host(host)
+    if "localhost" in host or host.startswith("test.") or ".test." in f".{host}.":
+        return True
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
+        address = _ipv4_loose(host)
+    if address is None:
         return False
-    return address.is_loopback or address.is_unspecified or address.is_private
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_loopback
+        or address.is_unspecified
+        or address.is_private
+        or address.is_link_local
+        or address.is_reserved
+    )
+
+
+def _url_problem(url: Any, *, strict: bool) -> str | None:
+    if not isinstance(url, str) or not url:
+        return "The url field is required."
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return INVALID_URL_MESSAGE
+    if parts.scheme not in ("http", "https") or not hostname:
+        return INVALID_URL_MESSAGE
+    if strict:
+        text = url.lower()
+        if "localhost" in text or "test." in text or _is_local_host(hostname):
+            return INVALID_URL_MESSAGE
+    return None
 
 
 def check_url(url: Any, *, strict: bool) -> str:
     """Validate a webhook URL (with ``strict``, refuse local ones as Salla does).
 
+    Strict mode refuses any URL whose text contains ``localhost`` or ``test.`` (Salla's message
+    says exactly that) and any host that is a loopback, private, link-local or unspecified
+    address in any spelling (trailing dot, ``127.1``, ``2130706433``, ``0x7f.1``, ``[::1]``,
+    ``[::ffff:127.0.0.1]``).
+
     Raises:
         EmulatorHTTPError: 422 with Salla's message.
     """
-    if not isinstance(url, str) or not url:
-        raise _validation("url", "The url field is required.")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _validation("url", INVALID_URL_MESSAGE)
-    if strict and _is_local_host(parts.hostname):
-        raise _validation("url", INVALID_URL_MESSAGE)
+    problem = _url_problem(url, strict=strict)
+    if problem is not None:
+        raise _validation("url", problem)
+    assert isinstance(url, str)
     return url
 
 
-def _headers_from_body(raw: Any) -> dict[str, str]:
-    # The request sends [{"key":..., "value":...}]; the response shows an object map.
+_HEADERS_MESSAGE = "The headers must be a list of {key, value} strings."
+
+
+def _parse_headers(raw: Any) -> dict[str, str] | str:
+    # The request sends [{"key":..., "value":...}]; the response shows an object map (also
+    # accepted here). Returns the map, or the validation message.
     if raw is None:
         return {}
+    out: dict[str, str] = {}
     if isinstance(raw, Mapping):
-        return {str(k): str(v) for k, v in raw.items()}
-    if isinstance(raw, list):
-        out: dict[str, str] = {}
-        for item in raw:
-            if not isinstance(item, Mapping) or "key" not in item:
-                raise _validation("headers", "The headers must be a list of {key, value}.")
-            out[str(item["key"])] = str(item.get("value", ""))
+        for key, value in raw.items():
+            if not isinstance(key, str) or not key or not isinstance(value, str):
+                return _HEADERS_MESSAGE
+            out[key] = value
         return out
-    raise _validation("headers", "The headers must be a list of {key, value}.")
+    if isinstance(raw, list):
+        for item in raw:
+            if not isinstance(item, Mapping):
+                return _HEADERS_MESSAGE
+            key, value = item.get("key"), item.get("value", "")
+            if not isinstance(key, str) or not key or not isinstance(value, str):
+                return _HEADERS_MESSAGE
+            out[key] = value
+        return out
+    return _HEADERS_MESSAGE
 
 
-def _check_rule(rule: Any) -> str | None:
+def _rule_problem(rule: Any) -> str | None:
     if rule in (None, ""):
         return None
     if not isinstance(rule, str):
-        raise _validation("rule", "The rule must be a string.")
+        return "The rule must be a string."
     try:
         _rules.parse(rule)
     except _rules.RuleSyntaxError as exc:
-        raise _validation("rule", f"The rule is invalid: {exc}") from exc
-    return rule
+        return f"The rule is invalid: {exc}"
+    return None
+
+
+def _check_rule(rule: Any) -> str | None:
+    problem = _rule_problem(rule)
+    if problem is not None:
+        raise _validation("rule", problem)
+    return None if rule in (None, "") else str(rule)
 
 
 def _int_param(raw: str | None, name: str) -> int:
@@ -262,14 +327,135 @@ def _int_param(raw: str | None, name: str) -> int:
         raise _validation(name, f"The {name} must be an integer.") from None
 
 
+SECURITY_STRATEGIES = ("signature", "token", "none")
+
+
+def _version(raw: Any) -> int | None:
+    # Laravel's ``in:1,2`` compares as strings, so "2" passes as well as 2; nothing else does.
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int) and raw in (1, 2):
+        return raw
+    if isinstance(raw, str) and raw.strip() in ("1", "2"):
+        return int(raw.strip())
+    return None
+
+
+@dataclass(slots=True)
+class _Changes:
+    """A validated subscribe/update body: only the fields it carries."""
+
+    values: dict[str, Any]
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+def validate_body(body: Any, *, strict_urls: bool, require: bool) -> _Changes:
+    """Validate every field of a subscribe (``require``) or update body before applying any.
+
+    Raises:
+        EmulatorHTTPError: 422 with Salla's envelope, one message list per offending field.
+    """
+    fields: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+
+    def bad(name: str, message: str) -> None:
+        fields.setdefault(name, []).append(message)
+
+    if not isinstance(body, Mapping):
+        if require or body is not None:
+            bad("event", "The event field is required.")
+            if require:
+                bad("url", "The url field is required.")
+            raise EmulatorHTTPError(422, "alert.invalid_fields", code="error", fields=fields)
+        body = {}
+    if "event" in body or require:
+        event = body.get("event")
+        if not isinstance(event, str) or not event:
+            bad("event", "The event field is required.")
+        elif event not in _KNOWN_EVENTS:
+            bad("event", "The selected event is invalid.")
+        else:
+            values["event"] = event
+    if "url" in body or require:
+        problem = _url_problem(body.get("url"), strict=strict_urls)
+        if problem is not None:
+            bad("url", problem)
+        else:
+            values["url"] = body["url"]
+    if body.get("name") is not None:
+        if not isinstance(body["name"], str):
+            bad("name", "The name must be a string.")
+        else:
+            values["name"] = body["name"]
+    if body.get("version") is not None:
+        version = _version(body["version"])
+        if version is None:
+            bad("version", "The selected version is invalid (1 or 2).")
+        else:
+            values["version"] = version
+    if "rule" in body:
+        problem = _rule_problem(body["rule"])
+        if problem is not None:
+            bad("rule", problem)
+        else:
+            values["rule"] = body["rule"] or None
+    if "headers" in body:
+        headers = _parse_headers(body["headers"])
+        if isinstance(headers, str):
+            bad("headers", headers)
+        else:
+            values["headers"] = headers
+    if body.get("security_strategy") is not None:
+        strategy = body["security_strategy"]
+        if not isinstance(strategy, str) or strategy.lower() not in SECURITY_STRATEGIES:
+            bad("security_strategy", "The selected security strategy is invalid.")
+        else:
+            values["security_strategy"] = strategy.lower()
+    if body.get("secret") is not None:
+        if not isinstance(body["secret"], str):
+            bad("secret", "The secret must be a string.")
+        else:
+            values["secret"] = body["secret"]
+    if fields:
+        raise EmulatorHTTPError(422, "alert.invalid_fields", code="error", fields=fields)
+    return _Changes(values)
+
+
+def _not_found() -> EmulatorHTTPError:
+    return EmulatorHTTPError(
+        404, "The content you are trying to access is no longer available", code=404
+    )
+
+
 @dataclass
 class WebhookBook:
-    """Every store's subscriptions (one per event per store)."""
+    """Every app's subscriptions on every store: one webhook per event per (store, app).
+
+    ``subscriptions`` is keyed by store id; each subscription carries the ``client_id`` of the
+    app that registered it, and every operation of the API sees only the calling app's ones.
+    Unsubscribed webhooks are kept in ``removed`` so that subscribing the same (app, URL, event)
+    again restores the old webhook id, as Salla documents.
+    """
 
     subscriptions: dict[int, list[Subscription]] = field(default_factory=dict)
+    removed: dict[int, list[Subscription]] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Snapshots written before ``removed`` existed.
+        state.setdefault("removed", {})
+        self.__dict__.update(state)
 
     def for_store(self, store_id: int) -> list[Subscription]:
         return self.subscriptions.setdefault(store_id, [])
+
+    def for_app(self, store_id: int, client_id: str) -> list[Subscription]:
+        """The webhooks one app registered on one store."""
+        return [s for s in self.for_store(store_id) if s.client_id == client_id]
 
     def matching(self, store_id: int, event: str, data: Any) -> list[Subscription]:
         """The subscriptions an event goes to: same event, and the rule (if any) holds."""
@@ -285,6 +471,13 @@ class WebhookBook:
                 out.append(sub)
         return out
 
+    def _retire(self, store_id: int, subs: list[Subscription]) -> None:
+        if not subs:
+            return
+        gone = {id(s) for s in subs}
+        self.subscriptions[store_id] = [s for s in self.for_store(store_id) if id(s) not in gone]
+        self.removed.setdefault(store_id, []).extend(subs)
+
     def subscribe(
         self,
         store_id: int,
@@ -294,87 +487,118 @@ class WebhookBook:
         strict_urls: bool,
         next_id: Callable[[], int],
     ) -> Subscription:
-        """Register (or replace) the store's webhook for an event.
+        """Register (or update) the app's webhook for an event on a store.
+
+        The body is validated as a whole before anything changes. An app keeps one webhook per
+        event; subscribing a URL for an event it was unsubscribed from restores the old webhook
+        (same id).
 
         Raises:
-            EmulatorHTTPError: 422 on invalid fields.
+            EmulatorHTTPError: 422 on invalid fields (nothing is changed).
         """
-        if not isinstance(body, Mapping):
-            raise _validation("event", "The event field is required.")
-        event = body.get("event")
-        if not isinstance(event, str) or not event:
-            raise _validation("event", "The event field is required.")
-        if event not in _KNOWN_EVENTS:
-            raise _validation("event", "The selected event is invalid.")
-        url = check_url(body.get("url"), strict=strict_urls)
-        rule = _check_rule(body.get("rule"))
-        headers = _headers_from_body(body.get("headers"))
+        changes = validate_body(body, strict_urls=strict_urls, require=True)
+        event, url = changes.get("event"), changes.get("url")
         subs = self.for_store(store_id)
-        existing = next((s for s in subs if s.event == event), None)
+        existing = next((s for s in subs if s.client_id == client_id and s.event == event), None)
         if existing is None:
-            existing = Subscription(
-                id=next_id(), store_id=store_id, client_id=client_id, name="", event=event, url=url
+            graveyard = self.removed.setdefault(store_id, [])
+            existing = next(
+                (
+                    s
+                    for s in reversed(graveyard)
+                    if s.client_id == client_id and s.event == event and s.url == url
+                ),
+                None,
             )
+            if existing is not None:
+                graveyard.remove(existing)
+            else:
+                existing = Subscription(
+                    id=next_id(),
+                    store_id=store_id,
+                    client_id=client_id,
+                    name="",
+                    event=event,
+                    url=url,
+                )
             subs.append(existing)
         existing.url = url
-        existing.client_id = client_id
-        existing.name = str(body.get("name") or existing.name or event)
-        existing.version = int(body.get("version") or 2)
-        existing.rule = rule
-        existing.headers = headers
-        existing.security_strategy = body.get("security_strategy") or existing.security_strategy
-        existing.secret = body.get("secret") or existing.secret
+        existing.name = changes.get("name") or existing.name or event
+        existing.version = changes.get("version") or 2
+        existing.rule = changes.get("rule")
+        existing.headers = changes.get("headers") or {}
+        if changes.has("security_strategy"):
+            existing.security_strategy = changes.get("security_strategy")
+        if changes.has("secret"):
+            existing.secret = changes.get("secret")
         return existing
 
     def update(
-        self, store_id: int, webhook_id: int, body: Any, *, strict_urls: bool
+        self,
+        store_id: int,
+        webhook_id: int,
+        body: Any,
+        *,
+        strict_urls: bool,
+        client_id: str | None = None,
     ) -> Subscription:
-        """Change fields of one webhook (``PUT /webhooks/{id}``)."""
-        sub = next((s for s in self.for_store(store_id) if s.id == webhook_id), None)
+        """Change fields of one of the app's webhooks (``PUT /webhooks/{id}``).
+
+        Raises:
+            EmulatorHTTPError: 404 for another app's or an unknown webhook, 422 on invalid
+                fields (nothing is changed).
+        """
+        sub = next(
+            (
+                s
+                for s in self.for_store(store_id)
+                if s.id == webhook_id and (client_id is None or s.client_id == client_id)
+            ),
+            None,
+        )
         if sub is None:
-            raise EmulatorHTTPError(
-                404, "The content you are trying to access is no longer available", code=404
-            )
-        if not isinstance(body, Mapping):
-            body = {}
-        if "url" in body:
-            sub.url = check_url(body["url"], strict=strict_urls)
-        if "event" in body:
-            event = body["event"]
-            if event not in _KNOWN_EVENTS:
-                raise _validation("event", "The selected event is invalid.")
-            clash = [s for s in self.for_store(store_id) if s.event == event and s is not sub]
-            for other in clash:
-                self.for_store(store_id).remove(other)
-            sub.event = event
-        if "rule" in body:
-            sub.rule = _check_rule(body["rule"])
-        if "headers" in body:
-            sub.headers = _headers_from_body(body["headers"])
-        for name in ("name", "security_strategy", "secret"):
-            if body.get(name) is not None:
-                setattr(sub, name, str(body[name]))
-        if body.get("version") is not None:
-            sub.version = int(body["version"])
+            raise _not_found()
+        changes = validate_body(body, strict_urls=strict_urls, require=False)
+        if changes.has("event") and changes.get("event") != sub.event:
+            clash = [
+                s
+                for s in self.for_store(store_id)
+                if s.client_id == sub.client_id and s.event == changes.get("event") and s is not sub
+            ]
+            self._retire(store_id, clash)
+        for name, value in changes.values.items():
+            setattr(sub, name, {} if name == "headers" and value is None else value)
         return sub
 
-    def unsubscribe(self, store_id: int, *, webhook_id: str | None, url: str | None) -> int:
-        """Remove by id, or every webhook of a URL; return how many went."""
-        subs = self.for_store(store_id)
+    def unsubscribe(
+        self,
+        store_id: int,
+        *,
+        webhook_id: str | None,
+        url: str | None,
+        client_id: str | None = None,
+    ) -> int:
+        """Remove one of the app's webhooks by id, or all of them for a URL; return how many."""
+        subs = [
+            s for s in self.for_store(store_id) if client_id is None or s.client_id == client_id
+        ]
         if webhook_id is not None:
             wid = _int_param(webhook_id, "id")
-            keep = [s for s in subs if s.id != wid]
+            gone = [s for s in subs if s.id == wid]
         elif url:
-            keep = [s for s in subs if s.url != url]
+            gone = [s for s in subs if s.url == url]
         else:
             raise _validation("id", "The id field is required when url is not present.")
-        removed = len(subs) - len(keep)
-        self.subscriptions[store_id] = keep
-        if not removed:
-            raise EmulatorHTTPError(
-                404, "The content you are trying to access is no longer available", code=404
-            )
-        return removed
+        if not gone:
+            raise _not_found()
+        self._retire(store_id, gone)
+        return len(gone)
+
+    def remove_app(self, store_id: int, client_id: str) -> int:
+        """Drop (keep restorable) every webhook of an app on a store: the app was uninstalled."""
+        gone = self.for_app(store_id, client_id)
+        self._retire(store_id, gone)
+        return len(gone)
 
     # --------------------------------------------------------------------- the API handler
 
@@ -401,16 +625,22 @@ class WebhookBook:
             )
         if method == "GET" and path == "/webhooks":
             return _paginate(
-                [s.as_json() for s in self.for_store(store_id)], request, links_as_list
+                [s.as_json() for s in self.for_app(store_id, client_id)], request, links_as_list
             )
         if method == "PUT" and path.startswith("/webhooks/{"):
             raw_id = next(iter(request.path_params.values()), None)
             sub = self.update(
-                store_id, _int_param(raw_id, "id"), request.body, strict_urls=strict_urls
+                store_id,
+                _int_param(raw_id, "id"),
+                request.body,
+                strict_urls=strict_urls,
+                client_id=client_id,
             )
             return ApiResponse(sub.as_json())
         if method == "DELETE" and path == "/webhooks/unsubscribe":
-            self.unsubscribe(store_id, webhook_id=request.q("id"), url=request.q("url"))
+            self.unsubscribe(
+                store_id, webhook_id=request.q("id"), url=request.q("url"), client_id=client_id
+            )
             return ApiResponse({"message": REMOVED_MESSAGE, "code": 202}, status=202)
         return None
 
@@ -498,9 +728,14 @@ async def send(
 ) -> tuple[int | None, str | None]:
     """POST one delivery; return ``(status, None)`` or ``(None, error)`` (never raises)."""
     try:
-        response = await client.post(
-            delivery.url, content=delivery.body, headers=delivery.headers, timeout=timeout
-        )
+        # httpx2 enforces ``timeout`` on the network; the overall deadline also bounds user
+        # transports (an in-process receiver) that ignore it.
+        with anyio.fail_after(timeout):
+            response = await client.post(
+                delivery.url, content=delivery.body, headers=delivery.headers, timeout=timeout
+            )
+    except TimeoutError:
+        return None, f"timeout: no answer within {timeout:g} s"
     except httpx2.TimeoutException as exc:
         return None, f"timeout: {exc!r}"
     except httpx2.HTTPError as exc:

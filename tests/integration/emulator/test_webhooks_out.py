@@ -162,6 +162,7 @@ async def test_connection_errors_are_logged_and_retried(make_emulator):
     em = make_emulator(webhook_transport=httpx2.MockTransport(refuse))
     em.install_app()
     made = await em.deliver_due()
+    assert [r.event for r in made] == ["app.installed", "app.store.authorize"]
     assert all(r.status is None and "ConnectError" in (r.error or "") for r in made)
     assert len(em.pending_deliveries) == 2
 

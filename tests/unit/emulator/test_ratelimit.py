@@ -29,20 +29,46 @@ def test_unknown_plan():
         plan_spec("gold")
 
 
-def test_burst_then_one_per_second():
+def test_plan_bucket_leaks_its_limit_per_minute():
+    # plus: 120 per minute, so the bucket leaks 2 requests per second.
     spec = plan_spec("plus")
+    assert spec.leak_per_second == 2.0
     state, allowed = _burst(spec, 121)
     assert allowed == [True] * 120 + [False]
-    state, refused = take(spec, state, 1000.5)
+    state, refused = take(spec, state, 1000.0)
     assert not refused.allowed and refused.retry_after == 1 and refused.remaining == 0
-    state, ok = take(spec, state, 1001.0)
+    assert refused.reset == 1060  # empty again within the minute, not 120 s later
+    state, ok = take(spec, state, 1000.5)
     assert ok.allowed
+
+
+@pytest.mark.parametrize("plan", ["plus", "pro", "special"])
+def test_full_bucket_is_empty_after_one_minute(plan):
+    spec = plan_spec(plan)
+    state, _ = _burst(spec, spec.capacity)
+    _, first = take(spec, state, 1000.0)
+    assert first.reset <= 1000 + 60
+    _, later = take(spec, state, 1060.0)
+    assert later.allowed and later.remaining == spec.capacity - 1
+
+
+def test_one_request_per_second_while_full():
+    # A small plan leaks slower than 1 rps, so the documented allowance is what admits.
+    spec = BucketSpec(10)
+    state, allowed = _burst(spec, 11)
+    assert allowed == [True] * 10 + [False]
+    state, refused = take(spec, state, 1000.5)
+    assert not refused.allowed and refused.retry_after == 1
+    state, ok = take(spec, state, 1001.0)
+    assert ok.allowed and ok.remaining == 0
     state, again = take(spec, state, 1001.0)
-    assert not again.allowed
+    assert not again.allowed and again.retry_after == 1
+    state, ok2 = take(spec, state, 1002.0)
+    assert ok2.allowed
 
 
 def test_headers_and_reset():
-    spec = BucketSpec(10)
+    spec = BucketSpec(10, window=10.0)  # leaks 1 per second
     state, _ = _burst(spec, 4)
     state, decision = take(spec, state, 1000.0)
     assert decision.headers() == {
@@ -50,7 +76,7 @@ def test_headers_and_reset():
         "X-RateLimit-Remaining": "5",
         "X-RateLimit-Reset": "1005",
     }
-    # Fully drained after `level` seconds.
+    # Fully drained after `level / leak` seconds.
     _, later = take(spec, state, 1005.0)
     assert later.remaining == 9
 
@@ -60,6 +86,9 @@ def test_customers_bucket_leaks_500_per_ten_minutes():
     assert allowed.count(True) == 500
     _, refused = take(CUSTOMERS_SPEC, state, 1000.0)
     assert refused.retry_after == 2  # 1 / (500/600) = 1.2 s, rounded up
+    assert refused.reset == 1600
+    _, still = take(CUSTOMERS_SPEC, state, 1001.0)
+    assert not still.allowed  # no 1-rps allowance on the customers cap
     _, ok = take(CUSTOMERS_SPEC, state, 1001.2)
     assert ok.allowed
 
@@ -84,7 +113,10 @@ def test_never_admits_more_than_burst_plus_leak(capacity, gaps):
         if decision.allowed:
             admitted.append(now)
         assert 0 <= decision.remaining <= capacity
-    # In any window [t0, t1], at most capacity + leak * (t1 - t0) requests get through.
+        assert decision.reset <= now + spec.window + 1
+    # In any window [t0, t1], at most capacity + max(leak, 1 rps) * (t1 - t0) + 1 requests get
+    # through (the bucket's leak, or the one-per-second allowance while it is full).
+    rate = max(spec.leak_per_second, spec.overflow_per_second)
     for i, start in enumerate(admitted):
         for j in range(i, len(admitted)):
-            assert j - i + 1 <= capacity + (admitted[j] - start) * spec.leak_per_second + 1e-6
+            assert j - i + 1 <= capacity + 1 + (admitted[j] - start) * rate + 1e-6

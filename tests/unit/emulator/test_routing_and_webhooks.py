@@ -61,11 +61,20 @@ def test_every_registry_endpoint_routes_to_itself():
         concrete = endpoint.path
         for param in endpoint.path_params:
             concrete = concrete.replace("{" + param.name + "}", "12345")
-        matched, _ = router.match(endpoint.method, concrete)
-        # Another template may legitimately be more specific for a concrete path; it must then
-        # have at least as many literal segments at the first difference.
-        if matched is not endpoint:
-            assert "{" in endpoint.path, endpoint.client_method
+        matched, params = router.match(endpoint.method, concrete)
+        if matched is endpoint:
+            assert set(params) == {param.name for param in endpoint.path_params}
+            continue
+        # With "12345" everywhere, a more specific template may win (e.g. a literal segment
+        # where this one has a parameter). Then this endpoint must still route to itself with
+        # values that cannot be mistaken for the other template's literals.
+        assert "{" in endpoint.path, endpoint.client_method
+        distinct = endpoint.path
+        for param in endpoint.path_params:
+            distinct = distinct.replace("{" + param.name + "}", f"zz-{param.name}-value")
+        exact, exact_params = router.match(endpoint.method, distinct)
+        assert exact is endpoint, (endpoint.client_method, exact.client_method)
+        assert exact_params == {p.name: f"zz-{p.name}-value" for p in endpoint.path_params}
 
 
 def test_signing_and_strategies():

@@ -296,7 +296,7 @@ def product_json(
             "sale_price": money(p.sale_price, cur, q),
             "sale_end": _sale_end(ctx, p),
             "require_shipping": p.product_type == "product",
-            "cost_price": (f"{p.cost / 100:.0f}" if q else amount(p.cost)),
+            "cost_price": (str(amount(p.cost)) if q else amount(p.cost)),
             "weight": p.weight / 1000,
             "weight_type": "kg",
             "with_tax": True,

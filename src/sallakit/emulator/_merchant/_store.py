@@ -1140,20 +1140,36 @@ class StoreData:
         return c
 
     def sort_statuses(self, ctx: RequestContext, body: Any) -> None:
-        rows = body if isinstance(body, list) else (body or {}).get("statuses")
+        # Every row is validated before any is applied: a bad row must not leave half the
+        # statuses re-sorted.
+        if isinstance(body, list):
+            rows: Any = body
+        elif isinstance(body, dict):
+            rows = body.get("statuses")
+        else:
+            rows = None
         if not isinstance(rows, list):
-            raise validation_error(ctx, missing=["status_id"])
+            raise validation_error(ctx, missing=["statuses"])
+        plan: list[tuple[int, int]] = []
+        bad: list[str] = []
         for n, row in enumerate(rows):
             sid = parse_int(row.get("status_id")) if isinstance(row, dict) else None
             sort = parse_int(row.get("sort")) if isinstance(row, dict) else None
-            if sid is None or sort is None:
-                raise validation_error(ctx, invalid=[f"{n}.status_id"])
+            if (
+                sid is None
+                or sort is None
+                or not (sid in self.custom_statuses or sid in STATUS_BY_ID)
+            ):
+                bad.append(f"{n}.status_id")
+                continue
+            plan.append((sid, sort))
+        if bad:
+            raise validation_error(ctx, invalid=bad)
+        for sid, sort in plan:
             if sid in self.custom_statuses:
                 self.custom_statuses[sid].sort = sort
-            elif sid in STATUS_BY_ID:
-                self.status_sort[sid] = sort
             else:
-                raise validation_error(ctx, invalid=[f"{n}.status_id"])
+                self.status_sort[sid] = sort
         self.serial += 1
 
     def tag_order(self, ctx: RequestContext, order_id: Any, name: Any) -> tuple[int, str]:

@@ -91,6 +91,10 @@ def test_variant_and_bulk_quantities_write_real_stock_and_emit_low(h: Any) -> No
     variant = h.call("products.variants.retrieve", {"variant": sku["id"]}).data
     assert variant["regular_price"]["amount"] == 99 and variant["barcode"] == "B1"
     total = _details(h, p.id)["quantity"]
+    # Put the low-stock threshold between the stock before and after the decrement, so that
+    # the decrement crosses it and product.quantity.low must be emitted.
+    p.notify_quantity = total - 10
+    p.unlimited = False
     h.call(
         "products.quantities.bulk_update",
         body={
@@ -107,8 +111,8 @@ def test_variant_and_bulk_quantities_write_real_stock_and_emit_low(h: Any) -> No
     assert h.call("products.variants.retrieve", {"variant": sku["id"]}).data["stock_quantity"] == 1
     details = _details(h, p.id)
     assert details["quantity"] == total - 49
-    if details["quantity"] < p.notify_quantity <= total:
-        assert "product.quantity.low" in h.event_names()
+    assert details["quantity"] < p.notify_quantity <= total
+    assert "product.quantity.low" in h.event_names()
     rows = [
         row
         for page in (1, 2, 3, 4, 5)
