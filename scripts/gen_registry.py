@@ -840,6 +840,12 @@ ENUM_OVERRIDES: dict[tuple[str, str, str], list[str]] = {
     ],
 }
 
+# Enums that list something other than the values the parameter takes. List Orders' ``keyword``
+# is free text (a name, a phone number, an order reference); its schema enum names the fields the
+# search looks in (``customer.mobile``, ``customer.name``...), which made the generated method
+# accept only those field names. The enum is dropped so that any text is accepted.
+ENUM_DROPS: frozenset[tuple[str, str, str]] = frozenset({("GET", "/orders", "keyword")})
+
 # Scopes copied from another page in the documents: List Order Histories names
 # ``products.read_write``, which no order endpoint uses; the order scopes are what its sibling
 # Create Order History and every other ``/orders/...`` read require.
@@ -894,6 +900,8 @@ def apply_corrections(endpoint: dict[str, Any]) -> dict[str, Any]:
         enum = ENUM_OVERRIDES.get((*key, param["name"]))
         if enum is not None:
             param["enum"] = list(enum)
+        if (*key, param["name"]) in ENUM_DROPS:
+            param.pop("enum", None)
     return endpoint
 
 

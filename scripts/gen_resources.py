@@ -75,6 +75,13 @@ RESERVED = {
 }
 PAGINATION_PARAMS = {"page", "per_page"}
 
+# Python names chosen by hand where the automatic rule (a trailing underscore) would be unclear:
+# Attach Digital Item's body ``files`` collides with the ``files=`` argument of multipart methods,
+# and ``files_`` next to ``files`` reads like a typo.
+PARAM_NAMES: dict[tuple[str, str], str] = {
+    ("orders.items.attach_digital", "files"): "digital_files",
+}
+
 SCALARS = {"integer": "int", "number": "float | Decimal", "string": "str", "boolean": "bool"}
 
 # Array parameters whose items are ids although the documents type them as strings: List Orders
@@ -196,7 +203,10 @@ COMMON_ARGS = {
     "per_page": "Items per page, at most 60 (Salla's limit).",
     "extra_params": "More query parameters, by wire name.",
     "extra_body": "More body fields, by wire name.",
-    "files": "More file parts: bytes, a binary file, or a (filename, bytes, content type) tuple.",
+    "files": (
+        "More file parts: bytes, a binary file, a pathlib.Path (not a str), or a (filename,"
+        " bytes, content type) tuple."
+    ),
     "language": "``Accept-Language`` of this call (defaults to the client's).",
     "timeout": "Timeout of this call (defaults to the client's).",
 }
@@ -268,7 +278,7 @@ def arguments(endpoint: Endpoint) -> tuple[list[Arg], list[Arg], list[Arg]]:
     used: set[str] = set()
 
     def name_for(param: Param, suffix: str) -> str:
-        name = param.name
+        name = PARAM_NAMES.get((endpoint.client_method, param.name), param.name)
         if keyword.iskeyword(name) or name in RESERVED:
             name += "_"
         if name in used:
@@ -351,7 +361,18 @@ def render_method(name: str, endpoint: Endpoint, models: set[str]) -> tuple[list
     lines += docstring(endpoint, [*path, *query, *body, *file_args], documented)
     path_dict = "{" + ", ".join(f"{a.param.name!r}: {a.name}" for a in path) + "}"
     params_dict = "{" + ", ".join(f"{wire_name(a.param)!r}: {a.name}" for a in query) + "}"
-    body_dict = "{" + ", ".join(f"{a.param.wire_name!r}: {a.name}" for a in body) + "}"
+    # An array body field given one value still goes out as an array: Laravel's "array" rule
+    # rejects a scalar, and a multipart field needs ``key[]`` (query arrays get ``[]`` from
+    # wire_name already).
+    body_dict = (
+        "{"
+        + ", ".join(
+            f"{a.param.wire_name!r}: "
+            + (f"_as_list({a.name})" if a.param.type == "array" else a.name)
+            for a in body
+        )
+        + "}"
+    )
     files_dict = "{" + ", ".join(f"{a.param.wire_name!r}: {a.name}" for a in file_args) + "}"
     head = [f"{endpoint.method!r}", f"{endpoint.path!r}", path_dict]
     common = ["language=language", "timeout=timeout"]
@@ -436,10 +457,10 @@ def render_module(root: Node, models: set[str]) -> str:
         head.append(f"from sallakit.api._response import {', '.join(response_names)}")
     types_names = ["FileTypes", "TimeoutTypes"] if FILE_TYPES in text else ["TimeoutTypes"]
     head.append(f"from sallakit.api._types import {', '.join(types_names)}")
-    raw = "_raw" in text
+    helpers = [n for n in ("_as_list", "_raw") if re.search(rf"\b{n}\(|\b{n}\b,", text)]
     head.append(
-        "from sallakit.api.resources._async._base import AsyncAPIResource"
-        + (", _raw" if raw else "")
+        "from sallakit.api.resources._async._base import "
+        + ", ".join(["AsyncAPIResource", *helpers])
     )
     if used:
         head.append(f"from sallakit.models import {', '.join(sorted(used))}")
@@ -455,12 +476,24 @@ BASE = f'''{HEADER}"""Base class of the generated resources."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
 
 __all__ = ["AsyncAPIResource"]
+
+
+def _as_list(value: Any) -> Any:
+    """The value of an array body field: one value becomes a one-item list (None stays None)."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
+        return [value]
+    return list(value)
 
 
 def _raw(item: Any) -> Any:

@@ -15,12 +15,13 @@ from sallakit.api._clock import Clock, SystemClock
 from sallakit.api._core._pagination import PageInfo
 from sallakit.api._core._retry import RetryPolicy
 from sallakit.api._governor import DEFAULT_GOVERNOR_REGISTRY, GovernorRegistry, StoreGovernor
-from sallakit.api._response import APIResponse, Page
+from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
 from sallakit.api._sync_client import Salla, TokenProvider
 from sallakit.api._sync_pagination import Paginator
 
 __all__ = [
     "APIResponse",
+    "AsyncItemList",
     "AsyncPaginator",
     "AsyncSalla",
     "AsyncTokenProvider",
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_GOVERNOR_REGISTRY",
     "Endpoint",
     "GovernorRegistry",
+    "ItemList",
     "Page",
     "PageInfo",
     "Paginator",

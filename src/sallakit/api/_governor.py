@@ -10,7 +10,12 @@ multi-tenant hosts that want isolation pass their own registry (``governor=``).
 A governor is used by async tasks on any number of event loops and by threads alike, so its state
 is guarded by a ``threading.Lock`` held only for arithmetic (never while waiting), and the
 in-flight cap is a counter rather than a loop-bound semaphore. Callers that cannot enter are told
-how long to wait and poll; :mod:`sallakit.api._core._ratelimit` does the arithmetic.
+how long to wait and poll; :mod:`sallakit.api._core._ratelimit` does the arithmetic. A caller
+waiting for an in-flight slot (``Admission.busy``) polls with exponential backoff, from
+:data:`IN_FLIGHT_POLL_SECONDS` up to :data:`MAX_IN_FLIGHT_POLL_SECONDS`: a notified wait would
+have to wake tasks of several event loops and threads at once, which a plain lock cannot do, and
+the backoff keeps hundreds of queued callers from spinning (they wake at most 20 times a second
+each instead of 200).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from sallakit.api._core._ratelimit import RateLimitState, is_customers_path
 __all__ = [
     "DEFAULT_GOVERNOR_REGISTRY",
     "DEFAULT_MAX_IN_FLIGHT",
+    "IN_FLIGHT_POLL_SECONDS",
+    "MAX_IN_FLIGHT_POLL_SECONDS",
     "Admission",
     "GovernorRegistry",
     "StoreGovernor",
@@ -34,9 +41,11 @@ __all__ = [
 ]
 
 DEFAULT_MAX_IN_FLIGHT = 4
-# How long a caller waits before asking again when all in-flight slots are taken. Short enough
-# to keep the slots busy, long enough not to spin.
+# How long a caller first waits before asking again when all in-flight slots are taken; each
+# further refusal doubles it, up to the maximum. Short enough to keep the slots busy, long enough
+# not to burn CPU when many callers queue.
 IN_FLIGHT_POLL_SECONDS = 0.005
+MAX_IN_FLIGHT_POLL_SECONDS = 0.05
 
 
 def store_key_for_token(token: str) -> str:
@@ -46,10 +55,14 @@ def store_key_for_token(token: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """Result of :meth:`StoreGovernor.try_acquire`: granted, or wait ``delay`` and ask again."""
+    """Result of :meth:`StoreGovernor.try_acquire`: granted, or wait ``delay`` and ask again.
+
+    ``busy`` means the refusal is the in-flight cap (wait for a slot), not the rate limit.
+    """
 
     granted: bool
     delay: float = 0.0
+    busy: bool = False
 
 
 class StoreGovernor:
@@ -96,7 +109,7 @@ class StoreGovernor:
             if delay > 0:
                 return Admission(False, delay)
             if self._in_flight >= self.max_in_flight:
-                return Admission(False, IN_FLIGHT_POLL_SECONDS)
+                return Admission(False, IN_FLIGHT_POLL_SECONDS, busy=True)
             self._in_flight += 1
             self._state.on_send(now, customers=customers)
             return Admission(True)

@@ -13,6 +13,7 @@ loop in :meth:`Salla._send`: take a slot from the store's governor, send, map th
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -27,24 +28,30 @@ from sallakit._exceptions import (
     APIStatusError,
     ConfigurationError,
     InvalidTokenError,
+    RateLimitError,
     ReinstallRequiredError,
 )
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._clock import Clock
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE, check_per_page
+from sallakit.api._core._ratelimit import server_time
 from sallakit.api._core._request import (
     build_headers,
     build_path,
+    check_header_value,
     encode_form,
     encode_json,
     encode_params,
     split_path,
 )
 from sallakit.api._core._retry import RetryPolicy, decide_retry, parse_retry_after
+from sallakit.api._core._routes import registry_idempotency
 from sallakit.api._governor import (
     DEFAULT_GOVERNOR_REGISTRY,
     DEFAULT_MAX_IN_FLIGHT,
+    IN_FLIGHT_POLL_SECONDS,
+    MAX_IN_FLIGHT_POLL_SECONDS,
     GovernorRegistry,
     StoreGovernor,
     store_key_for_token,
@@ -92,7 +99,14 @@ class Salla(Resources):
             the client asks it for a new one once and replays the request once.
         base_url: API base URL.
         transport: An httpx2 transport (the emulator's, or ``httpx2.MockTransport`` in tests).
-        max_retries: Retries per call on retryable failures (see ``_core/_retry.py``).
+        max_retries: Retries per call on retryable failures (see ``_core/_retry.py``); 3 by
+            default.
+        max_retry_after: Longest wait, in seconds, that a call sleeps through for the rate
+            limit, whether Salla's ``Retry-After`` or the store's governor asks for it; a longer
+            one raises :class:`~sallakit.RateLimitError` (with ``.retry_after``) at once, so the
+            caller can reschedule instead of blocking. 120 by default.
+        retry_policy: A whole :class:`RetryPolicy` instead of ``max_retries`` and
+            ``max_retry_after`` (backoff base and cap included).
         timeout: Default timeout of each attempt; per call ``timeout=`` overrides it.
         language: Default ``Accept-Language`` (Salla's messages follow it); per call
             ``language=`` overrides it.
@@ -108,7 +122,8 @@ class Salla(Resources):
     Raises:
         ConfigurationError: Both or neither of ``access_token`` and ``token_provider``; a
             ``token_provider`` without a store id; a ``base_url`` that is not an absolute
-            ``http(s)`` URL.
+            ``http(s)`` URL; a token or language that cannot travel in an HTTP header;
+            ``retry_policy`` together with ``max_retries`` or ``max_retry_after``.
     """
 
     def __init__(
@@ -118,7 +133,9 @@ class Salla(Resources):
         token_provider: TokenProvider | None = None,
         base_url: str = DEFAULT_BASE_URL,
         transport: httpx2.BaseTransport | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | None = None,
+        max_retry_after: float | None = None,
+        retry_policy: RetryPolicy | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         language: str = DEFAULT_LANGUAGE,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
@@ -131,8 +148,23 @@ class Salla(Resources):
             )
         if access_token is not None and not access_token.strip():
             raise ConfigurationError("access_token is empty")
-        if max_retries < 0:
+        if access_token is not None:
+            check_header_value("access_token", access_token, secret=True)
+        check_header_value("language", language)
+        if retry_policy is not None:
+            if max_retries is not None or max_retry_after is not None:
+                raise ConfigurationError(
+                    "pass either retry_policy or max_retries/max_retry_after, not both"
+                )
+        else:
+            retry_policy = RetryPolicy(
+                max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+                **({} if max_retry_after is None else {"max_retry_after": max_retry_after}),
+            )
+        if retry_policy.max_retries < 0:
             raise ConfigurationError("max_retries must be >= 0")
+        if not retry_policy.max_retry_after >= 0:
+            raise ConfigurationError("max_retry_after must be >= 0")
         if max_in_flight < 1:
             raise ConfigurationError("max_in_flight must be >= 1")
         base = urlsplit(base_url)
@@ -156,7 +188,7 @@ class Salla(Resources):
         self.language = language
         self.max_in_flight = max_in_flight
         self.store_id = store_id
-        self.retry_policy = RetryPolicy(max_retries=max_retries)
+        self.retry_policy = retry_policy
         self._timeout = timeout
         self._governor_source: GovernorRegistry | StoreGovernor = (
             governor if governor is not None else DEFAULT_GOVERNOR_REGISTRY
@@ -219,11 +251,28 @@ class Salla(Resources):
 
     # ------------------------------------------------------------------------------- sending
 
-    def _acquire(self, governor: StoreGovernor, path: str) -> None:
+    def _acquire(self, governor: StoreGovernor, path: str, method: str, url: str) -> None:
+        poll = IN_FLIGHT_POLL_SECONDS
         while True:
             admission = governor.try_acquire(path)
             if admission.granted:
                 return
+            if admission.busy:
+                # Waiting for an in-flight slot: back off so that many queued callers do not
+                # spin (see the governor's module docstring).
+                self._clock.sleep(poll)
+                poll = min(poll * 2, MAX_IN_FLIGHT_POLL_SECONDS)
+                continue
+            if admission.delay > self.retry_policy.max_retry_after:
+                # The same bound as for a Retry-After: a call never blocks longer than that for
+                # the rate limit, whatever timeout= says; the caller can reschedule.
+                raise RateLimitError(
+                    f"the store's rate limit asks to wait {admission.delay:.0f} s, longer than "
+                    f"max_retry_after={self.retry_policy.max_retry_after:g} s",
+                    method=method,
+                    url=url,
+                    retry_after=admission.delay,
+                )
             self._clock.sleep(admission.delay)
 
     def _send(
@@ -249,33 +298,41 @@ class Salla(Resources):
             query = [pair for pair in path_query if pair[0] not in given] + query
         content = encode_json(json) if json is not None else None
         form = encode_form(data) if data is not None or files else None
-        token = self._get_token()
-        governor = self._governor_for(token)
+        if language is not None:
+            check_header_value("language", language)
+        # Without a store id there is a fixed access token (see __init__): it keys the governor.
+        governor = self._governor_for(self._access_token or "")
         clock = self._clock
         refreshed = False
+        fresh_token: str | None = None
         retries = 0
         attempt = 0
         while True:
             attempt += 1
-            headers = build_headers(token, language=language or self.language, version=VERSION)
-            if content is not None:
-                headers["Content-Type"] = "application/json"
-            request = self._http.build_request(
-                method,
-                url,
-                params=tuple(query),
-                content=content,
-                data=form,
-                files=files,
-                headers=headers,
-                timeout=timeout if timeout is not None else self._timeout,
-            )
-            self._acquire(governor, path)
+            self._acquire(governor, path, method, url)
             started = clock.time()
             response: httpx2.Response | None = None
             retry_after: float | None = None
             failure: httpx2.HTTPError | None = None
+            request: httpx2.Request | None = None
             try:
+                # The token is read after the governor's wait, on every attempt: a call that
+                # queued while another refreshed the token must not send the rejected one.
+                token = fresh_token if fresh_token is not None else self._get_token()
+                fresh_token = None
+                headers = build_headers(token, language=language or self.language, version=VERSION)
+                if content is not None:
+                    headers["Content-Type"] = "application/json"
+                request = self._http.build_request(
+                    method,
+                    url,
+                    params=tuple(query),
+                    content=content,
+                    data=form,
+                    files=files,
+                    headers=headers,
+                    timeout=timeout if timeout is not None else self._timeout,
+                )
                 response = self._http.send(request)
             except httpx2.HTTPError as exc:
                 failure = exc
@@ -285,8 +342,11 @@ class Salla(Resources):
                 if response is None:
                     governor.release(path, None)
                 else:
+                    now = clock.time()
                     retry_after = parse_retry_after(
-                        response.headers.get("retry-after"), clock.time()
+                        response.headers.get("retry-after"),
+                        now,
+                        server_now=server_time(response.headers, now),
                     )
                     governor.release(
                         path,
@@ -301,9 +361,17 @@ class Salla(Resources):
                     raise APIResponseError(
                         f"Salla's response could not be decoded ({failure})",
                         method=method,
-                        url=str(request.url),
+                        url=url,
                     ) from failure
-                error = map_transport_error(failure, method=method, url=str(request.url))
+                if isinstance(failure, httpx2.LocalProtocolError):
+                    # The HTTP stack refused to write our own request (an illegal header or
+                    # body): a bug of the caller's input, which no retry can fix. Not quoted: the
+                    # message may hold a header value, and headers hold the token.
+                    raise ConfigurationError(
+                        f"the request could not be written as HTTP ({type(failure).__name__}); "
+                        "check the values passed in headers, path and body"
+                    ) from failure
+                error = map_transport_error(failure, method=method, url=url)
                 decision = decide_retry(
                     self.retry_policy,
                     method,
@@ -318,6 +386,7 @@ class Salla(Resources):
                 retries += 1
                 clock.sleep(decision.delay)
                 continue
+            assert request is not None
             now = clock.time()
             status = response.status_code
             self._log(method, path, status, attempt, started, response, governor)
@@ -351,7 +420,7 @@ class Salla(Resources):
                 # refreshing again would burn single-use refresh tokens for nothing.
                 refreshed = True
                 try:
-                    token = self._token_provider.refresh_token(token)
+                    fresh_token = self._token_provider.refresh_token(token)
                 except ReinstallRequiredError as exc:
                     self._annotate(exc, status, method, str(request.url))
                     raise
@@ -429,8 +498,14 @@ class Salla(Resources):
         json: Any = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
+        idempotent: bool | None = None,
     ) -> APIResponse:
         """Call any endpoint, with the same retries, governor and error mapping.
+
+        Replay safety follows the endpoint registry, as for the generated methods: a path that
+        matches a registry endpoint (``PUT /orders/12/refund``-like actions included) is
+        replayed after a server error only if that endpoint is idempotent; an unknown path is
+        judged by its method.
 
         Args:
             method: HTTP method.
@@ -440,6 +515,8 @@ class Salla(Resources):
             json: JSON body.
             language: ``Accept-Language`` for this call.
             timeout: Timeout for this call.
+            idempotent: Whether replaying the request is harmless; overrides the registry and
+                the method (True lets a POST be retried after a 5xx).
 
         Returns:
             The decoded response.
@@ -451,8 +528,16 @@ class Salla(Resources):
             ConfigurationError: ``path`` is an absolute URL, or the body cannot be encoded.
             ReinstallRequiredError: The grant is revoked.
         """
+        if idempotent is None:
+            idempotent = registry_idempotency(method, split_path(path)[0])
         return self._send(
-            method, path, params=params, json=json, language=language, timeout=timeout
+            method,
+            path,
+            params=params,
+            json=json,
+            language=language,
+            timeout=timeout,
+            idempotent=idempotent,
         )
 
     # -------------------------------------------------------- helpers for generated resources
@@ -485,6 +570,7 @@ class Salla(Resources):
             # text fields, encoded like query parameters (booleans as 1/0).
             uploads = {k: v for k, v in (file_fields or {}).items() if v is not None}
             uploads.update(files or {})
+            uploads = {k: _file_part(k, v) for k, v in uploads.items()}
             return self._send(
                 method,
                 path,
@@ -525,7 +611,7 @@ class Salla(Resources):
         kwargs: Mapping[str, Any],
     ) -> ItemList[T]:
         response = self._call(method, path_template, path_params, **kwargs)
-        data = response.data if isinstance(response.data, list) else []
+        data = _list_data(response)
         return ItemList(_parse_item(parse, item, response) for item in data)
 
     def _call_list(
@@ -568,11 +654,49 @@ class Salla(Resources):
                 language=language,
                 timeout=timeout,
             )
-            data = response.data if isinstance(response.data, list) else []
+            data = _list_data(response)
             items = [_parse_item(parse, item, response) for item in data]
             return Page(items=items, pagination=response.pagination, response=response)
 
         return Paginator(fetch, start_page=page)
+
+
+def _file_part(name: str, value: Any) -> Any:
+    """Check one file part; a path-like is read as the file it names."""
+    if isinstance(value, str):
+        # A str is ambiguous (a path? the content?); sending it would upload the path's text.
+        raise ConfigurationError(
+            f"{name} must be bytes, a binary file, a (filename, content[, type]) tuple or a "
+            "pathlib.Path, not a str"
+        )
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if not isinstance(path, str):
+            path = os.fsdecode(path)
+        try:
+            with open(path, "rb") as handle:
+                content = handle.read()
+        except OSError as exc:
+            raise ConfigurationError(f"{name}: cannot read {path!r} ({exc.strerror})") from exc
+        return (os.path.basename(path), content)
+    return value
+
+
+def _list_data(response: APIResponse) -> list[Any]:
+    """The items of a list endpoint's ``data``; None, ``{}`` and ``[]`` mean no items."""
+    data = response.data
+    if isinstance(data, list):
+        return data
+    if data is None or data == {}:
+        # PHP serializes an empty array as {} when it was built as a map.
+        return []
+    raise APIResponseError(
+        f"Salla's response to a list endpoint has a {type(data).__name__} as data, not a list",
+        method=response.method,
+        url=response.url,
+        status_code=response.status_code,
+        body=response.raw,
+    )
 
 
 def _parse(parse: Callable[[Any], T], response: APIResponse) -> T:

@@ -27,7 +27,8 @@ class Paginator(Generic[T]):
     ``for item in paginator`` yields items; ``paginator.pages()`` yields :class:`Page`
     objects. Nothing is requested until iteration starts, and each iteration starts again from
     the first page. A server that repeats a page, goes backwards or serves pages beyond
-    ``totalPages`` ends the iteration with a warning on the ``sallakit.api`` logger.
+    ``totalPages`` ends the iteration with a warning on the ``sallakit.api`` logger; the items
+    of a page beyond a ``totalPages`` that shrank during the walk are still yielded first.
 
     Items are iterated at most once per ``id`` within one iteration: when records are created or
     deleted while we walk, page boundaries shift and an item can appear on two pages; the repeat
@@ -55,6 +56,8 @@ class Paginator(Generic[T]):
                     walker.warning,
                     extra={"action": "salla_pagination_stopped", "reason": walker.warning},
                 )
+                if walker.keep_last and page.items:
+                    yield page
                 return
             if page.items or first:
                 yield page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import IO
 
 import httpx2
@@ -14,8 +15,10 @@ TimeoutTypes = float | httpx2.Timeout
 FileTypes = (
     bytes
     | IO[bytes]
+    | os.PathLike[str]
     | tuple[str | None, bytes | IO[bytes]]
     | tuple[str | None, bytes | IO[bytes], str | None]
 )
-"""A file part of a multipart body: its bytes, a binary file object, or a
-``(filename, content[, content type])`` tuple."""
+"""A file part of a multipart body: its bytes, a binary file object, a path to read (a
+``pathlib.Path``; a plain ``str`` is refused as ambiguous), or a ``(filename, content[, content
+type])`` tuple."""

@@ -104,12 +104,12 @@ def test_fields_retry_after_and_invalid_grant() -> None:
             502,
             b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
             InternalServerError,
-            "502 Bad Gateway",
+            "Bad Gateway",  # not "502 Bad Gateway": str() adds the status ("502 Bad Gateway")
         ),
         (503, b"<html><body><h1>Service Unavailable</h1></body></html>", InternalServerError, ""),
         (429, b"Too Many Attempts.", RateLimitError, "Too Many Attempts."),
         (401, b"<html><body>Unauthorized</body></html>", InvalidTokenError, "Unauthorized"),
-        (500, b"<html>500</html>", InternalServerError, "500"),
+        (500, b"<html>500</html>", InternalServerError, "Internal Server Error"),
     ],
 )
 def test_non_json_error_body_keeps_the_status_class(

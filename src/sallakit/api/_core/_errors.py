@@ -13,6 +13,7 @@ status, so that retries and the 401 token refresh apply to it; the raw text is k
 
 from __future__ import annotations
 
+import http
 import json
 import re
 from collections.abc import Mapping
@@ -39,6 +40,7 @@ from sallakit._exceptions import (
     SallaError,
     UnprocessableEntityError,
 )
+from sallakit.api._core._ratelimit import server_time
 from sallakit.api._core._retry import parse_retry_after
 
 __all__ = [
@@ -134,6 +136,21 @@ def _text_excerpt(content: bytes) -> str:
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
 
 
+def _without_status(text: str, status_code: int) -> str:
+    text = text.strip()
+    prefix = str(status_code)
+    if text.startswith(prefix) and (len(text) == len(prefix) or not text[len(prefix)].isalnum()):
+        return text[len(prefix) :].lstrip(" :-").strip()
+    return text
+
+
+def _phrase(status_code: int) -> str:
+    try:
+        return http.HTTPStatus(status_code).phrase
+    except ValueError:
+        return "error"
+
+
 def map_status_error(
     status_code: int,
     content: bytes,
@@ -200,9 +217,14 @@ def map_status_error(
     else:
         cls = STATUS_ERRORS.get(status_code, APIStatusError)
     if retry_after is _UNSET:
-        retry_after = parse_retry_after(headers.get("retry-after"), now)
+        retry_after = parse_retry_after(
+            headers.get("retry-after"), now, server_now=server_time(headers, now)
+        )
+    # The exception's str() starts with the status: a message that repeats it ("502 Bad
+    # Gateway", a proxy page's title) would read "502 502 Bad Gateway".
+    message = _without_status(message, status_code)
     return cls(
-        message or reason or f"Salla answered {status_code}",
+        message or _without_status(reason, status_code) or _phrase(status_code),
         status_code=status_code,
         method=method,
         url=url,

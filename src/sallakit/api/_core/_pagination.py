@@ -116,13 +116,16 @@ class PageWalker:
 
     Usage: request ``walker.page``; feed the answer to :meth:`advance`; stop when it returns
     None. ``stop_reason`` says why; ``warning`` is set when the stop was a defence against a
-    misbehaving server rather than the normal end.
+    misbehaving server rather than the normal end. ``keep_last`` says whether the items of the
+    page that caused a warning stop are still new and should be used (a page past a
+    ``totalPages`` that shrank while we walked: its items are real, only the walk ends there).
     """
 
     def __init__(self, start_page: int = 1) -> None:
         self.page: int | None = start_page
         self.stop_reason: str = ""
         self.warning: str | None = None
+        self.keep_last = False
         self._seen: set[str] = set()
 
     def _stop(self, reason: str, *, warn: bool = False) -> None:
@@ -153,6 +156,9 @@ class PageWalker:
             )
             return None
         if info.total_pages is not None and requested > max(info.total_pages, 1):
+            # Records were deleted while we walked: the items here are not repeats (checked
+            # above), so they are kept; going further would only chase a moving target.
+            self.keep_last = True
             self._stop(
                 f"page {requested} is beyond totalPages={info.total_pages}; stopping", warn=True
             )

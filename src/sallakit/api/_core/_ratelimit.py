@@ -14,12 +14,16 @@ in-flight cap, and the clients do the sleeping.
 from __future__ import annotations
 
 import email.utils
+import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
     "CUSTOMERS_BUDGET",
+    "MAX_DATE_SKEW",
+    "MAX_RESET_WAIT",
+    "MIN_RATE_LIMITED_WAIT",
     "RESET_SAFETY_MARGIN",
     "Bucket",
     "RateLimitHeaders",
@@ -40,6 +44,16 @@ _EPOCH_THRESHOLD = 1_000_000_000
 # Added to every announced reset: the server's ``Date`` has one-second resolution and the response
 # took time to arrive, so the window may close a little later than the arithmetic says.
 RESET_SAFETY_MARGIN = 0.5
+# A reset at or above this is in milliseconds (1e11 s is the year 5138).
+_MILLISECONDS_THRESHOLD = 100_000_000_000
+MAX_RESET_WAIT = 600.0
+"""Longest wait any announced reset or ``Retry-After`` can impose: Salla's windows are one minute
+(the plan bucket) and ten minutes (the customers budget), so a longer figure is a bogus header
+(milliseconds, a broken ``Date``) and must not park the store for hours."""
+MAX_DATE_SKEW = 86_400.0
+"""A ``Date`` header further than this from the local clock is treated as absent."""
+MIN_RATE_LIMITED_WAIT = 1.0
+"""Floor of the wait after a 429: a full bucket still admits one request per second."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +70,35 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(float(value))
+        number = float(value)
     except ValueError:
         return None
+    # "inf" and "nan" parse as floats but are no counts (int(inf) raises OverflowError).
+    return int(number) if math.isfinite(number) else None
 
 
-def server_time(headers: Mapping[str, str]) -> float | None:
-    """The server's clock as its ``Date`` header tells it (Unix seconds), or None."""
+def server_time(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The server's clock as its ``Date`` header tells it (Unix seconds), or None.
+
+    With ``now``, a ``Date`` more than :data:`MAX_DATE_SKEW` away from it is ignored (None): a
+    broken header must not shift every wait by days.
+    """
     value = headers.get("date")
     if not value:
         return None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed.tzinfo is None:
         return None
-    return parsed.timestamp()
+    try:
+        stamp = parsed.timestamp()
+    except (ValueError, OverflowError, OSError):  # pragma: no cover - platform-dependent range
+        return None
+    if now is not None and abs(stamp - now) > MAX_DATE_SKEW:
+        return None
+    return stamp
 
 
 def parse_rate_limit_headers(headers: Mapping[str, str], now: float) -> RateLimitHeaders | None:
@@ -83,6 +109,11 @@ def parse_rate_limit_headers(headers: Mapping[str, str], now: float) -> RateLimi
     ``Date`` header the reset is taken relative to it (``reset - Date`` seconds from ``now``).
     A small value is taken as "seconds from now" so that a server using the other common
     convention is still understood. Either way :data:`RESET_SAFETY_MARGIN` is added.
+
+    Defences against bogus figures: a reset above 1e11 is taken as milliseconds; a ``Date`` more
+    than a day off is ignored; without a usable ``Date``, a Unix reset already in the past on
+    arrival says nothing reliable (our clock is ahead) and counts as unknown; and no reset lies
+    more than :data:`MAX_RESET_WAIT` ahead.
     """
     limit = _header_int(headers, "x-ratelimit-limit")
     remaining = _header_int(headers, "x-ratelimit-remaining")
@@ -91,15 +122,20 @@ def parse_rate_limit_headers(headers: Mapping[str, str], now: float) -> RateLimi
         return None
     reset_at: float | None = None
     if reset is not None:
-        if reset >= _EPOCH_THRESHOLD:
-            server_now = server_time(headers)
-            # Date is truncated to the second, so reset - Date may overstate the wait by up to
-            # one second: the safe direction.
-            offset = (server_now - now) if server_now is not None else 0.0
-            reset_at = float(reset) - offset
+        seconds = reset / 1000 if reset >= _MILLISECONDS_THRESHOLD else float(reset)
+        if seconds >= _EPOCH_THRESHOLD:
+            server_now = server_time(headers, now)
+            if server_now is not None:
+                # Date is truncated to the second, so reset - Date may overstate the wait by up
+                # to one second: the safe direction.
+                reset_at = seconds - (server_now - now)
+            elif seconds > now:
+                reset_at = seconds
+            # else: in the past by our clock and no Date to compare with: unknown.
         else:
-            reset_at = now + reset
-        reset_at += RESET_SAFETY_MARGIN
+            reset_at = now + max(0.0, seconds)
+        if reset_at is not None:
+            reset_at = min(reset_at + RESET_SAFETY_MARGIN, now + MAX_RESET_WAIT)
     return RateLimitHeaders(limit=limit, remaining=remaining, reset_at=reset_at)
 
 
@@ -131,10 +167,17 @@ class Bucket:
                 return 1.0  # Salla still leaks one request per second when the bucket is full
             return self.reset_at - now
         low = max(1, int((self.limit or 0) * LOW_WATERMARK_FRACTION))
-        if self.remaining > low or self.reset_at is None or self.last_sent is None:
+        if self.remaining > low or self.last_sent is None:
             return 0.0
-        # Spread the calls that remain evenly over the time left in the window.
-        interval = (self.reset_at - now) / self.remaining
+        if self.reset_at is None:
+            if not self.limit:
+                return 0.0
+            # The reset is unknown (absent, or unusable because of clock skew): pace at the
+            # plan's own rate, limit calls per minute.
+            interval = 60.0 / self.limit
+        else:
+            # Spread the calls that remain evenly over the time left in the window.
+            interval = (self.reset_at - now) / self.remaining
         return max(0.0, self.last_sent + interval - now)
 
     def on_send(self, now: float) -> None:
@@ -168,9 +211,12 @@ class Bucket:
         """A 429 arrived: the bucket is empty until ``Retry-After`` (or the known reset)."""
         self.remaining = 0
         if retry_after is not None:
-            self.reset_at = now + retry_after
-        elif self.reset_at is None or self.reset_at <= now:
-            self.reset_at = now + 1.0
+            self.reset_at = now + min(max(retry_after, 0.0), MAX_RESET_WAIT)
+        elif self.reset_at is None:
+            self.reset_at = now
+        # Never less than a second: a full bucket admits one request per second, and a
+        # "Retry-After: 0" answered immediately would only earn another 429.
+        self.reset_at = max(self.reset_at, now + MIN_RATE_LIMITED_WAIT)
 
 
 @dataclass(slots=True)

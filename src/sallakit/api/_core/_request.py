@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from sallakit._exceptions import ConfigurationError
 
 __all__ = [
     "build_headers",
     "build_path",
+    "check_header_value",
     "encode_form",
     "encode_json",
     "encode_params",
@@ -29,8 +32,38 @@ def user_agent(version: str) -> str:
     return f"sallakit/{version}"
 
 
+# Visible ASCII and spaces: what every HTTP stack accepts in a header value. A newline would split
+# the header (or make h11 refuse the request deep in the transport); non-ASCII is not encodable.
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
+
+
+def check_header_value(name: str, value: str, *, secret: bool = False) -> None:
+    """Refuse a value that cannot travel in an HTTP header.
+
+    Args:
+        name: The argument's name, for the message.
+        value: The value.
+        secret: Do not quote the value in the message (a token).
+
+    Raises:
+        ConfigurationError: The value holds a control character or a non-ASCII character.
+    """
+    if not isinstance(value, str) or _HEADER_VALUE.fullmatch(value) is None:
+        shown = "" if secret else f": {value!r}"
+        raise ConfigurationError(
+            f"{name} holds characters not allowed in an HTTP header (control characters or "
+            f"non-ASCII){shown}"
+        )
+
+
 def build_headers(token: str, *, language: str, version: str) -> dict[str, str]:
-    """Headers of every API request."""
+    """Headers of every API request.
+
+    Raises:
+        ConfigurationError: The token or the language cannot travel in a header.
+    """
+    check_header_value("the access token", token, secret=True)
+    check_header_value("language", language)
     return {
         "Authorization": f"Bearer {token}",
         "Accept": "application/json",
@@ -42,14 +75,21 @@ def build_headers(token: str, *, language: str, version: str) -> dict[str, str]:
 def build_path(template: str, path_params: Mapping[str, int | str]) -> str:
     """Fill a path template such as ``/orders/{order_id}/histories``.
 
-    Values are percent-encoded as one path segment, so an id can never change the path.
+    Values are percent-encoded as one path segment, so an id can never change the path. The
+    segments ``""``, ``"."`` and ``".."`` (also percent-encoded) are refused: URL normalization
+    would drop or climb them, so ``products.images.update("..")`` would reach ``POST /products``.
 
     Raises:
         KeyError: A placeholder has no value.
+        ConfigurationError: A value is empty, ``.`` or ``..``.
     """
-    return template.format_map(
-        {name: quote(str(value), safe="") for name, value in path_params.items()}
-    )
+    encoded: dict[str, str] = {}
+    for name, value in path_params.items():
+        text = str(value.value if isinstance(value, enum.Enum) else value)
+        if unquote(text) in ("", ".", ".."):
+            raise ConfigurationError(f"{name} must be a real path segment, got {text!r}")
+        encoded[name] = quote(text, safe="")
+    return template.format_map(encoded)
 
 
 def split_path(path: str) -> tuple[str, list[tuple[str, str]]]:
@@ -71,6 +111,9 @@ def split_path(path: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _scalar(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        # str() of an Enum member is "Status.PAID", not its value.
+        value = value.value
     # Laravel's "boolean" rule accepts 1/0 but not the strings "true"/"false".
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -120,6 +163,8 @@ def encode_form(data: Mapping[str, Any] | None) -> dict[str, str | list[str]]:
 
 
 def _prepare(value: Any, marker: str, decimals: list[str]) -> Any:
+    if isinstance(value, enum.Enum):
+        value = value.value
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ConfigurationError(f"cannot send a non-finite Decimal in JSON: {value}")

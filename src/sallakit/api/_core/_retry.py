@@ -77,12 +77,18 @@ def backoff_delay(retry_number: int, *, base: float, cap: float, rand: float) ->
     return max(0.0, min(ceiling, rand * ceiling))
 
 
-def parse_retry_after(value: str | None, now: float) -> float | None:
+def parse_retry_after(
+    value: str | None, now: float, *, server_now: float | None = None
+) -> float | None:
     """Parse a ``Retry-After`` header given as seconds or as an HTTP date.
 
     Args:
         value: The raw header value, or None.
         now: The current time as a Unix timestamp (for the HTTP-date form).
+        server_now: The server's clock (its ``Date`` header), when known. An HTTP-date
+            ``Retry-After`` is a time on the server's clock, so it is measured against this
+            rather than ``now``: a local clock a minute behind would otherwise wait a minute
+            too long, and one a minute ahead would not wait at all.
 
     Returns:
         Seconds to wait (never negative), or None when absent or unparseable.
@@ -102,11 +108,14 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return max(0.0, seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:  # pragma: no cover - older Pythons returned None
         return None
-    return max(0.0, when.timestamp() - now)
+    if when.tzinfo is None:
+        return None
+    reference = server_now if server_now is not None else now
+    return max(0.0, when.timestamp() - reference)
 
 
 def decide_retry(

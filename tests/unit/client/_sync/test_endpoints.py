@@ -58,6 +58,8 @@ def dummy(hint: Any) -> Any:
     if origin is typing.Literal:
         return args[0]
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if bytes in args:  # a file field: a str would be refused as an ambiguous path
+            return b"x"
         return dummy(next(a for a in args if a is not type(None)))
     if hint is bool:
         return True

@@ -10,7 +10,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 
 __all__ = ["AsyncAdvertisements"]
 
@@ -88,7 +88,7 @@ class AsyncAdvertisements(AsyncAPIResource):
                 "description": description,
                 "type": type,
                 "expire_date": expire_date,
-                "pages": pages,
+                "pages": _as_list(pages),
             },
             extra_body=extra_body,
             language=language,
@@ -188,7 +188,7 @@ class AsyncAdvertisements(AsyncAPIResource):
                 "description": description,
                 "type": type,
                 "expire_date": expire_date,
-                "pages": pages,
+                "pages": _as_list(pages),
             },
             extra_body=extra_body,
             language=language,

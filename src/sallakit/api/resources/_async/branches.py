@@ -10,7 +10,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
@@ -268,7 +268,7 @@ class AsyncBranchesAllocations(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"scope_id": scope_id, "strategy": strategy, "priorities": priorities},
+            body={"scope_id": scope_id, "strategy": strategy, "priorities": _as_list(priorities)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -364,7 +364,7 @@ class AsyncBranchesAllocations(AsyncAPIResource):
                 "name": name,
                 "company_id": company_id,
                 "priority": priority,
-                "rules": rules,
+                "rules": _as_list(rules),
                 "action": action,
             },
             extra_body=extra_body,

@@ -11,7 +11,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list
 from sallakit.models import Category, Product
 
 __all__ = ["AsyncCategories"]
@@ -112,7 +112,7 @@ class AsyncCategories(AsyncAPIResource):
                 "translations": translations,
                 "parent_id": parent_id,
                 "sort_order": sort_order,
-                "products": products,
+                "products": _as_list(products),
             },
             extra_body=extra_body,
             language=language,
@@ -266,7 +266,7 @@ class AsyncCategories(AsyncAPIResource):
                 "translations": translations,
                 "parent_id": parent_id,
                 "sort_order": sort_order,
-                "products": products,
+                "products": _as_list(products),
             },
             extra_body=extra_body,
             language=language,

@@ -11,7 +11,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
@@ -257,15 +257,15 @@ class AsyncCoupons(AsyncAPIResource):
                 "marketing_maximum_amount": marketing_maximum_amount,
                 "marketing_info": marketing_info,
                 "beneficiary_domain": beneficiary_domain,
-                "products_include": products_include,
-                "list_include_categories": list_include_categories,
-                "products_exclude": products_exclude,
-                "list_exclude_categories": list_exclude_categories,
-                "list_exclude_brands": list_exclude_brands,
-                "list_include_groups": list_include_groups,
-                "list_exclude_groups": list_exclude_groups,
-                "list_exclude_shipping": list_exclude_shipping,
-                "payment_methods": payment_methods,
+                "products_include": _as_list(products_include),
+                "list_include_categories": _as_list(list_include_categories),
+                "products_exclude": _as_list(products_exclude),
+                "list_exclude_categories": _as_list(list_exclude_categories),
+                "list_exclude_brands": _as_list(list_exclude_brands),
+                "list_include_groups": _as_list(list_include_groups),
+                "list_exclude_groups": _as_list(list_exclude_groups),
+                "list_exclude_shipping": _as_list(list_exclude_shipping),
+                "payment_methods": _as_list(payment_methods),
             },
             extra_body=extra_body,
             language=language,
@@ -472,15 +472,15 @@ class AsyncCoupons(AsyncAPIResource):
                 "marketing_maximum_amount": marketing_maximum_amount,
                 "marketing_info": marketing_info,
                 "beneficiary_domain": beneficiary_domain,
-                "products_include": products_include,
-                "products_exclude": products_exclude,
-                "list_include_categories": list_include_categories,
-                "list_exclude_categories": list_exclude_categories,
-                "list_exclude_brands": list_exclude_brands,
-                "list_include_groups": list_include_groups,
-                "list_exclude_groups": list_exclude_groups,
-                "list_exclude_shipping": list_exclude_shipping,
-                "payment_methods": payment_methods,
+                "products_include": _as_list(products_include),
+                "products_exclude": _as_list(products_exclude),
+                "list_include_categories": _as_list(list_include_categories),
+                "list_exclude_categories": _as_list(list_exclude_categories),
+                "list_exclude_brands": _as_list(list_exclude_brands),
+                "list_include_groups": _as_list(list_include_groups),
+                "list_exclude_groups": _as_list(list_exclude_groups),
+                "list_exclude_shipping": _as_list(list_exclude_shipping),
+                "payment_methods": _as_list(payment_methods),
             },
             extra_body=extra_body,
             language=language,

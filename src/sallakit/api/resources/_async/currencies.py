@@ -8,7 +8,7 @@ from typing import Any
 
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list
 
 __all__ = ["AsyncCurrencies"]
 
@@ -64,7 +64,7 @@ class AsyncCurrencies(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"currencies": currencies},
+            body={"currencies": _as_list(currencies)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,

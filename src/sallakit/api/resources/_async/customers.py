@@ -11,7 +11,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import FileTypes, TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 from sallakit.models import Customer
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class AsyncCustomersGroups(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"name": name, "conditions": conditions},
+            body={"name": name, "conditions": _as_list(conditions)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -112,7 +112,7 @@ class AsyncCustomersGroups(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"group_id": group_id, "customers": customers},
+            body={"group_id": group_id, "customers": _as_list(customers)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -202,7 +202,7 @@ class AsyncCustomersGroups(AsyncAPIResource):
             {"group": group},
             params={},
             extra_params=extra_params,
-            body={"name": name, "conditions": conditions},
+            body={"name": name, "conditions": _as_list(conditions)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -356,8 +356,8 @@ class AsyncCustomersLoyaltyPoints(AsyncAPIResource):
                 "reset_points": reset_points,
                 "type": type,
                 "reason": reason,
-                "channel_send": channel_send,
-                "customers": customers,
+                "channel_send": _as_list(channel_send),
+                "customers": _as_list(customers),
                 "select_all": select_all,
             },
             extra_body=extra_body,
@@ -494,7 +494,7 @@ class AsyncCustomers(AsyncAPIResource):
                 "email": email,
                 "gender": gender,
                 "birthday": birthday,
-                "groups": groups,
+                "groups": _as_list(groups),
             },
             extra_body=extra_body,
             language=language,
@@ -575,8 +575,8 @@ class AsyncCustomers(AsyncAPIResource):
             file: Body ``file`` (file, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -748,7 +748,7 @@ class AsyncCustomers(AsyncAPIResource):
                 "email": email,
                 "gender": gender,
                 "birthday": birthday,
-                "groups": groups,
+                "groups": _as_list(groups),
             },
             extra_body=extra_body,
             language=language,

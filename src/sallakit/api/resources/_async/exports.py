@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
@@ -73,7 +73,7 @@ class AsyncExportsTemplates(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"name": name, "entity": entity, "columns": columns},
+            body={"name": name, "entity": entity, "columns": _as_list(columns)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -107,7 +107,7 @@ class AsyncExportsTemplates(AsyncAPIResource):
             {"id": id},
             params={},
             extra_params=extra_params,
-            body={"name": name, "columns": columns},
+            body={"name": name, "columns": _as_list(columns)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,

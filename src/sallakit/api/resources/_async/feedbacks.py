@@ -10,7 +10,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
@@ -205,7 +205,7 @@ class AsyncFeedbacks(AsyncAPIResource):
                 "product_id": product_id,
                 "content": content,
                 "rating": rating,
-                "images": images,
+                "images": _as_list(images),
             },
             extra_body=extra_body,
             language=language,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list
 
 __all__ = ["AsyncLanguages"]
 
@@ -64,7 +64,7 @@ class AsyncLanguages(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"locales": locales},
+            body={"locales": _as_list(locales)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,

@@ -11,7 +11,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse, AsyncItemList
 from sallakit.api._types import FileTypes, TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 from sallakit.models import Order, OrderHistory, OrderItem, OrderStatus, OrderSummary
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class AsyncOrdersAssignmentsRules(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"user_id": user_id, "rules": rules},
+            body={"user_id": user_id, "rules": _as_list(rules)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -483,7 +483,7 @@ class AsyncOrdersItems(AsyncAPIResource):
                 "identifier": identifier,
                 "quantity": quantity,
                 "branch_id": branch_id,
-                "options": options,
+                "options": _as_list(options),
                 "name": name,
                 "price": price,
                 "cost_price": cost_price,
@@ -563,7 +563,7 @@ class AsyncOrdersItems(AsyncAPIResource):
                 "price": price,
                 "weight": weight,
                 "weight_type": weight_type,
-                "options": options,
+                "options": _as_list(options),
             },
             extra_body=extra_body,
             language=language,
@@ -575,7 +575,7 @@ class AsyncOrdersItems(AsyncAPIResource):
         item_id: int | str,
         *,
         codes: Sequence[str] | str | None = None,
-        files_: Sequence[str] | str | None = None,
+        digital_files: Sequence[str] | str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
@@ -588,7 +588,7 @@ class AsyncOrdersItems(AsyncAPIResource):
         Args:
             item_id: Path ``item_id`` (integer, required).
             codes: Body ``codes`` (array of string).
-            files_: Body ``files`` (array of string).
+            digital_files: Body ``files`` (array of string).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
             language: ``Accept-Language`` of this call (defaults to the client's).
@@ -600,7 +600,7 @@ class AsyncOrdersItems(AsyncAPIResource):
             {"item_id": item_id},
             params={},
             extra_params=extra_params,
-            body={"codes": codes, "files": files_},
+            body={"codes": _as_list(codes), "files": _as_list(digital_files)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -694,7 +694,7 @@ class AsyncOrdersOptions(AsyncAPIResource):
                 "length": length,
                 "is_multi_choice": is_multi_choice,
                 "selected_products": selected_products,
-                "categories": categories,
+                "categories": _as_list(categories),
                 "price": price,
                 "options": options,
                 "booking_details": booking_details,
@@ -910,8 +910,8 @@ class AsyncOrdersStatuses(AsyncAPIResource):
             file: Body ``file`` (file, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -1191,10 +1191,7 @@ class AsyncOrders(AsyncAPIResource):
     def list(
         self,
         *,
-        keyword: Literal[
-            "customer.mobile", "customer.name", "shipping_number", "reference_id", "tag_name"
-        ]
-        | None = None,
+        keyword: str | None = None,
         payment_method: Sequence[str] | str | None = None,
         status: Sequence[int | str] | int | str | None = None,
         from_date: str | None = None,
@@ -1243,8 +1240,7 @@ class AsyncOrders(AsyncAPIResource):
         """GET /orders (scopes: orders.read)
 
         Args:
-            keyword: Query ``keyword`` (string). One of: ``customer.mobile``, ``customer.name``,
-                ``shipping_number``, ``reference_id``, ``tag_name``.
+            keyword: Query ``keyword`` (string).
             payment_method: Query ``payment_method[]`` (array of string).
             status: Query ``status[]`` (array of string).
             from_date: Query ``from_date`` (string).
@@ -1361,7 +1357,7 @@ class AsyncOrders(AsyncAPIResource):
                 "branch_id": branch_id,
                 "courier_id": courier_id,
                 "ship_to": ship_to,
-                "products": products,
+                "products": _as_list(products),
                 "coupon_code": coupon_code,
             },
             extra_body=extra_body,
@@ -1395,7 +1391,7 @@ class AsyncOrders(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"operations": operations, "filters": filters},
+            body={"operations": _as_list(operations), "filters": filters},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -1525,7 +1521,7 @@ class AsyncOrders(AsyncAPIResource):
                 "source": source,
                 "tax": tax,
                 "customer": customer,
-                "products": products,
+                "products": _as_list(products),
                 "discounts": discounts,
                 "payment": payment,
                 "receiver": receiver,
@@ -1619,7 +1615,7 @@ class AsyncOrders(AsyncAPIResource):
                 "ship_to": ship_to,
                 "payment": payment,
                 "coupon_code": coupon_code,
-                "employees": employees,
+                "employees": _as_list(employees),
             },
             extra_body=extra_body,
             language=language,
@@ -1656,7 +1652,7 @@ class AsyncOrders(AsyncAPIResource):
             {"order_id": order_id},
             params={},
             extra_params=extra_params,
-            body={"source": source, "destination": destination, "items": items},
+            body={"source": source, "destination": destination, "items": _as_list(items)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,

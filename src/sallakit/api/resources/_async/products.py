@@ -11,7 +11,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import FileTypes, TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 from sallakit.models import Product
 
 if TYPE_CHECKING:
@@ -69,8 +69,8 @@ class AsyncProductsDigitalFiles(AsyncAPIResource):
             file: Body ``file`` (file).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -119,7 +119,7 @@ class AsyncProductsDigitalCodes(AsyncAPIResource):
             {"product": product},
             params={},
             extra_params=extra_params,
-            body={"codes": codes},
+            body={"codes": _as_list(codes)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -153,8 +153,8 @@ class AsyncProductsImages(AsyncAPIResource):
             photo: Body ``photo`` (file, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -217,8 +217,8 @@ class AsyncProductsImages(AsyncAPIResource):
             photo: Body ``photo`` (file).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -265,8 +265,8 @@ class AsyncProductsImages(AsyncAPIResource):
             photo: Body ``photo`` (file).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -790,7 +790,7 @@ class AsyncProductsOptions(AsyncAPIResource):
                 "visibility_condition_option": visibility_condition_option,
                 "visibility_condition_value": visibility_condition_value,
                 "display_type": display_type,
-                "values": values,
+                "values": _as_list(values),
             },
             extra_body=extra_body,
             language=language,
@@ -873,7 +873,7 @@ class AsyncProductsOptions(AsyncAPIResource):
                 "advance": advance,
                 "associated_with_order_time": associated_with_order_time,
                 "not_same_day_order": not_same_day_order,
-                "values": values,
+                "values": _as_list(values),
             },
             extra_body=extra_body,
             language=language,
@@ -988,7 +988,7 @@ class AsyncProductsQuantities(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"products": products},
+            body={"products": _as_list(products)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -1202,7 +1202,7 @@ class AsyncProductsVariants(AsyncAPIResource):
                 "mpn": mpn,
                 "gtin": gtin,
                 "notify_low": notify_low,
-                "quantities": quantities,
+                "quantities": _as_list(quantities),
             },
             extra_body=extra_body,
             language=language,
@@ -1453,7 +1453,7 @@ class AsyncProducts(AsyncAPIResource):
                 "booking_details": booking_details,
                 "unlimited_quantity": unlimited_quantity,
                 "description": description,
-                "categories": categories,
+                "categories": _as_list(categories),
                 "min_amount_donating": min_amount_donating,
                 "max_amount_donating": max_amount_donating,
                 "sale_price": sale_price,
@@ -1465,7 +1465,7 @@ class AsyncProducts(AsyncAPIResource):
                 "weight": weight,
                 "weight_type": weight_type,
                 "video": video,
-                "videos": videos,
+                "videos": _as_list(videos),
                 "sku": sku,
                 "mpn": mpn,
                 "gtin": gtin,
@@ -1486,11 +1486,11 @@ class AsyncProducts(AsyncAPIResource):
                 "metadata_url": metadata_url,
                 "scoped_prices": scoped_prices,
                 "brand_id": brand_id,
-                "tags": tags,
-                "consisted_products": consisted_products,
-                "images": images,
-                "channels": channels,
-                "options": options,
+                "tags": _as_list(tags),
+                "consisted_products": _as_list(consisted_products),
+                "images": _as_list(images),
+                "channels": _as_list(channels),
+                "options": _as_list(options),
             },
             extra_body=extra_body,
             language=language,
@@ -1523,7 +1523,7 @@ class AsyncProducts(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"operations": operations, "filters": filters},
+            body={"operations": _as_list(operations), "filters": filters},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -1557,8 +1557,8 @@ class AsyncProducts(AsyncAPIResource):
             file: Body ``file`` (file, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -1601,7 +1601,7 @@ class AsyncProducts(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"products": products},
+            body={"products": _as_list(products)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -1793,7 +1793,7 @@ class AsyncProducts(AsyncAPIResource):
                 "booking_details": booking_details,
                 "unlimited_quantity": unlimited_quantity,
                 "description": description,
-                "categories": categories,
+                "categories": _as_list(categories),
                 "min_amount_donating": min_amount_donating,
                 "max_amount_donating": max_amount_donating,
                 "sale_price": sale_price,
@@ -1812,7 +1812,7 @@ class AsyncProducts(AsyncAPIResource):
                 "tax_reason_code": tax_reason_code,
                 "hide_quantity": hide_quantity,
                 "show_in_web": show_in_web,
-                "channels": channels,
+                "channels": _as_list(channels),
                 "enable_upload_image": enable_upload_image,
                 "enable_note": enable_note,
                 "pinned": pinned,
@@ -1825,7 +1825,7 @@ class AsyncProducts(AsyncAPIResource):
                 "metadata_url": metadata_url,
                 "scoped_prices": scoped_prices,
                 "brand_id": brand_id,
-                "tags": tags,
+                "tags": _as_list(tags),
             },
             extra_body=extra_body,
             language=language,
@@ -2050,7 +2050,7 @@ class AsyncProducts(AsyncAPIResource):
                 "booking_details": booking_details,
                 "unlimited_quantity": unlimited_quantity,
                 "description": description,
-                "categories": categories,
+                "categories": _as_list(categories),
                 "min_amount_donating": min_amount_donating,
                 "max_amount_donating": max_amount_donating,
                 "sale_price": sale_price,
@@ -2069,7 +2069,7 @@ class AsyncProducts(AsyncAPIResource):
                 "tax_reason_code": tax_reason_code,
                 "hide_quantity": hide_quantity,
                 "show_in_web": show_in_web,
-                "channels": channels,
+                "channels": _as_list(channels),
                 "enable_upload_image": enable_upload_image,
                 "enable_note": enable_note,
                 "pinned": pinned,
@@ -2082,7 +2082,7 @@ class AsyncProducts(AsyncAPIResource):
                 "metadata_url": metadata_url,
                 "scoped_prices": scoped_prices,
                 "brand_id": brand_id,
-                "tags": tags,
+                "tags": _as_list(tags),
             },
             extra_body=extra_body,
             language=language,

@@ -10,7 +10,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list
 from sallakit.models import Shipment
 
 __all__ = ["AsyncShipments"]
@@ -189,11 +189,11 @@ class AsyncShipments(AsyncAPIResource):
                 "external_id": external_id,
                 "external_additional_id": external_additional_id,
                 "external_company_name": external_company_name,
-                "service_types": service_types,
+                "service_types": _as_list(service_types),
                 "policy_options": policy_options,
                 "ship_to": ship_to,
                 "ship_from": ship_from,
-                "packages": packages,
+                "packages": _as_list(packages),
             },
             extra_body=extra_body,
             language=language,

@@ -11,7 +11,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
@@ -341,8 +341,8 @@ class AsyncShippingDeliveryPromises(AsyncAPIResource):
                 "delivery_time": delivery_time,
                 "preparation_time": preparation_time,
                 "visible": visible,
-                "working_days": working_days,
-                "holidays": holidays,
+                "working_days": _as_list(working_days),
+                "holidays": _as_list(holidays),
                 "status": status,
             },
             extra_body=extra_body,
@@ -433,9 +433,9 @@ class AsyncShippingRoutes(AsyncAPIResource):
                 "status": status,
                 "priority": priority,
                 "branded": branded,
-                "companies": companies,
+                "companies": _as_list(companies),
                 "condition_match": condition_match,
-                "conditions": conditions,
+                "conditions": _as_list(conditions),
                 "strategy": strategy,
             },
             extra_body=extra_body,
@@ -471,7 +471,7 @@ class AsyncShippingRoutes(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"status": status, "companies": companies, "strategy": strategy},
+            body={"status": status, "companies": _as_list(companies), "strategy": strategy},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -577,9 +577,9 @@ class AsyncShippingRoutes(AsyncAPIResource):
                 "status": status,
                 "priority": priority,
                 "branded": branded,
-                "companies": companies,
+                "companies": _as_list(companies),
                 "condition_match": condition_match,
-                "conditions": conditions,
+                "conditions": _as_list(conditions),
                 "strategy": strategy,
             },
             extra_body=extra_body,

@@ -11,7 +11,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource, _raw
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
 
 __all__ = ["AsyncSpecialOffers"]
 
@@ -116,7 +116,7 @@ class AsyncSpecialOffers(AsyncAPIResource):
                 "message": message,
                 "status": status,
                 "applied_with_coupon": applied_with_coupon,
-                "discounts_table": discounts_table,
+                "discounts_table": _as_list(discounts_table),
             },
             extra_body=extra_body,
             language=language,
@@ -275,7 +275,7 @@ class AsyncSpecialOffers(AsyncAPIResource):
                 "message": message,
                 "status": status,
                 "applied_with_coupon": applied_with_coupon,
-                "discounts_table": discounts_table,
+                "discounts_table": _as_list(discounts_table),
             },
             extra_body=extra_body,
             language=language,

@@ -10,7 +10,7 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse, AsyncItemList
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._async._base import AsyncAPIResource
+from sallakit.api.resources._async._base import AsyncAPIResource, _as_list
 from sallakit.models import Webhook, WebhookEvent
 
 __all__ = ["AsyncWebhooks"]
@@ -120,7 +120,7 @@ class AsyncWebhooks(AsyncAPIResource):
                 "url": url,
                 "version": version,
                 "rule": rule,
-                "headers": headers,
+                "headers": _as_list(headers),
                 "security_strategy": security_strategy,
                 "secret": secret,
             },
@@ -200,7 +200,7 @@ class AsyncWebhooks(AsyncAPIResource):
                 "url": url,
                 "version": version,
                 "rule": rule,
-                "headers": headers,
+                "headers": _as_list(headers),
                 "security_strategy": security_strategy,
                 "secret": secret,
             },

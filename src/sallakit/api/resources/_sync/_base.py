@@ -5,12 +5,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sallakit.api._sync_client import Salla
 
 __all__ = ["APIResource"]
+
+
+def _as_list(value: Any) -> Any:
+    """The value of an array body field: one value becomes a one-item list (None stays None)."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
+        return [value]
+    return list(value)
 
 
 def _raw(item: Any) -> Any:

@@ -12,7 +12,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource, _raw
+from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
 
 __all__ = ["Advertisements"]
 
@@ -90,7 +90,7 @@ class Advertisements(APIResource):
                 "description": description,
                 "type": type,
                 "expire_date": expire_date,
-                "pages": pages,
+                "pages": _as_list(pages),
             },
             extra_body=extra_body,
             language=language,
@@ -190,7 +190,7 @@ class Advertisements(APIResource):
                 "description": description,
                 "type": type,
                 "expire_date": expire_date,
-                "pages": pages,
+                "pages": _as_list(pages),
             },
             extra_body=extra_body,
             language=language,

@@ -12,7 +12,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource, _raw
+from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
 
 if TYPE_CHECKING:
     from sallakit.api._sync_client import Salla
@@ -270,7 +270,7 @@ class BranchesAllocations(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"scope_id": scope_id, "strategy": strategy, "priorities": priorities},
+            body={"scope_id": scope_id, "strategy": strategy, "priorities": _as_list(priorities)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -366,7 +366,7 @@ class BranchesAllocations(APIResource):
                 "name": name,
                 "company_id": company_id,
                 "priority": priority,
-                "rules": rules,
+                "rules": _as_list(rules),
                 "action": action,
             },
             extra_body=extra_body,

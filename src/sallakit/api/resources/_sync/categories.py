@@ -13,7 +13,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource
+from sallakit.api.resources._sync._base import APIResource, _as_list
 from sallakit.models import Category, Product
 
 __all__ = ["Categories"]
@@ -114,7 +114,7 @@ class Categories(APIResource):
                 "translations": translations,
                 "parent_id": parent_id,
                 "sort_order": sort_order,
-                "products": products,
+                "products": _as_list(products),
             },
             extra_body=extra_body,
             language=language,
@@ -268,7 +268,7 @@ class Categories(APIResource):
                 "translations": translations,
                 "parent_id": parent_id,
                 "sort_order": sort_order,
-                "products": products,
+                "products": _as_list(products),
             },
             extra_body=extra_body,
             language=language,

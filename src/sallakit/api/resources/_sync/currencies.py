@@ -10,7 +10,7 @@ from typing import Any
 
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource
+from sallakit.api.resources._sync._base import APIResource, _as_list
 
 __all__ = ["Currencies"]
 
@@ -66,7 +66,7 @@ class Currencies(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"currencies": currencies},
+            body={"currencies": _as_list(currencies)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,

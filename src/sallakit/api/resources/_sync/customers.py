@@ -13,7 +13,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import FileTypes, TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource, _raw
+from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
 from sallakit.models import Customer
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class CustomersGroups(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"name": name, "conditions": conditions},
+            body={"name": name, "conditions": _as_list(conditions)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -114,7 +114,7 @@ class CustomersGroups(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"group_id": group_id, "customers": customers},
+            body={"group_id": group_id, "customers": _as_list(customers)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -204,7 +204,7 @@ class CustomersGroups(APIResource):
             {"group": group},
             params={},
             extra_params=extra_params,
-            body={"name": name, "conditions": conditions},
+            body={"name": name, "conditions": _as_list(conditions)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -358,8 +358,8 @@ class CustomersLoyaltyPoints(APIResource):
                 "reset_points": reset_points,
                 "type": type,
                 "reason": reason,
-                "channel_send": channel_send,
-                "customers": customers,
+                "channel_send": _as_list(channel_send),
+                "customers": _as_list(customers),
                 "select_all": select_all,
             },
             extra_body=extra_body,
@@ -496,7 +496,7 @@ class Customers(APIResource):
                 "email": email,
                 "gender": gender,
                 "birthday": birthday,
-                "groups": groups,
+                "groups": _as_list(groups),
             },
             extra_body=extra_body,
             language=language,
@@ -577,8 +577,8 @@ class Customers(APIResource):
             file: Body ``file`` (file, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -750,7 +750,7 @@ class Customers(APIResource):
                 "email": email,
                 "gender": gender,
                 "birthday": birthday,
-                "groups": groups,
+                "groups": _as_list(groups),
             },
             extra_body=extra_body,
             language=language,

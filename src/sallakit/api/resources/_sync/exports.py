@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource
+from sallakit.api.resources._sync._base import APIResource, _as_list
 
 if TYPE_CHECKING:
     from sallakit.api._sync_client import Salla
@@ -75,7 +75,7 @@ class ExportsTemplates(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"name": name, "entity": entity, "columns": columns},
+            body={"name": name, "entity": entity, "columns": _as_list(columns)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -109,7 +109,7 @@ class ExportsTemplates(APIResource):
             {"id": id},
             params={},
             extra_params=extra_params,
-            body={"name": name, "columns": columns},
+            body={"name": name, "columns": _as_list(columns)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,

@@ -12,7 +12,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource, _raw
+from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
 
 if TYPE_CHECKING:
     from sallakit.api._sync_client import Salla
@@ -207,7 +207,7 @@ class Feedbacks(APIResource):
                 "product_id": product_id,
                 "content": content,
                 "rating": rating,
-                "images": images,
+                "images": _as_list(images),
             },
             extra_body=extra_body,
             language=language,

@@ -10,7 +10,7 @@ from typing import Any
 
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource
+from sallakit.api.resources._sync._base import APIResource, _as_list
 
 __all__ = ["Languages"]
 
@@ -66,7 +66,7 @@ class Languages(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"locales": locales},
+            body={"locales": _as_list(locales)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,

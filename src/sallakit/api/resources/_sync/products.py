@@ -13,7 +13,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import FileTypes, TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource, _raw
+from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
 from sallakit.models import Product
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ class ProductsDigitalFiles(APIResource):
             file: Body ``file`` (file).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -121,7 +121,7 @@ class ProductsDigitalCodes(APIResource):
             {"product": product},
             params={},
             extra_params=extra_params,
-            body={"codes": codes},
+            body={"codes": _as_list(codes)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -155,8 +155,8 @@ class ProductsImages(APIResource):
             photo: Body ``photo`` (file, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -219,8 +219,8 @@ class ProductsImages(APIResource):
             photo: Body ``photo`` (file).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -267,8 +267,8 @@ class ProductsImages(APIResource):
             photo: Body ``photo`` (file).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -792,7 +792,7 @@ class ProductsOptions(APIResource):
                 "visibility_condition_option": visibility_condition_option,
                 "visibility_condition_value": visibility_condition_value,
                 "display_type": display_type,
-                "values": values,
+                "values": _as_list(values),
             },
             extra_body=extra_body,
             language=language,
@@ -875,7 +875,7 @@ class ProductsOptions(APIResource):
                 "advance": advance,
                 "associated_with_order_time": associated_with_order_time,
                 "not_same_day_order": not_same_day_order,
-                "values": values,
+                "values": _as_list(values),
             },
             extra_body=extra_body,
             language=language,
@@ -990,7 +990,7 @@ class ProductsQuantities(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"products": products},
+            body={"products": _as_list(products)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -1204,7 +1204,7 @@ class ProductsVariants(APIResource):
                 "mpn": mpn,
                 "gtin": gtin,
                 "notify_low": notify_low,
-                "quantities": quantities,
+                "quantities": _as_list(quantities),
             },
             extra_body=extra_body,
             language=language,
@@ -1455,7 +1455,7 @@ class Products(APIResource):
                 "booking_details": booking_details,
                 "unlimited_quantity": unlimited_quantity,
                 "description": description,
-                "categories": categories,
+                "categories": _as_list(categories),
                 "min_amount_donating": min_amount_donating,
                 "max_amount_donating": max_amount_donating,
                 "sale_price": sale_price,
@@ -1467,7 +1467,7 @@ class Products(APIResource):
                 "weight": weight,
                 "weight_type": weight_type,
                 "video": video,
-                "videos": videos,
+                "videos": _as_list(videos),
                 "sku": sku,
                 "mpn": mpn,
                 "gtin": gtin,
@@ -1488,11 +1488,11 @@ class Products(APIResource):
                 "metadata_url": metadata_url,
                 "scoped_prices": scoped_prices,
                 "brand_id": brand_id,
-                "tags": tags,
-                "consisted_products": consisted_products,
-                "images": images,
-                "channels": channels,
-                "options": options,
+                "tags": _as_list(tags),
+                "consisted_products": _as_list(consisted_products),
+                "images": _as_list(images),
+                "channels": _as_list(channels),
+                "options": _as_list(options),
             },
             extra_body=extra_body,
             language=language,
@@ -1525,7 +1525,7 @@ class Products(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"operations": operations, "filters": filters},
+            body={"operations": _as_list(operations), "filters": filters},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -1559,8 +1559,8 @@ class Products(APIResource):
             file: Body ``file`` (file, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
-            files: More file parts: bytes, a binary file, or a (filename, bytes, content type)
-                tuple.
+            files: More file parts: bytes, a binary file, a pathlib.Path (not a str), or a
+                (filename, bytes, content type) tuple.
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
@@ -1603,7 +1603,7 @@ class Products(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"products": products},
+            body={"products": _as_list(products)},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -1795,7 +1795,7 @@ class Products(APIResource):
                 "booking_details": booking_details,
                 "unlimited_quantity": unlimited_quantity,
                 "description": description,
-                "categories": categories,
+                "categories": _as_list(categories),
                 "min_amount_donating": min_amount_donating,
                 "max_amount_donating": max_amount_donating,
                 "sale_price": sale_price,
@@ -1814,7 +1814,7 @@ class Products(APIResource):
                 "tax_reason_code": tax_reason_code,
                 "hide_quantity": hide_quantity,
                 "show_in_web": show_in_web,
-                "channels": channels,
+                "channels": _as_list(channels),
                 "enable_upload_image": enable_upload_image,
                 "enable_note": enable_note,
                 "pinned": pinned,
@@ -1827,7 +1827,7 @@ class Products(APIResource):
                 "metadata_url": metadata_url,
                 "scoped_prices": scoped_prices,
                 "brand_id": brand_id,
-                "tags": tags,
+                "tags": _as_list(tags),
             },
             extra_body=extra_body,
             language=language,
@@ -2052,7 +2052,7 @@ class Products(APIResource):
                 "booking_details": booking_details,
                 "unlimited_quantity": unlimited_quantity,
                 "description": description,
-                "categories": categories,
+                "categories": _as_list(categories),
                 "min_amount_donating": min_amount_donating,
                 "max_amount_donating": max_amount_donating,
                 "sale_price": sale_price,
@@ -2071,7 +2071,7 @@ class Products(APIResource):
                 "tax_reason_code": tax_reason_code,
                 "hide_quantity": hide_quantity,
                 "show_in_web": show_in_web,
-                "channels": channels,
+                "channels": _as_list(channels),
                 "enable_upload_image": enable_upload_image,
                 "enable_note": enable_note,
                 "pinned": pinned,
@@ -2084,7 +2084,7 @@ class Products(APIResource):
                 "metadata_url": metadata_url,
                 "scoped_prices": scoped_prices,
                 "brand_id": brand_id,
-                "tags": tags,
+                "tags": _as_list(tags),
             },
             extra_body=extra_body,
             language=language,

@@ -12,7 +12,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource
+from sallakit.api.resources._sync._base import APIResource, _as_list
 from sallakit.models import Shipment
 
 __all__ = ["Shipments"]
@@ -191,11 +191,11 @@ class Shipments(APIResource):
                 "external_id": external_id,
                 "external_additional_id": external_additional_id,
                 "external_company_name": external_company_name,
-                "service_types": service_types,
+                "service_types": _as_list(service_types),
                 "policy_options": policy_options,
                 "ship_to": ship_to,
                 "ship_from": ship_from,
-                "packages": packages,
+                "packages": _as_list(packages),
             },
             extra_body=extra_body,
             language=language,

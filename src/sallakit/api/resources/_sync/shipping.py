@@ -13,7 +13,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource, _raw
+from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
 
 if TYPE_CHECKING:
     from sallakit.api._sync_client import Salla
@@ -343,8 +343,8 @@ class ShippingDeliveryPromises(APIResource):
                 "delivery_time": delivery_time,
                 "preparation_time": preparation_time,
                 "visible": visible,
-                "working_days": working_days,
-                "holidays": holidays,
+                "working_days": _as_list(working_days),
+                "holidays": _as_list(holidays),
                 "status": status,
             },
             extra_body=extra_body,
@@ -435,9 +435,9 @@ class ShippingRoutes(APIResource):
                 "status": status,
                 "priority": priority,
                 "branded": branded,
-                "companies": companies,
+                "companies": _as_list(companies),
                 "condition_match": condition_match,
-                "conditions": conditions,
+                "conditions": _as_list(conditions),
                 "strategy": strategy,
             },
             extra_body=extra_body,
@@ -473,7 +473,7 @@ class ShippingRoutes(APIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={"status": status, "companies": companies, "strategy": strategy},
+            body={"status": status, "companies": _as_list(companies), "strategy": strategy},
             extra_body=extra_body,
             language=language,
             timeout=timeout,
@@ -579,9 +579,9 @@ class ShippingRoutes(APIResource):
                 "status": status,
                 "priority": priority,
                 "branded": branded,
-                "companies": companies,
+                "companies": _as_list(companies),
                 "condition_match": condition_match,
-                "conditions": conditions,
+                "conditions": _as_list(conditions),
                 "strategy": strategy,
             },
             extra_body=extra_body,

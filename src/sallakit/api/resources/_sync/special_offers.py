@@ -13,7 +13,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource, _raw
+from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
 
 __all__ = ["SpecialOffers"]
 
@@ -118,7 +118,7 @@ class SpecialOffers(APIResource):
                 "message": message,
                 "status": status,
                 "applied_with_coupon": applied_with_coupon,
-                "discounts_table": discounts_table,
+                "discounts_table": _as_list(discounts_table),
             },
             extra_body=extra_body,
             language=language,
@@ -277,7 +277,7 @@ class SpecialOffers(APIResource):
                 "message": message,
                 "status": status,
                 "applied_with_coupon": applied_with_coupon,
-                "discounts_table": discounts_table,
+                "discounts_table": _as_list(discounts_table),
             },
             extra_body=extra_body,
             language=language,

@@ -12,7 +12,7 @@ from sallakit.api._sync_pagination import Paginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse, ItemList
 from sallakit.api._types import TimeoutTypes
-from sallakit.api.resources._sync._base import APIResource
+from sallakit.api.resources._sync._base import APIResource, _as_list
 from sallakit.models import Webhook, WebhookEvent
 
 __all__ = ["Webhooks"]
@@ -122,7 +122,7 @@ class Webhooks(APIResource):
                 "url": url,
                 "version": version,
                 "rule": rule,
-                "headers": headers,
+                "headers": _as_list(headers),
                 "security_strategy": security_strategy,
                 "secret": secret,
             },
@@ -202,7 +202,7 @@ class Webhooks(APIResource):
                 "url": url,
                 "version": version,
                 "rule": rule,
-                "headers": headers,
+                "headers": _as_list(headers),
                 "security_strategy": security_strategy,
                 "secret": secret,
             },
