@@ -1,4 +1,4 @@
-"""Client fixes of the third review: bounded rate-limit waits, replay safety of request(),
+"""Client limits and validation: bounded rate-limit waits, replay safety of request(),
 header validation, file fields, array bodies, list shapes, clock skew and polish."""
 
 from __future__ import annotations

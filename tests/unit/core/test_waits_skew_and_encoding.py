@@ -1,4 +1,4 @@
-"""Pure-core fixes of the third review: bounded rate-limit waits, clock skew, path segments,
+"""Pure-core decisions: bounded rate-limit waits, clock skew, path segments,
 header values, enums, page walking and error messages."""
 
 from __future__ import annotations
