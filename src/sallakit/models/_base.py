@@ -85,7 +85,7 @@ class Money(SallaModel):
     @model_validator(mode="before")
     @classmethod
     def _wrap_bare_amount(cls, data: Any) -> Any:
-        if isinstance(data, int | float | str | Decimal) and not isinstance(data, bool):
+        if isinstance(data, (int, float, str, Decimal)) and not isinstance(data, bool):
             return {"amount": data}
         return data
 
@@ -107,7 +107,7 @@ class Tax(SallaModel):
     @model_validator(mode="before")
     @classmethod
     def _accept_flat_money(cls, data: Any) -> Any:
-        if isinstance(data, int | float | str | Decimal) and not isinstance(data, bool):
+        if isinstance(data, (int, float, str, Decimal)) and not isinstance(data, bool):
             return {"amount": data}
         if isinstance(data, dict) and "currency" in data and "percent" not in data:
             rest = {k: v for k, v in data.items() if k not in ("amount", "currency")}

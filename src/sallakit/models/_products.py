@@ -124,7 +124,7 @@ class _Ref(SallaModel):
     @classmethod
     def _wrap_bare_id(cls, data: Any) -> Any:
         # Some product payloads list tags/categories as bare ids: "tags": [1366932222].
-        if isinstance(data, int | str) and not isinstance(data, bool):
+        if isinstance(data, (int, str)) and not isinstance(data, bool):
             return {"id": data}
         return data
 

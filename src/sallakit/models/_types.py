@@ -44,10 +44,15 @@ _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
+_BLANKABLE = (str, dict, list)
+
+
 def _is_blank(value: Any) -> bool:
     # PHP serialises an empty associative array as [] and an unset object as {}
     # or "", so all of these mean "absent" wherever a single value is expected.
-    return value is None or (isinstance(value, str | dict | list) and not value)
+    # Validators here run for every field of every item, so isinstance takes tuples: an
+    # ``A | B`` union is rebuilt on each call, which showed up in profiles of list pages.
+    return value is None or (not value and isinstance(value, _BLANKABLE))
 
 
 def _empty_as_none(value: Any) -> Any:
@@ -80,7 +85,7 @@ def _to_decimal(value: Any) -> Any:
 def _to_int(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a boolean is not an integer")
-    if isinstance(value, str | float | Decimal):
+    if isinstance(value, (str, float, Decimal)):
         number = _to_decimal(value)
         if number != number.to_integral_value():
             raise ValueError(f"not a whole number: {value!r}")
@@ -107,7 +112,7 @@ def _to_text(value: Any) -> Any:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, (int, float, Decimal)):
         # Phone numbers, SKUs and postal codes sometimes arrive as JSON numbers.
         return str(value)
     return value
@@ -200,7 +205,7 @@ def parse_salla_datetime(value: Any) -> datetime | None:
         return datetime(value.year, value.month, value.day, tzinfo=SALLA_TIMEZONE)
     if isinstance(value, bool):
         raise ValueError("a boolean is not a date")
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return _from_epoch(value)
     if isinstance(value, dict):
         inner = value.get("date")

@@ -106,8 +106,16 @@ def parse_page_info(raw: Any) -> PageInfo | None:
 
 
 def fingerprint(items: Sequence[Any]) -> str:
-    """A stable digest of a page's items, to notice a page served twice."""
-    blob = json.dumps(items, sort_keys=True, default=str, ensure_ascii=False)
+    """A stable digest of a page's items, to notice a page served twice.
+
+    Items with ids are identified by their ids (cheap, and what "the same page" means); a page
+    of id-less items falls back to a digest of its whole content.
+    """
+    ids = [item_id(item) for item in items]
+    if all(i is not None for i in ids):
+        blob = "\x1f".join(map(str, ids))
+    else:
+        blob = json.dumps(items, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
 

@@ -136,7 +136,7 @@ def encode_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
             for sub, sub_value in value.items():
                 if sub_value is not None:
                     out.append((f"{key}[{sub}]", _scalar(sub_value)))
-        elif isinstance(value, list | tuple | set | frozenset):
+        elif isinstance(value, (list, tuple, set, frozenset)):
             wire = key if key.endswith("[]") else f"{key}[]"
             out.extend((wire, _scalar(item)) for item in value if item is not None)
         else:
@@ -174,7 +174,7 @@ def _prepare(value: Any, marker: str, decimals: list[str]) -> Any:
         return value.isoformat()
     if isinstance(value, Mapping):
         return {str(k): _prepare(v, marker, decimals) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_prepare(v, marker, decimals) for v in value]
     return value
 
