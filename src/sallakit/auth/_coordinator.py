@@ -140,6 +140,16 @@ class _Base:
             return RefreshInterruptedError(detail)
         return exc
 
+    def _check_wait(self, since: float) -> None:
+        """Give up waiting for another process's lease after the vault's ``lease_wait``."""
+        waited = time.monotonic() - since
+        if waited > self.vault.lease_wait:
+            raise TokenVaultError(
+                f"store {self.store_id}: a refresh is in progress elsewhere (another process "
+                f"holds the refresh lease); gave up waiting after {waited:.0f} s (lease_wait). "
+                "Retry later; `sallakit stores show` tells whether it finished"
+            )
+
     def _commit_failed(self, exc: BaseException) -> TokenVaultError:
         message = COMMIT_FAILED_MESSAGE.format(
             store_id=self.store_id, budget=self.vault.commit_budget, error=type(exc).__name__
@@ -172,6 +182,7 @@ class StoreTokenProvider(_Base):
 
     def _run(self, rejected: str | None, *, force: bool) -> str:
         delay = _POLL_START
+        since = time.monotonic()
         with self.vault._thread_lock(self.store_id):
             while True:
                 begin = self.vault._begin_refresh(self.store_id, rejected, force)
@@ -184,6 +195,7 @@ class StoreTokenProvider(_Base):
                 token = self._settle(begin)
                 if token is not None:
                     return token
+                self._check_wait(since)
                 time.sleep(delay)
                 delay = min(delay * 2, _POLL_MAX)
 
@@ -209,7 +221,9 @@ class StoreTokenProvider(_Base):
         delay = _COMMIT_RETRY_START
         while True:
             try:
-                return self.vault._finish_refresh(self.store_id, begin, tokens)
+                return self.vault._finish_refresh(
+                    self.store_id, begin, tokens, _remaining(deadline)
+                )
             except StoreNotFoundError:
                 raise
             except (RefreshInterruptedError, ReinstallRequiredError):
@@ -219,6 +233,12 @@ class StoreTokenProvider(_Base):
                     raise self._commit_failed(exc) from None
                 time.sleep(delay)
                 delay = min(delay * 2, _COMMIT_RETRY_MAX)
+
+
+def _remaining(deadline: float) -> float:
+    """What is left of the commit budget for one attempt's lock wait (never zero: a wait of
+    zero would fail even an uncontended commit on a busy database)."""
+    return max(0.05, deadline - time.monotonic())
 
 
 class AsyncStoreTokenProvider(_Base):
@@ -244,6 +264,7 @@ class AsyncStoreTokenProvider(_Base):
 
     async def _run(self, rejected: str | None, *, force: bool) -> str:
         delay = _POLL_START
+        since = time.monotonic()
         async with self.vault._task_lock(self.store_id):
             while True:
                 # Shielded from taking the lease to storing the answer: once the lease is
@@ -257,6 +278,7 @@ class AsyncStoreTokenProvider(_Base):
                 token = self._settle(begin)
                 if token is not None:
                     return token
+                self._check_wait(since)
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _POLL_MAX)
 
@@ -300,7 +322,7 @@ class AsyncStoreTokenProvider(_Base):
         while True:
             try:
                 token: str = await anyio.to_thread.run_sync(
-                    self.vault._finish_refresh, self.store_id, begin, tokens
+                    self.vault._finish_refresh, self.store_id, begin, tokens, _remaining(deadline)
                 )
                 return token
             except (StoreNotFoundError, RefreshInterruptedError, ReinstallRequiredError):

@@ -8,6 +8,9 @@ clients do. The transport is injectable so tests and the in-process emulator can
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -40,6 +43,74 @@ __all__ = [
 DEFAULT_OAUTH_TIMEOUT = 30.0
 #: Answers larger than this are not token answers.
 _MAX_ANSWER = 1024 * 1024
+
+#: Share of the overall deadline the TCP/TLS connect may use, so that an unreachable server
+#: fails as a connect timeout (nothing sent: safe to retry) before the overall deadline fires.
+_CONNECT_SHARE = 0.5
+#: httpcore trace events that show the request has started to leave the process.
+_SENDING_EVENTS = ("send_request_headers.started",)
+#: httpcore trace events of the connection phase (nothing sent yet).
+_CONNECT_EVENTS = ("connection.connect_tcp.", "connection.start_tls.")
+
+
+def _http_timeout(timeout: float) -> httpx2.Timeout:
+    """Per-phase httpx timeouts: connect (and pool) well inside the overall deadline."""
+    return httpx2.Timeout(timeout, connect=timeout * _CONNECT_SHARE, pool=timeout * _CONNECT_SHARE)
+
+
+class _Progress:
+    """What httpcore's ``trace`` extension reported: connecting started, request headers sent.
+
+    A timeout is "nothing sent" only when the transport reported connecting and never reported
+    sending; a transport that traces nothing (a mock) is conservatively "maybe sent".
+    """
+
+    __slots__ = ("connecting", "cut", "done", "guard", "sending", "sock")
+
+    def __init__(self) -> None:
+        self.connecting = False
+        self.sending = False
+        self.sock: socket.socket | None = None
+        self.guard = threading.Lock()
+        self.done = False
+        self.cut = False
+
+    def note(self, name: str, info: dict[str, Any] | None = None) -> None:
+        if name.startswith(_CONNECT_EVENTS):
+            self.connecting = True
+            if name.endswith(".complete") and info is not None:
+                stream = info.get("return_value")
+                get = getattr(stream, "get_extra_info", None)
+                sock = get("socket") if get is not None else None
+                if isinstance(sock, socket.socket):
+                    with self.guard:
+                        self.sock = sock
+        elif name.endswith(_SENDING_EVENTS):
+            self.sending = True
+
+    def expire(self) -> None:
+        """The overall deadline passed: shut the connection down, which ends a blocked read."""
+        with self.guard:
+            if self.done or self.sock is None:
+                return
+            self.cut = True
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        with self.guard:
+            self.done = True
+
+    @property
+    def not_sent(self) -> bool:
+        return self.connecting and not self.sending
+
+    def sync_trace(self, name: str, info: dict[str, Any]) -> None:
+        self.note(name, info)
+
+    async def async_trace(self, name: str, info: dict[str, Any]) -> None:
+        self.note(name)
+
 
 #: Errors raised before any byte of the request reached the server: retrying is safe.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -187,7 +258,7 @@ class AsyncOAuthClient(_OAuthBase):
             client_id, client_secret, accounts_url=accounts_url, timeout=timeout, clock=clock
         )
         self._http = httpx2.AsyncClient(
-            base_url=self.accounts_url, transport=transport, timeout=timeout
+            base_url=self.accounts_url, transport=transport, timeout=_http_timeout(timeout)
         )
 
     async def aclose(self) -> None:
@@ -201,6 +272,8 @@ class AsyncOAuthClient(_OAuthBase):
         await self.aclose()
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+        progress = _Progress()
+        kwargs["extensions"] = {"trace": progress.async_trace}
         try:
             with anyio.fail_after(self.timeout):
                 async with self._http.stream(method, path, **kwargs) as response:
@@ -216,6 +289,9 @@ class AsyncOAuthClient(_OAuthBase):
             # The request never left: safe to try again, nothing was consumed.
             raise _not_sent(exc) from exc
         except (httpx2.HTTPError, TimeoutError) as exc:
+            if progress.not_sent:
+                # The overall deadline fired while still connecting: nothing left the process.
+                raise _not_sent(exc) from exc
             # Maybe sent, no complete answer: a refresh token may or may not have been consumed.
             raise _no_answer(exc) from exc
 
@@ -263,7 +339,14 @@ class OAuthClient(_OAuthBase):
         super().__init__(
             client_id, client_secret, accounts_url=accounts_url, timeout=timeout, clock=clock
         )
-        self._http = httpx2.Client(base_url=self.accounts_url, transport=transport, timeout=timeout)
+        # No keep-alive: every call opens its own connection, whose socket the overall deadline
+        # can shut down (OAuth calls are rare; a pooled connection is not worth it).
+        self._http = httpx2.Client(
+            base_url=self.accounts_url,
+            transport=transport,
+            timeout=_http_timeout(timeout),
+            limits=httpx2.Limits(max_keepalive_connections=0),
+        )
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -276,8 +359,15 @@ class OAuthClient(_OAuthBase):
         self.close()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
-        # The deadline is checked between chunks; each read is bounded by the time left.
-        deadline = time.monotonic() + self.timeout
+        # Overall deadline: connect is bounded by its own (shorter) timeout; once connected, a
+        # timer shuts the socket down when the deadline passes, which ends any blocked read or
+        # write at once (no thread is left running the call). An answer completed before the
+        # cut is accepted even if it arrived late: its tokens are already issued.
+        progress = _Progress()
+        kwargs["extensions"] = {"trace": progress.sync_trace}
+        timer = threading.Timer(self.timeout, progress.expire)
+        timer.daemon = True
+        timer.start()
         try:
             with self._http.stream(method, path, **kwargs) as response:
                 size = 0
@@ -286,16 +376,20 @@ class OAuthClient(_OAuthBase):
                     size += len(chunk)
                     if size > _MAX_ANSWER:
                         raise TokenExchangeError("the accounts server answer is too large")
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"no complete answer within {self.timeout:g} s")
                     chunks.append(chunk)
+                progress.finish()
                 return _complete(response, b"".join(chunks))
         except _NOT_SENT as exc:
             # The request never left: safe to try again, nothing was consumed.
             raise _not_sent(exc) from exc
         except (httpx2.HTTPError, TimeoutError) as exc:
+            if progress.not_sent and not progress.cut:
+                raise _not_sent(exc) from exc
             # Maybe sent, no complete answer: a refresh token may or may not have been consumed.
             raise _no_answer(exc) from exc
+        finally:
+            progress.finish()
+            timer.cancel()
 
     def exchange_code(self, code: str, *, redirect_uri: str) -> TokenSet:
         """Trade an authorization code for tokens."""

@@ -8,6 +8,7 @@ and async callers. Every SQLAlchemy and cryptography error is translated into
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -57,7 +58,7 @@ from sallakit.db import (
     read_transaction,
     write_transaction,
 )
-from sallakit.db._schema import app_events, oauth_states, refresh_journal, stores
+from sallakit.db._schema import app_events, oauth_states, refresh_journal, store_history, stores
 
 if TYPE_CHECKING:
     from sallakit.api import AsyncSalla, Salla
@@ -70,6 +71,9 @@ logger = logging.getLogger(__name__)
 
 #: Refresh one day before the access token expires, as Salla's own guidance suggests.
 DEFAULT_REFRESH_MARGIN = 86_400.0
+
+#: How many hashes of retired refresh tokens are kept per store.
+_RETIRED_KEEP = 64
 
 REINSTALL_MESSAGE = (
     "Salla answered invalid_grant for store {store_id}: the grant is revoked (the refresh token "
@@ -233,6 +237,15 @@ def _pid_alive(pid: int) -> bool:
     return not (fields and fields[0] in ("Z", "X"))
 
 
+def _db_error(exc: sa.exc.SQLAlchemyError) -> str:
+    """The error text for a database failure: its class only. A driver's message or the
+    statement's parameters can carry sealed tokens and merchant data (the chained exception
+    keeps the details for a debugger)."""
+    orig = getattr(exc, "orig", None)
+    name = type(orig).__name__ if orig is not None else type(exc).__name__
+    return f"token vault database error ({name})"
+
+
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds")
 
@@ -249,6 +262,11 @@ class TokenVault:
         lease_timeout: after this many seconds (database clock) an unfinished refresh is
             considered abandoned; must exceed the OAuth deadline plus ``commit_budget``.
         commit_budget: seconds to keep retrying the commit of tokens Salla already issued.
+        lease_wait: the longest a caller waits for another process's refresh of the same store
+            before giving up with :class:`TokenVaultError` ("refresh in progress elsewhere");
+            by default the OAuth deadline plus ``commit_budget`` plus 10 s, the time a live
+            owner needs at most. A lease left by a failed commit or a dead owner stays until
+            ``lease_timeout``; callers stop waiting for it long before.
         clock: the current time in epoch seconds, for token expiry (injectable for tests);
             lease ages always use the database's clock.
         create_tables: create the tables on construction (idempotent).
@@ -264,6 +282,7 @@ class TokenVault:
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
         commit_budget: float = DEFAULT_COMMIT_BUDGET,
+        lease_wait: float | None = None,
         clock: Callable[[], float] = time.time,
         create_tables: bool = True,
     ) -> None:
@@ -289,6 +308,9 @@ class TokenVault:
         self.refresh_margin = refresh_margin
         self.lease_timeout = lease_timeout
         self.commit_budget = commit_budget
+        self.lease_wait = slowest + commit_budget + 10.0 if lease_wait is None else lease_wait
+        if self.lease_wait < 0:
+            raise ConfigurationError("lease_wait must be >= 0")
         self._clock = clock
         self._host = socket.gethostname()[:255]
         # In-process serialisation, so that tasks and threads of one process queue here rather
@@ -323,14 +345,14 @@ class TokenVault:
     # ------------------------------------------------------------------------ transactions
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, lock_timeout: float | None = None) -> Iterator[Connection]:
         try:
-            with write_transaction(self._engine) as conn:
+            with write_transaction(self._engine, lock_timeout=lock_timeout) as conn:
                 yield conn
         except SallaError:
             raise
         except sa.exc.SQLAlchemyError as exc:
-            raise TokenVaultError(f"token vault database error: {exc}") from exc
+            raise TokenVaultError(_db_error(exc)) from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -340,7 +362,7 @@ class TokenVault:
         except SallaError:
             raise
         except sa.exc.SQLAlchemyError as exc:
-            raise TokenVaultError(f"token vault database error: {exc}") from exc
+            raise TokenVaultError(_db_error(exc)) from exc
 
     def _select_store(self, conn: Connection, store_id: int, *, lock: bool) -> Any:
         query = sa.select(stores).where(stores.c.store_id == store_id)
@@ -439,22 +461,76 @@ class TokenVault:
     ) -> None:
         # INSERT ... ON CONFLICT DO NOTHING, then lock: two workers seeing a new store at once
         # (app.installed and app.store.authorize back to back) both succeed, one after the other.
-        insert = (
-            sqlite_insert(stores) if is_sqlite(self._engine) else postgresql_insert(stores)
-        ).values(
-            store_id=store_id,
-            generation=0,
-            status=StoreStatus.PENDING.value,
-            scopes="",
-            created_at=now,
-            updated_at=now,
-        )
-        conn.execute(insert.on_conflict_do_nothing(index_elements=[stores.c.store_id]))
+        self._insert_if_absent(conn, store_id, now)
         self._select_store(conn, store_id, lock=True)
         update = dict(values)
         if bump:
             update["generation"] = stores.c.generation + 1
         conn.execute(stores.update().where(stores.c.store_id == store_id).values(**update))
+
+    def _insert(self, table: sa.Table) -> Any:
+        return sqlite_insert(table) if is_sqlite(self._engine) else postgresql_insert(table)
+
+    def _insert_if_absent(self, conn: Connection, store_id: int, now: float) -> bool:
+        """Create a ``pending`` row for a new store; ``True`` when this call created it.
+
+        A store purged before starts at its old generation high-water mark (kept in the
+        tombstone), so a generation number is never reused for a store id.
+        """
+        floor = conn.execute(
+            sa.select(store_history.c.generation).where(store_history.c.store_id == store_id)
+        ).scalar_one_or_none()
+        insert = self._insert(stores).values(
+            store_id=store_id,
+            generation=int(floor or 0),
+            status=StoreStatus.PENDING.value,
+            scopes="",
+            created_at=now,
+            updated_at=now,
+        )
+        done = conn.execute(insert.on_conflict_do_nothing(index_elements=[stores.c.store_id]))
+        return bool(done.rowcount == 1)
+
+    def _history(self, conn: Connection, store_id: int) -> Any:
+        """The store's tombstone row, created if absent and locked (after the store row)."""
+        insert = self._insert(store_history).values(
+            store_id=store_id, generation=0, retired_refresh=""
+        )
+        conn.execute(insert.on_conflict_do_nothing(index_elements=[store_history.c.store_id]))
+        query = sa.select(store_history).where(store_history.c.store_id == store_id)
+        if not is_sqlite(self._engine):
+            query = query.with_for_update()
+        return conn.execute(query).mappings().one()
+
+    def _replaced_refresh(self, conn: Connection, store_id: int, new: str | None) -> str | None:
+        """The stored refresh token that ``new`` replaces (it is retired), if readable."""
+        row = self._select_store(conn, store_id, lock=True)
+        if row is None or row["refresh_token"] is None:
+            return None
+        try:
+            old = self._cipher.open(store_id, "refresh", row["refresh_token"])
+        except SallaError:
+            return None  # sealed under a key no longer configured: nothing to compare
+        return None if old == new else old
+
+    @staticmethod
+    def _token_hash(store_id: int, token: str) -> str:
+        return hashlib.sha256(f"{store_id}:{token}".encode()).hexdigest()[:32]
+
+    def _retire(self, conn: Connection, store_id: int, refresh_token: str | None) -> None:
+        """Remember a refresh token that was sent to Salla: it must never be stored again."""
+        if not refresh_token:
+            return
+        hashes = self._history(conn, store_id)["retired_refresh"].split()
+        digest = self._token_hash(store_id, refresh_token)
+        if digest in hashes:
+            return
+        hashes.append(digest)
+        conn.execute(
+            store_history.update()
+            .where(store_history.c.store_id == store_id)
+            .values(retired_refresh=" ".join(hashes[-_RETIRED_KEEP:]))
+        )
 
     def record_install(self, store_id: int, app: Mapping[str, Any]) -> StoredStore:
         """Remember an ``app.installed`` / ``app.updated`` event's app details.
@@ -490,8 +566,8 @@ class TokenVault:
         reinstall) and ``False`` is returned.
         """
         now = self._clock()
+        row = self._select_store(conn, store_id, lock=True)
         if created_at is not None:
-            row = self._select_store(conn, store_id, lock=True)
             newest = row["authorize_created_at"] if row is not None else None
             if newest is not None and created_at < newest:
                 logger.warning(
@@ -500,9 +576,23 @@ class TokenVault:
                     extra={"action": "easy_mode_stale_uninstall", "store_id": store_id},
                 )
                 return False
+        # The tombstone survives a purge: the uninstall event's time (an older authorize
+        # delivered late must not revive the store) and the generation high-water mark.
+        history = self._history(conn, store_id)
+        tomb: dict[str, Any] = {}
+        if created_at is not None and (
+            history["uninstall_event_at"] is None or created_at > history["uninstall_event_at"]
+        ):
+            tomb["uninstall_event_at"] = created_at
+        if row is not None:
+            tomb["generation"] = max(int(history["generation"]), int(row["generation"]) + 1)
+        if tomb:
+            conn.execute(
+                store_history.update().where(store_history.c.store_id == store_id).values(**tomb)
+            )
         if purge:
-            for table in (refresh_journal, app_events):
-                conn.execute(table.delete().where(table.c.store_id == store_id))
+            # The app events' digests stay (part of the tombstone): a redelivery stays a no-op.
+            conn.execute(refresh_journal.delete().where(refresh_journal.c.store_id == store_id))
             conn.execute(stores.delete().where(stores.c.store_id == store_id))
         else:
             conn.execute(
@@ -602,6 +692,7 @@ class TokenVault:
     ) -> None:
         """Like :meth:`save_tokens` inside a caller's transaction (see :meth:`apply_app_event`)."""
         now = self._clock()
+        replaced = self._replaced_refresh(conn, store_id, tokens.refresh_token)
         values: dict[str, Any] = {
             "status": StoreStatus.ACTIVE.value,
             "status_detail": None,
@@ -626,6 +717,8 @@ class TokenVault:
         if connected_via is not None:
             values["connected_via"] = connected_via
         self._upsert(conn, store_id, values, bump=True, now=now)
+        if replaced is not None:
+            self._retire(conn, store_id, replaced)
         conn.execute(
             refresh_journal.update()
             .where(refresh_journal.c.store_id == store_id)
@@ -648,21 +741,40 @@ class TokenVault:
         one (a retry of a failed delivery arriving after the app was updated) would put back
         revoked tokens, so it is ignored and ``False`` returned.
         """
+        # Insert-if-absent first, so that the lock below exists to wait on even for a new store
+        # (two deliveries for a store with no row yet are then ordered, not both applied).
+        inserted = self._insert_if_absent(conn, store_id, self._clock())
         row = self._select_store(conn, store_id, lock=True)
-        if row is not None:
-            old_at, old_exp = row["authorize_created_at"], row["authorize_expires"]
-            older = False
-            if created_at is not None and old_at is not None and created_at != old_at:
-                older = created_at < old_at
-            elif expires is not None and old_exp is not None:
-                older = expires < old_exp
-            if older:
-                logger.warning(
-                    "ignored an app.store.authorize for store %s older than the one applied",
-                    store_id,
-                    extra={"action": "easy_mode_stale_authorize", "store_id": store_id},
-                )
-                return False
+        history = self._history(conn, store_id)
+        old_at, old_exp = row["authorize_created_at"], row["authorize_expires"]
+        stale: str | None = None
+        if created_at is not None and old_at is not None and created_at != old_at:
+            if created_at < old_at:
+                stale = "older than the one applied"
+        elif expires is not None and old_exp is not None and expires < old_exp:
+            stale = "older than the one applied"
+        # An equal ordering key is no proof of age; the retired-token check below is: an
+        # authorize whose refresh token was used or replaced is never applied.
+        gone = history["uninstall_event_at"]
+        if stale is None and created_at is not None and gone is not None and created_at < gone:
+            stale = "created before the app was uninstalled"
+        if (
+            stale is None
+            and tokens.refresh_token
+            and self._token_hash(store_id, tokens.refresh_token)
+            in history["retired_refresh"].split()
+        ):
+            stale = "carrying a refresh token already used"
+        if stale is not None:
+            if inserted:
+                conn.execute(stores.delete().where(stores.c.store_id == store_id))
+            logger.warning(
+                "ignored an app.store.authorize for store %s %s",
+                store_id,
+                stale,
+                extra={"action": "easy_mode_stale_authorize", "store_id": store_id},
+            )
+            return False
         self.save_tokens_in(conn, store_id, tokens, connected_via="easy")
         order = {"authorize_created_at": created_at, "authorize_expires": expires}
         order = {k: v for k, v in order.items() if v is not None}
@@ -787,7 +899,13 @@ class TokenVault:
         if not same_namespace:
             # Another machine, container or boot: a pid means nothing here; only age tells.
             return None
-        return _pid_alive(lease.pid) and _process_start_ticks(lease.pid) == theirs[2]
+        if not _pid_alive(lease.pid):
+            return False
+        ticks = _process_start_ticks(lease.pid)
+        if ticks == "?" or theirs[2] == "?":
+            # /proc/<pid>/stat unreadable (hidepid, another user): the pid may be the owner.
+            return None
+        return ticks == theirs[2]
 
     def _lease_dead(self, lease: Lease) -> bool:
         return lease_is_dead(
@@ -1065,15 +1183,22 @@ class TokenVault:
             )
         )
 
-    def _finish_refresh(self, store_id: int, begin: _Begin, tokens: TokenSet) -> str:
-        """Store Salla's answer and close the lease in one transaction."""
+    def _finish_refresh(
+        self, store_id: int, begin: _Begin, tokens: TokenSet, lock_timeout: float | None = None
+    ) -> str:
+        """Store Salla's answer and close the lease in one transaction.
+
+        ``lock_timeout`` bounds this attempt's wait for the database lock (the remaining
+        ``commit_budget``).
+        """
         now = self._clock()
-        with self._write() as conn:
+        with self._write(lock_timeout) as conn:
             row = self._select_locked(conn, store_id)
             if row is None:
                 self._close_journal(conn, begin.journal_id, "superseded", "store removed")
                 raise StoreNotFoundError(f"store {store_id} was removed during a refresh")
             ours = row["lease_id"] == begin.lease_id
+            self._retire(conn, store_id, begin.refresh_token)
             if int(row["generation"]) != begin.generation:
                 # New tokens were installed (or the store uninstalled) while we refreshed; those
                 # are authoritative. Ours came from the older grant and are dropped.
@@ -1156,6 +1281,8 @@ class TokenVault:
                 self._close_journal(conn, begin.journal_id, "superseded", "store removed")
                 return True, None
             ours = row["lease_id"] == begin.lease_id
+            if outcome != "connect_failed":
+                self._retire(conn, store_id, begin.refresh_token)
             values: dict[str, Any] = dict(self._LEASE_CLEARED) if ours else {}
             status = StoreStatus(row["status"])
             if int(row["generation"]) != begin.generation or status is StoreStatus.UNINSTALLED:

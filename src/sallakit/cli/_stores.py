@@ -81,7 +81,9 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _vault(settings: Settings, *, with_oauth: bool = False) -> TokenVault:
+def _vault(
+    settings: Settings, *, with_oauth: bool = False, lease_timeout: float | None = None
+) -> TokenVault:
     oauth = None
     if with_oauth:
         oauth = OAuthClient(
@@ -94,6 +96,7 @@ def _vault(settings: Settings, *, with_oauth: bool = False) -> TokenVault:
         settings.token_key_list(),
         oauth=oauth,
         refresh_margin=settings.refresh_margin_seconds,
+        **({} if lease_timeout is None else {"lease_timeout": lease_timeout}),
     )
     return vault
 
@@ -276,6 +279,16 @@ def stores_refresh(
     accounts_url: AccountsOpt = None,
     client_id: ClientIdOpt = None,
     client_secret: ClientSecretOpt = None,
+    lease_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--lease-timeout",
+            envvar="SALLAKIT_LEASE_TIMEOUT",
+            min=1.0,
+            help="Seconds after which an unfinished refresh counts as abandoned; use the value "
+            "your workers run with (default 300).",
+        ),
+    ] = None,
 ) -> None:
     """Refresh a store's tokens now: the single retry after an interrupted refresh."""
     console = Console()
@@ -287,7 +300,7 @@ def stores_refresh(
             client_id=client_id,
             client_secret=client_secret,
         )
-        vault = _vault(settings, with_oauth=True)
+        vault = _vault(settings, with_oauth=True, lease_timeout=lease_timeout)
         # force_refresh refuses while an abandoned lease is younger than the lease timeout.
         vault.token_provider(store_id).force_refresh()
         record = vault.get(store_id)

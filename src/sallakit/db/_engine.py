@@ -76,7 +76,9 @@ def create_engine(
         ConfigurationError: the URL is malformed or names an unsupported backend.
     """
     parsed = _normalise_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: statement parameters (sealed tokens, merchant data) never appear in
+    # SQLAlchemy's error text.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise ConfigurationError(
@@ -115,7 +117,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, lock_timeout: float | None = None) -> Iterator[Connection]:
     """A transaction that will write: ``BEGIN IMMEDIATE`` on SQLite, plain ``BEGIN`` elsewhere.
 
     Row locks on PostgreSQL are taken by the statements (``SELECT ... FOR UPDATE``), and the
@@ -123,14 +125,44 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     ``default_transaction_isolation``) says otherwise: under REPEATABLE READ a worker that
     waited for a row lock would keep reading its older snapshot of other rows.
     Commits on success, rolls back on error.
+
+    ``lock_timeout`` (seconds) bounds how long this transaction waits for a lock: SQLite's
+    busy timeout for this connection (restored afterwards), PostgreSQL's ``SET LOCAL
+    lock_timeout``.
     """
     with engine.connect() as conn:
+        saved: int | None = None
         if is_sqlite(engine):
             conn.execution_options(**{_IMMEDIATE: True})
+            if lock_timeout is not None:
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                cursor = raw.cursor()
+                try:
+                    saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
+                    cursor.execute(f"PRAGMA busy_timeout={_millis(lock_timeout)}")
+                finally:
+                    cursor.close()
         else:
             conn.execution_options(isolation_level=POSTGRES_ISOLATION)
-        with conn.begin():
-            yield conn
+        try:
+            with conn.begin():
+                if lock_timeout is not None and not is_sqlite(engine):
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_millis(lock_timeout)}")
+                yield conn
+        finally:
+            if saved is not None:
+                raw = conn.connection.dbapi_connection
+                if raw is not None:
+                    cursor = raw.cursor()
+                    try:
+                        cursor.execute(f"PRAGMA busy_timeout={saved}")
+                    finally:
+                        cursor.close()
+
+
+def _millis(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
 
 
 @contextmanager

@@ -22,6 +22,7 @@ __all__ = [
     "oauth_states",
     "refresh_journal",
     "schema_version",
+    "store_history",
     "stores",
 ]
 
@@ -130,12 +131,51 @@ app_events = sa.Table(
 )
 
 
+# What the vault remembers about a store beyond its row, kept when an uninstall purges the row
+# (a tombstone): the newest app.uninstalled event's time, so an older app.store.authorize
+# delivered late cannot revive the store; the generation high-water mark, so a reinstalled
+# store never reuses a generation number a refresh in flight may hold; and hashes of refresh
+# tokens already sent to Salla (or replaced), which must never be stored again.
+store_history = sa.Table(
+    "sallakit_store_history",
+    metadata,
+    sa.Column("store_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("uninstall_event_at", sa.Double, nullable=True),
+    sa.Column("generation", sa.Integer, nullable=False, default=0),
+    sa.Column("retired_refresh", sa.Text, nullable=False, default=""),
+)
+
+
 def _upgrade(conn: sa.Connection, found: int) -> None:
     if found < 2:
         present = {c["name"] for c in sa.inspect(conn).get_columns(stores.name)}
         for column in _V2_COLUMNS:
             if column.split()[0] not in present:
                 conn.exec_driver_sql(f"ALTER TABLE {stores.name} ADD COLUMN {column}")
+
+
+UPGRADE_IN_FLIGHT_MESSAGE = (
+    "cannot upgrade the sallakit tables from version {found} to {version}: {count} refresh(es) "
+    "started by an older sallakit are still open (sallakit_refresh_journal rows in state "
+    "'started'). Older versions do not know the new refresh lease, so running both at once "
+    "could send a refresh token twice. Stop every process running the older sallakit first, "
+    "then start this one; a row left by a crashed process is closed with "
+    "UPDATE sallakit_refresh_journal SET state = 'interrupted' WHERE state = 'started' (then "
+    "check those stores, see docs/operating-tokens.md)."
+)
+
+
+def _refuse_if_in_flight(conn: sa.Connection, found: int) -> None:
+    # A version-1 process holds its "lease" as an open journal row; version 2 would ignore it.
+    count = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(refresh_journal)
+        .where(refresh_journal.c.state == "started")
+    ).scalar_one()
+    if count:
+        raise TokenVaultError(
+            UPGRADE_IN_FLIGHT_MESSAGE.format(found=found, version=SCHEMA_VERSION, count=count)
+        )
 
 
 def create_schema(engine: Engine) -> None:
@@ -163,6 +203,7 @@ def create_schema(engine: Engine) -> None:
                     schema_version.insert().values(component="auth", version=SCHEMA_VERSION)
                 )
             elif found < SCHEMA_VERSION:
+                _refuse_if_in_flight(conn, found)
                 _upgrade(conn, found)
                 conn.execute(
                     schema_version.update()
@@ -171,4 +212,6 @@ def create_schema(engine: Engine) -> None:
                 )
             conn.commit()
     except sa.exc.SQLAlchemyError as exc:
-        raise TokenVaultError(f"could not create the sallakit tables: {exc}") from exc
+        orig = getattr(exc, "orig", None)
+        name = type(orig if orig is not None else exc).__name__
+        raise TokenVaultError(f"could not create the sallakit tables ({name})") from exc
