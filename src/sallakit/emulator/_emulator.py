@@ -735,30 +735,32 @@ class Emulator:
             app_id=self.default_app.id,
         )
 
-    def place_order(self, store_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Place an order as a shopper would (emits ``order.created``)."""
+    def _mutate(
+        self, store_id: int | None, change: Callable[[Any, RequestContext], dict[str, Any]]
+    ) -> dict[str, Any]:
+        # Control-surface writes take the same lock as API requests and run with a request
+        # context, so they emit the same webhook events a Merchant API write would.
         with self.lock:
             ctx = self.context(store_id)
-            result: dict[str, Any] = ctx.data.place_order(ctx, **kwargs)
-            return result
+            return change(ctx.data, ctx)
+
+    def place_order(self, store_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Place an order as a shopper would (emits ``order.created``)."""
+        return self._mutate(store_id, lambda data, ctx: data.place_order(ctx, **kwargs))
 
     def add_product(
         self, store_id: int | None = None, fields: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Add a product (emits ``product.created``)."""
-        with self.lock:
-            ctx = self.context(store_id)
-            result: dict[str, Any] = ctx.data.add_product(ctx, dict(fields or {}))
-            return result
+        return self._mutate(store_id, lambda data, ctx: data.add_product(ctx, dict(fields or {})))
 
     def update_product(
         self, store_id: int | None, product_id: int, changes: dict[str, Any]
     ) -> dict[str, Any]:
         """Edit a product (emits the matching ``product.*`` events)."""
-        with self.lock:
-            ctx = self.context(store_id)
-            result: dict[str, Any] = ctx.data.update_product(ctx, product_id, dict(changes))
-            return result
+        return self._mutate(
+            store_id, lambda data, ctx: data.update_product(ctx, product_id, dict(changes))
+        )
 
     def set_stock(
         self,
@@ -768,26 +770,21 @@ class Emulator:
         sku_id: int | None = None,
     ) -> dict[str, Any]:
         """Change a product's (or SKU's) stock."""
-        with self.lock:
-            ctx = self.context(store_id)
-            result: dict[str, Any] = ctx.data.set_stock(ctx, product_id, quantity, sku_id)
-            return result
+        return self._mutate(
+            store_id, lambda data, ctx: data.set_stock(ctx, product_id, quantity, sku_id)
+        )
 
     def add_customer(
         self, store_id: int | None = None, fields: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Add a customer (emits ``customer.created``)."""
-        with self.lock:
-            ctx = self.context(store_id)
-            result: dict[str, Any] = ctx.data.add_customer(ctx, dict(fields or {}))
-            return result
+        return self._mutate(store_id, lambda data, ctx: data.add_customer(ctx, dict(fields or {})))
 
     def change_order_status(self, store_id: int | None, order_id: int, slug: str) -> dict[str, Any]:
         """Move an order to another status (emits ``order.status.updated``)."""
-        with self.lock:
-            ctx = self.context(store_id)
-            result: dict[str, Any] = ctx.data.change_order_status(ctx, order_id, slug)
-            return result
+        return self._mutate(
+            store_id, lambda data, ctx: data.change_order_status(ctx, order_id, slug)
+        )
 
     # ------------------------------------------------------------------------------ faults
 
