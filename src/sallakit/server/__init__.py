@@ -3,4 +3,8 @@ dashboard, health checks and Prometheus metrics (``sallakit serve``)."""
 
 from __future__ import annotations
 
+from sallakit._extras import require_extra
+
+require_extra("server", "sallakit.server")
+
 __all__: list[str] = []
