@@ -42,6 +42,11 @@ COMMANDS = (
     ),
     LazyCommand("stores", "sallakit.cli._stores", "Connected stores and their tokens."),
     LazyCommand("keys", "sallakit.cli._stores", "Token encryption keys."),
+    LazyCommand(
+        "doctor",
+        "sallakit.cli._doctor",
+        "Check settings, database, keys, webhooks and stores; print each finding and its fix.",
+    ),
 )
 
 app = typer.Typer(
