@@ -30,6 +30,10 @@ STORE = 1305146709
 
 @pytest.fixture
 def parts(tmp_path: Path) -> ServiceParts:
+    return build_test_parts(tmp_path)
+
+
+def build_test_parts(tmp_path: Path) -> ServiceParts:
     key = generate_key()
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'service.db'}",
