@@ -139,8 +139,7 @@ def demo_settings_file(directory: Path, *, service_url: str, emulator_url: str) 
                 kept[name.strip()] = value.strip()
     values = {
         "SALLAKIT_TOKEN_KEYS": kept.get("SALLAKIT_TOKEN_KEYS") or generate_key(),
-        "SALLAKIT_SESSION_SECRET": kept.get("SALLAKIT_SESSION_SECRET")
-        or secrets.token_urlsafe(32),
+        "SALLAKIT_SESSION_SECRET": kept.get("SALLAKIT_SESSION_SECRET") or secrets.token_urlsafe(32),
         "SALLAKIT_ADMIN_PASSWORD": kept.get("SALLAKIT_ADMIN_PASSWORD")
         or "demo-" + secrets.token_urlsafe(9),
         "SALLAKIT_DATABASE_URL": f"sqlite:///{directory.resolve() / 'sallakit.db'}",

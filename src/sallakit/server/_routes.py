@@ -52,7 +52,7 @@ class ResourceOut(BaseModel):
     lag_seconds: float | None
 
     @classmethod
-    def of(cls, r: ResourceSync, now: float) -> ResourceOut:
+    def of(cls, r: ResourceSync) -> ResourceOut:
         return cls(
             resource=r.resource,
             state=r.state,
@@ -62,7 +62,7 @@ class ResourceOut(BaseModel):
             mirrored=r.mirrored,
             remote_total=r.remote_total,
             audit=r.audit,
-            lag_seconds=r.lag(now),
+            lag_seconds=r.lag_seconds,
         )
 
 
@@ -156,7 +156,7 @@ async def _store_out(parts: ServiceParts, store: StoredStore, *, detail: bool) -
         expires_at=store.expires_at,
         refreshed_at=store.refreshed_at,
         scopes=list(store.scopes),
-        resources=[ResourceOut.of(r, now) for r in resources],
+        resources=[ResourceOut.of(r) for r in resources],
     )
 
 

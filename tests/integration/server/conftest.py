@@ -70,7 +70,13 @@ def build_test_parts(tmp_path: Path) -> ServiceParts:
         ]
     )
     mirror = MemoryMirror(
-        {STORE: [ResourceSync("orders", "idle", now - 100, now - 100, 4.0, 10, 10, "passed")]},
+        {
+            STORE: [
+                ResourceSync(
+                    "orders", "idle", now - 100, now - 100, 4.0, 10, 10, "passed", 600, 0.0
+                )
+            ]
+        },
         {STORE: [("2026-12-01", 4), ("2026-12-02", 6)]},
     )
     return build_parts(settings, vault, inbox=inbox, mirror=mirror)

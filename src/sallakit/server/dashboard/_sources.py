@@ -64,10 +64,9 @@ class ResourceSync:
     audit: str | None = None
     """``passed``, ``failed: <numbers>`` or None before the first audit."""
     interval_seconds: float | None = None
-
-    def lag(self, now: float) -> float | None:
-        """Seconds since the last successful run (None if it never succeeded)."""
-        return None if self.last_success_at is None else max(0.0, now - self.last_success_at)
+    lag_seconds: float | None = None
+    """How far the resource is behind its schedule: seconds since the last successful run
+    beyond its interval (0 when on time, None before the first success)."""
 
 
 class InboxSource(Protocol):
