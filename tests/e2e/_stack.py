@@ -47,6 +47,9 @@ def _stop(proc: subprocess.Popen[str]) -> str:
             proc.kill()
             proc.wait(timeout=10)
     err = proc.stderr.read() if proc.stderr else ""
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
     return err or ""
 
 

@@ -53,16 +53,18 @@ def _when(epoch: float | None) -> Markup:
     return Markup('<bdi dir="ltr">{}</bdi>').format(text)
 
 
-def _duration(seconds: float | None) -> str:
+def _duration(seconds: float | None) -> Markup:
     if seconds is None:
-        return "—"
+        return Markup("—")
     if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 86_400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.1f} d"
+        text = f"{seconds:.1f} s"
+    elif seconds < 3600:
+        text = f"{seconds / 60:.1f} min"
+    elif seconds < 86_400:
+        text = f"{seconds / 3600:.1f} h"
+    else:
+        text = f"{seconds / 86_400:.1f} d"
+    return Markup('<bdi dir="ltr">{}</bdi>').format(text)
 
 
 _templates.filters["when"] = _when
@@ -239,6 +241,9 @@ async def store_page(request: Request, store_id: int, notice: str | None = None)
         [d[5:] for d, _ in days],
         [n for _, n in days],
         title=translate("Orders per day", language),
+        width=960,
+        height=200,
+        max_labels=10,
     )
     deliveries = await parts.inbox.deliveries(store_id=store_id, limit=10)
     return render(
