@@ -38,6 +38,11 @@ COMMANDS = (
     ),
     LazyCommand("stores", "sallakit.cli._stores", "Connected stores and their tokens."),
     LazyCommand("keys", "sallakit.cli._stores", "Token encryption keys."),
+    LazyCommand(
+        "serve",
+        "sallakit.cli._serve",
+        "Run the sallakit server: Salla webhooks at POST /webhooks/salla, handled in-process.",
+    ),
 )
 
 app = typer.Typer(
