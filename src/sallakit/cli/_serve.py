@@ -12,10 +12,10 @@ __all__ = ["register", "serve"]
 
 def serve(
     host: Annotated[
-        str, typer.Option(help="Interface to listen on.", envvar="SALLAKIT_SERVE_HOST")
+        str, typer.Option(help="Interface to listen on.", envvar="SALLAKIT_HOST")
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(help="Port to listen on.", envvar="SALLAKIT_SERVE_PORT", min=0)
+        int, typer.Option(help="Port to listen on.", envvar="SALLAKIT_PORT", min=0)
     ] = 8000,
     database_url: Annotated[
         str | None,

@@ -1,4 +1,5 @@
-"""The sallakit server: one ASGI app (webhooks, health) run by ``sallakit serve``."""
+"""The sallakit service: one ASGI app with the webhook receiver, the OAuth callback, the
+dashboard, health checks and Prometheus metrics (``sallakit serve``)."""
 
 from __future__ import annotations
 
