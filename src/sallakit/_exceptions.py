@@ -7,6 +7,7 @@ exceptions (httpx2, SQLAlchemy, json, cryptography) are translated at the bounda
 ```text
 SallaError
 ├── ConfigurationError                 bad arguments or settings, found before any I/O
+│   └── MissingExtraError              an optional part's dependencies are not installed
 ├── APIError                           .method, .url, .message
 │   ├── APIConnectionError             no response (DNS, refused, reset); .request_sent
 │   │   └── APITimeoutError
@@ -63,6 +64,7 @@ __all__ = [
     "InternalServerError",
     "InvalidStateError",
     "InvalidTokenError",
+    "MissingExtraError",
     "MissingScopeError",
     "NotFoundError",
     "OAuthError",
@@ -96,6 +98,18 @@ class SallaError(Exception):
 
 class ConfigurationError(SallaError):
     """sallakit was given invalid arguments or settings."""
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional part of sallakit is used without its extra installed.
+
+    Also an :class:`ImportError`, so ``except ImportError`` around an optional import works.
+    """
+
+    def __init__(self, message: str | None = None, *, extra: str = "", module: str = "") -> None:
+        super().__init__(message)
+        self.extra = extra
+        self.missing_module = module
 
 
 # --------------------------------------------------------------------------------------- API

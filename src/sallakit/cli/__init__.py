@@ -12,6 +12,10 @@ module).
 
 from __future__ import annotations
 
+from sallakit._extras import require_extra
+
+require_extra("cli", "the sallakit command line")
+
 import typer
 
 from sallakit.cli._lazy import LazyCommand, LazyGroup

@@ -228,4 +228,7 @@ def _build(
 
 def register(app: typer.Typer) -> None:
     """Add the ``emulator`` command to the CLI."""
+    from sallakit._extras import require_extra
+
+    require_extra("emulator", "sallakit emulator")
     app.command("emulator")(run_emulator)
