@@ -47,6 +47,11 @@ COMMANDS = (
         "sallakit.cli._serve",
         "Run the sallakit server: Salla webhooks at POST /webhooks/salla, handled in-process.",
     ),
+    LazyCommand(
+        "doctor",
+        "sallakit.cli._doctor",
+        "Check settings, database, keys, webhooks and stores; print each finding and its fix.",
+    ),
 )
 
 app = typer.Typer(

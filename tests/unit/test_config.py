@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sallakit import ConfigurationError
+from sallakit._config import load_settings, require_valid, settings_problems
 from sallakit.auth import generate_key
-from sallakit.server._config import load_settings, require_valid, settings_problems
 from sallakit.settings import Settings
 
 GOOD = {
