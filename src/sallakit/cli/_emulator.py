@@ -7,11 +7,11 @@ start (also served at ``GET /_emulator/state``), delivers webhooks in the backgr
 
 With an existing ``--state-file``, the restored snapshot wins, except for the *behaviour* flags
 given explicitly (on the command line or as environment variables): ``--strict-urls``,
-``--quirks``, ``--auto-approve``, ``--easy-mode``, ``--webhook-url``, ``--webhook-secret`` and
-``--redirect-uri`` are applied on top of it. The *seeding* flags (``--stores``, ``--plan``,
-``--products``, ``--orders``, ``--customers``, ``--seed``, ``--client-id``, ``--client-secret``)
-describe a new emulator: given on the command line with an existing state file they are refused
-with an error (their environment twins are ignored then).
+``--quirks``, ``--auto-approve``, ``--list-cap``, ``--easy-mode``, ``--webhook-url``,
+``--webhook-secret`` and ``--redirect-uri`` are applied on top of it. The *seeding* flags
+(``--stores``, ``--plan``, ``--products``, ``--orders``, ``--customers``, ``--seed``,
+``--client-id``, ``--client-secret``) describe a new emulator: given on the command line with an
+existing state file they are refused with an error (their environment twins are ignored then).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ SEEDING_FLAGS = (
     "client_secret",
 )
 """Options that shape a new emulator: refused (command line) over an existing state file."""
-SETTING_FLAGS = ("strict_urls", "quirks", "auto_approve")
+SETTING_FLAGS = ("strict_urls", "quirks", "auto_approve", "list_cap")
 """Behaviour switches applied over a restored state when given explicitly."""
 APP_FLAGS = ("easy_mode", "webhook_url", "webhook_secret", "redirect_uri")
 """Default-app options applied over a restored state when given explicitly."""
@@ -115,6 +115,15 @@ def run_emulator(
         bool,
         typer.Option(help="Reproduce Salla's type drift.", envvar=f"{_ENV}QUIRKS"),
     ] = False,
+    list_cap: Annotated[
+        int,
+        typer.Option(
+            help="List endpoints return no row past this many while pagination.total keeps "
+            "the true count, as Salla reportedly does near 10000 (0: off).",
+            envvar=f"{_ENV}LIST_CAP",
+            min=0,
+        ),
+    ] = 0,
     state_file: Annotated[
         Path | None,
         typer.Option(
@@ -150,6 +159,7 @@ def run_emulator(
         "auto_approve": auto_approve,
         "strict_urls": strict_urls,
         "quirks": quirks,
+        "list_cap": list_cap,
     }
     click_ctx = click.get_current_context(silent=True)
     given_cli: set[str] = set()
@@ -205,7 +215,8 @@ def _build(
         settings = emulator.settings
         for name in SETTING_FLAGS:
             if name in explicit:
-                setattr(settings, name, bool(options[name]))
+                value = options[name]
+                setattr(settings, name, value if name == "list_cap" else bool(value))
         app = emulator.default_app
         for name in APP_FLAGS:
             if name in explicit:

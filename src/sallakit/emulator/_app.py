@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from sallakit.emulator._emulator import Emulator
     from sallakit.emulator._state import StoreRecord
 
-__all__ = ["create_app", "error_body", "user_info_body"]
+__all__ = ["cap_list", "create_app", "error_body", "user_info_body"]
 
 logger = logging.getLogger(__name__)
 
@@ -559,6 +559,7 @@ class _MerchantAPI:
                     media_type="application/json",
                 ),
             )
+        cap_list(result, em.state.settings.list_cap)
         return self._count(record, _render(result, {**rate_headers, **result.headers}))
 
     def _count(self, record: StoreRecord, response: Response) -> Response:
@@ -668,6 +669,26 @@ class _MerchantAPI:
 def _too_many_requests(headers: Mapping[str, str], language: str = "ar") -> Response:
     body = error_body(429, shell_message("too_many_requests", language), "too_many_requests")
     return _json(body, 429, headers)
+
+
+def cap_list(result: ApiResponse, cap: int) -> None:
+    """Drop the rows of a list page that lie past row ``cap`` of the whole list (0: no cap).
+
+    Salla is reported to stop returning rows near 10,000 (page x per_page) while
+    ``pagination.total`` (and ``totalPages``, ``links``) keep describing the whole list, so a
+    client only notices by comparing the rows it got with ``total``. ``count`` tells the truth
+    about the page.
+    """
+    pagination = result.pagination
+    if not cap or pagination is None or not isinstance(result.data, list):
+        return
+    page, per_page = pagination.get("currentPage"), pagination.get("perPage")
+    if not isinstance(page, int) or not isinstance(per_page, int):
+        return
+    room = max(cap - (page - 1) * per_page, 0)
+    if len(result.data) > room:
+        result.data = result.data[:room]
+        pagination["count"] = room
 
 
 def _render(result: ApiResponse, headers: Mapping[str, str]) -> Response:

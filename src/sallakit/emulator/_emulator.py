@@ -136,6 +136,9 @@ class Emulator:
         duplicate_every: Deliver every Nth event twice (0: never).
         leak_per_second: Requests per second a store still gets while its plan bucket is full
             (Salla: 1). The bucket itself leaks its whole plan limit per minute.
+        list_cap: List endpoints return no row past this many (counted from the first row of
+            the first page) while ``pagination.total`` keeps the true count, as Salla is
+            reported to do near 10,000 rows; 0 or None: no cap.
     """
 
     def __init__(
@@ -169,6 +172,7 @@ class Emulator:
         duplicate_rate: float = 0.0,
         duplicate_every: int = 0,
         leak_per_second: float = 1.0,
+        list_cap: int | None = None,
         _data_factory: DataFactory | None = None,
         _dispatch: Dispatch | None = None,
     ) -> None:
@@ -177,6 +181,8 @@ class Emulator:
         if invalid_grant_status not in (400, 401):
             raise ConfigurationError("invalid_grant_status must be 400 or 401")
         plan_spec(plan)  # fail early on an unknown plan
+        if list_cap is not None and (isinstance(list_cap, bool) or list_cap < 0):
+            raise ConfigurationError("list_cap must be a positive number of rows (or 0: off)")
         if isinstance(clock, Clock):
             the_clock = clock
         elif clock in ("manual", "real"):
@@ -194,6 +200,7 @@ class Emulator:
             duplicate_rate=duplicate_rate,
             duplicate_every=duplicate_every,
             leak_per_second=leak_per_second,
+            list_cap=list_cap or 0,
         )
         state = EmulatorState(
             settings=settings,
@@ -863,6 +870,7 @@ class Emulator:
                     "auto_approve": self.settings.auto_approve,
                     "strict_urls": self.settings.strict_urls,
                     "quirks": self.settings.quirks,
+                    "list_cap": self.settings.list_cap,
                 },
                 "stores": [
                     {
