@@ -33,9 +33,12 @@ SallaError
 │   ├── StoreNotFoundError             no tokens for that store
 │   ├── TokenDecryptionError           no configured key opens the row (or it belongs elsewhere)
 │   └── RefreshInterruptedError        a refresh started and never committed (crash); see the note
-└── WebhookError
-    ├── SignatureVerificationError     bad or missing signature / token
-    └── PayloadTooLargeError
+├── WebhookError
+│   ├── SignatureVerificationError     bad or missing signature / token
+│   └── PayloadTooLargeError
+└── SyncError                          the store mirror
+    ├── AuditFailedError               remote totals and the mirror disagree after a run; .audit
+    └── StoreError                     the mirror's database refused a read or write
 ```
 
 Classification never relies on Salla's ``error.code`` (it is unstable: ``"Unauthorized"``,
@@ -55,6 +58,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "AuditFailedError",
     "AuthorizationDeniedError",
     "BadRequestError",
     "ConfigurationError",
@@ -74,7 +78,9 @@ __all__ = [
     "ReinstallRequiredError",
     "SallaError",
     "SignatureVerificationError",
+    "StoreError",
     "StoreNotFoundError",
+    "SyncError",
     "TokenDecryptionError",
     "TokenExchangeError",
     "TokenVaultError",
@@ -347,3 +353,19 @@ class SignatureVerificationError(WebhookError):
 
 class PayloadTooLargeError(WebhookError):
     """The webhook body is larger than the configured limit."""
+
+
+class SyncError(SallaError):
+    """The store mirror could not complete a sync."""
+
+
+class AuditFailedError(SyncError):
+    """After a run, Salla's totals and the mirror's counts disagree (``.audit`` has the numbers)."""
+
+    def __init__(self, message: str, *, audit: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.audit = dict(audit or {})
+
+
+class StoreError(SyncError):
+    """The mirror's database refused a read or a write."""

@@ -35,12 +35,18 @@ Normalizer = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One entity ready to store: its id, normalized columns, raw object and content hash."""
+    """One entity ready to store: its id, normalized columns, raw object and content hash.
+
+    ``source`` says which rendering ``data`` is (``list`` or ``detail``): Salla's list and
+    detail endpoints may render one entity differently, so hashes are only compared between
+    renderings of the same source.
+    """
 
     id: int
     columns: dict[str, Any]
     data: dict[str, Any]
     hash: str
+    source: str = "list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +164,19 @@ def data_hash(data: Mapping[str, Any]) -> str:
     return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
 
-def make_row(normalize: Normalizer, data: Mapping[str, Any]) -> Row | None:
+def make_row(normalize: Normalizer, data: Mapping[str, Any], source: str = "list") -> Row | None:
     """A :class:`Row` for a raw object; None when it has no usable id (it cannot be keyed)."""
     entity_id = _int(data.get("id"))
     if entity_id is None:
         return None
     plain = dict(data)
-    return Row(id=entity_id, columns=normalize(plain), data=plain, hash=data_hash(plain))
+    return Row(
+        id=entity_id,
+        columns=normalize(plain),
+        data=plain,
+        hash=data_hash(plain),
+        source=source,
+    )
 
 
 # ------------------------------------------------------------------------------ normalizers

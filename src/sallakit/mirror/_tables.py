@@ -1,7 +1,8 @@
 """SQLAlchemy descriptions of the mirror's tables (created by the ``mirror`` Alembic branch).
 
 Every entity table is keyed by ``(store_id, id)`` and carries the normalized columns, the object
-as Salla returned it (``data``), its content hash, when it was last synced and by which run, and
+as Salla returned it (``data``), its content hash and which endpoint rendered it (``source``:
+``list`` or ``detail``), when it was last synced and by which run, and
 ``deleted_at`` (rows are marked, never dropped). Timestamps are epoch seconds.
 """
 
@@ -25,6 +26,7 @@ def _entity(name: str, *columns: sa.Column[object]) -> sa.Table:
         *columns,
         sa.Column("data", sa.JSON, nullable=False),
         sa.Column("data_hash", sa.String(32), nullable=False),
+        sa.Column("source", sa.String(8), nullable=False),
         sa.Column("synced_at", sa.Double, nullable=False),
         sa.Column("run_id", sa.String(80), nullable=True),
         sa.Column("deleted_at", sa.Double, nullable=True),
