@@ -288,6 +288,15 @@ def _children_from_data(s: Stream, rows: Sequence[Row]) -> list[ChildReplace]:
     return out
 
 
+def _cascade(s: Stream, parent_ids: Sequence[int]) -> list[ChildReplace]:
+    """Deleting a parent deletes its children (an empty replacement set for each)."""
+    return [
+        ChildReplace(spec.table, spec.parent_column, parent_id, [])
+        for spec in s.children
+        for parent_id in parent_ids
+    ]
+
+
 def _window_key(window: tuple[str, str] | None) -> str:
     return "all" if window is None else f"{window[0]}..{window[1]}"
 
@@ -398,6 +407,7 @@ class _DetailWriter:
         gone = [f.entity_id for f in pending if f.row is None]
         if gone:
             batch.deletes.append((self.stream.name, gone))
+            batch.children.extend(_cascade(self.stream, gone))
         if self.clear_dirty:
             batch.clear_dirty.extend((self.stream.name, f.entity_id) for f in pending)
         counts = await self.env.write(batch)
@@ -556,7 +566,12 @@ async def step_confirm_deletions(
     await writer.flush()
     counts = writer.counts
     if delete:
-        batch = WriteBatch(store_id=env.store_id, run_id=env.run_id, deletes=[(resource, list(delete))])
+        batch = WriteBatch(
+            store_id=env.store_id,
+            run_id=env.run_id,
+            deletes=[(resource, list(delete))],
+            children=_cascade(s, delete),
+        )
         counts.merge(await env.write(batch))
     return {"counts": counts.by_table}
 

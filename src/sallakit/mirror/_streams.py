@@ -206,6 +206,7 @@ def _variant(d: Mapping[str, Any]) -> dict[str, Any]:
         "price_currency": _currency(d.get("price")),
         "stock_quantity": _int(d.get("stock_quantity")),
         "unlimited_quantity": _bool(d.get("unlimited_quantity")),
+        "updated_at": _epoch(d.get("updated_at")),
     }
 
 
@@ -221,7 +222,7 @@ def _category(d: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _brand(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {"name": _text(d.get("name"))}
+    return {"name": _text(d.get("name")), "description": _text(d.get("description"))}
 
 
 def _customer(d: Mapping[str, Any]) -> dict[str, Any]:

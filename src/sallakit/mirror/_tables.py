@@ -56,6 +56,7 @@ ENTITY_TABLES: dict[str, sa.Table] = {
         sa.Column("price_currency", sa.String(8)),
         sa.Column("stock_quantity", sa.BigInteger),
         sa.Column("unlimited_quantity", sa.Boolean),
+        sa.Column("updated_at", sa.Double),
     ),
     "categories": _entity(
         "categories",
@@ -65,7 +66,7 @@ ENTITY_TABLES: dict[str, sa.Table] = {
         sa.Column("sort_order", sa.Integer),
         sa.Column("updated_at", sa.Double),
     ),
-    "brands": _entity("brands", sa.Column("name", sa.Text)),
+    "brands": _entity("brands", sa.Column("name", sa.Text), sa.Column("description", sa.Text)),
     "customers": _entity(
         "customers",
         sa.Column("first_name", sa.Text),

@@ -247,3 +247,170 @@ def assert_mirror_equals(mirror: Mirror, emulator: Emulator, store_id: int) -> N
         assert not missing and not extra, f"{table}: missing {missing[:5]}, extra {extra[:5]}"
         differing = [i for i in rows if rows[i] != got[table][i]]
         assert not differing, f"{table}: {len(differing)} rows differ, e.g. {differing[:3]}"
+
+
+# ------------------------------------------------------------------------------ mutations
+
+
+class Mutator:
+    """Random changes to an emulated store through its control surface (the Merchant API's
+    own code paths, so they emit the webhooks a real change would).
+
+    ``announced_only`` keeps to changes whose every effect is announced by a webhook (the
+    emulator renders an order's customer and items' products live, so editing a customer who
+    has orders, or deleting a product or brand in use, changes other entities silently).
+    """
+
+    def __init__(self, emulator: Emulator, store_id: int, seed: int, *, announced_only: bool) -> None:
+        import random
+
+        self.emulator, self.store_id = emulator, store_id
+        self.rng = random.Random(seed)
+        self.announced_only = announced_only
+        self.made: list[str] = []
+
+    def _data(self) -> Any:
+        return self.emulator.store(self.store_id).data
+
+    def _used(self) -> tuple[set[int], set[int], set[int], set[int]]:
+        data = self._data()
+        products = {it.product_id for o in data.orders.values() for it in o.items}
+        customers = {o.customer_id for o in data.orders.values()}
+        brands = {p.brand_id for p in data.products.values()}
+        categories = {c for p in data.products.values() for c in p.category_ids}
+        categories |= {c.parent_id for c in data.categories.values()}
+        return products, customers, brands, categories
+
+    def step(self) -> str:
+        rng, em, sid = self.rng, self.emulator, self.store_id
+        data = self._data()
+        used_products, used_customers, used_brands, used_categories = self._used()
+        kinds = [
+            "product.create",
+            "product.price",
+            "product.status",
+            "product.delete",
+            "customer.create",
+            "customer.update",
+            "order.status",
+            "brand.create",
+            "brand.update",
+            "brand.delete",
+            "category.create",
+            "category.update",
+        ]
+        if not self.announced_only:
+            kinds += ["order.create", "customer.delete", "product.rename", "category.delete"]
+        kind = rng.choice(kinds)
+        n = len(self.made)
+        if kind == "product.create":
+            em.add_product(sid, {"name": f"منتج {n}", "price": rng.randint(5, 500), "quantity": 9})
+        elif kind in ("product.price", "product.status", "product.rename"):
+            pid = rng.choice(list(data.products))
+            change = {
+                "product.price": {"price": rng.randint(5, 900) + 0.5},
+                # A different status: a no-op edit still bumps updated_at, with no event.
+                "product.status": {
+                    "status": "hidden" if data.products[pid].status == "sale" else "sale"
+                },
+                "product.rename": {"name": f"اسم {n}"},
+            }[kind]
+            em.update_product(sid, pid, change)
+        elif kind == "product.delete":
+            free = [p for p in data.products if p not in used_products]
+            if not free:
+                return self.step()
+            pid = rng.choice(free)
+            em._mutate(sid, lambda d, ctx: d.delete_product(ctx, pid))
+        elif kind == "customer.create":
+            em.add_customer(
+                sid, {"first_name": "سارة", "last_name": f"م{n}", "mobile": 500000000 + n}
+            )
+        elif kind == "customer.update":
+            free = [c for c in data.customers if c not in used_customers]
+            if not free:
+                return self.step()
+            cid = rng.choice(free)
+            em._mutate(sid, lambda d, ctx: d.update_customer(ctx, cid, {"last_name": f"ع{n}"}))
+        elif kind == "customer.delete":
+            free = [c for c in data.customers if c not in used_customers]
+            if not free:
+                return self.step()
+            cid = rng.choice(free)
+
+            def drop(d: Any, ctx: Any) -> dict[str, Any]:
+                del d.customers[cid]
+                d.serial += 1
+                return {}
+
+            em._mutate(sid, drop)
+        elif kind == "order.status":
+            oid = rng.choice(list(data.orders))
+            em.change_order_status(sid, oid, rng.choice(["in_progress", "completed", "shipped"]))
+        elif kind == "order.create":
+            em.place_order(sid)
+        elif kind == "brand.create":
+            em._mutate(sid, lambda d, ctx: d.add_brand(ctx, {"name": f"ماركة {n}"}))
+        elif kind == "brand.update":
+            bid = rng.choice(list(data.brands))
+            em._mutate(sid, lambda d, ctx: d.update_brand(ctx, bid, {"description": f"وصف {n}"}))
+        elif kind == "brand.delete":
+            free = [b for b in data.brands if b not in used_brands]
+            if not free:
+                return self.step()
+            bid = rng.choice(free)
+            em._mutate(sid, lambda d, ctx: d.delete_brand(ctx, bid))
+        elif kind == "category.create":
+            em._mutate(sid, lambda d, ctx: d.add_category(ctx, {"name": f"تصنيف {n}"}))
+        elif kind == "category.update":
+            cid = rng.choice(list(data.categories))
+            em._mutate(sid, lambda d, ctx: d.update_category(ctx, cid, {"name": f"تصنيف م{n}"}))
+        elif kind == "category.delete":
+            free = [c for c in data.categories if c not in used_categories]
+            if not free:
+                return self.step()
+            cid = rng.choice(free)
+            em._mutate(sid, lambda d, ctx: d.delete_category(ctx, cid))
+        self.made.append(kind)
+        em.advance(1)
+        return kind
+
+
+def subscribe_mirror(emulator: Emulator, store_id: int, mirror: Mirror) -> None:
+    """Subscribe the store to every event the mirror listens to; deliveries mark the mirror."""
+    from sallakit.webhooks import parse_event
+
+    reader = SourceReader(emulator, store_id)
+    events = [e["event"] for e in reader.get("/webhooks/events")["data"]]
+    prefixes = tuple(p.rstrip("*") for p in Mirror.EVENTS)
+    for name in events:
+        if name.startswith(prefixes):
+            answer = reader.http.post(
+                "/webhooks/subscribe",
+                json={"name": name, "event": name, "url": "http://mirror.example/webhooks"},
+            )
+            answer.raise_for_status()
+
+    def receive(request: httpx2.Request) -> httpx2.Response:
+        mirror.mark_event(parse_event(request.content))
+        return httpx2.Response(200)
+
+    emulator.webhook_transport = httpx2.MockTransport(receive)
+
+
+def net_changes(changes: list[Any]) -> dict[str, set[int]]:
+    """Ids per table that the feed says changed (added, updated or deleted)."""
+    out: dict[str, set[int]] = {}
+    for change in changes:
+        out.setdefault(change.resource, set()).add(change.id)
+    return out
+
+
+def state_diff(before: dict[str, dict[int, Any]], after: dict[str, dict[int, Any]]) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for table in after:
+        ids = set(before[table]) | set(after[table])
+        changed = {i for i in ids if before[table].get(i) != after[table].get(i)}
+        if changed:
+            out[table] = changed
+    return out
