@@ -32,6 +32,7 @@ from starlette.routing import Mount, Route
 
 from sallakit._registry import load_registry
 from sallakit.emulator import _faults, _ratelimit
+from sallakit.emulator._bodies import MAX_API_BODY, parse_json, read_capped
 from sallakit.emulator._context import (
     ApiRequest,
     ApiResponse,
@@ -66,6 +67,10 @@ _SHELL_MESSAGES: dict[str, dict[str, str]] = {
     "bad_json": {
         "ar": "محتوى الطلب ليس بصيغة JSON صالحة.",
         "en": "The request body is not valid JSON.",
+    },
+    "too_large": {
+        "ar": "حجم محتوى الطلب أكبر من المسموح.",
+        "en": "The request body is too large.",
     },
     "too_many_requests": {
         "ar": "عدد الطلبات كبير جداً، يرجى التمهل والمحاولة لاحقاً.",
@@ -601,12 +606,14 @@ class _MerchantAPI:
                 k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
                 for k, v in form.multi_items()
             }
-        raw = await request.body()
+        raw = await read_capped(request, MAX_API_BODY)
+        if raw is None:
+            raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return parse_json(raw)
+        except ValueError as exc:
             raise EmulatorHTTPError(400, shell_message("bad_json", language), code=400) from exc
 
     def _context(self, record: StoreRecord, grant: Grant, request: Request) -> RequestContext:

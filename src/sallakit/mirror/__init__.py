@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from sallakit.mirror._workflows import MirrorWorker
 
 __all__ = [
-    "RESOURCES",
-    "STREAMS",
-    "TABLES",
     "AuditResult",
     "Change",
     "ChangeHook",
@@ -45,10 +42,13 @@ __all__ = [
     "MirrorWorker",
     "Progress",
     "ProgressCallback",
+    "RESOURCES",
     "ResourceState",
     "RunRecord",
     "SQLMirrorStore",
+    "STREAMS",
     "Stream",
+    "TABLES",
 ]
 
 

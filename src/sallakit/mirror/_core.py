@@ -149,9 +149,12 @@ class AuditResult:
         """One line for a failed run's error text."""
         if self.ok:
             return "audit passed"
-        parts = [f"{k}: remote {v['remote']} != mirror {v['mirror']}" for k, v in self.mismatches.items()]
+        parts = [
+            f"{k}: remote {v['remote']} != mirror {v['mirror']}" for k, v in self.mismatches.items()
+        ]
         parts += [
-            f"{k}: capped, {v['reachable']} of {v['remote']} reachable" for k, v in self.capped.items()
+            f"{k}: capped, {v['reachable']} of {v['remote']} reachable"
+            for k, v in self.capped.items()
         ]
         return "audit failed: " + "; ".join(parts)
 

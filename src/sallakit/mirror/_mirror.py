@@ -316,7 +316,9 @@ class Mirror:
 
     # ---------------------------------------------------------------------- change feed
 
-    def changes(self, store_id: int | None = None, *, since: int = 0, limit: int = 1000) -> list[Change]:
+    def changes(
+        self, store_id: int | None = None, *, since: int = 0, limit: int = 1000
+    ) -> list[Change]:
         """Change records after cursor ``since`` (a :attr:`Change.seq`), oldest first."""
         if since < 0:
             raise ConfigurationError("since must be >= 0")
@@ -389,7 +391,11 @@ class Mirror:
                     except Exception:
                         logger.exception(
                             "mirror change hook failed; it will see this change again",
-                            extra={"action": "mirror_hook_failed", "hook": hook.name, "seq": change.seq},
+                            extra={
+                                "action": "mirror_hook_failed",
+                                "hook": hook.name,
+                                "seq": change.seq,
+                            },
                         )
                         self.store.set_hook_cursor(hook.name, store_id, cursor)
                         return calls

@@ -344,7 +344,9 @@ async def _fetch_children(env: SyncEnv, spec: ChildSpec, parent_id: int) -> list
         if info.total_pages is None or (info.current_page or page) >= info.total_pages:
             break
         page += 1
-    return [c for c in (make_row(spec.normalize, dict(i)) for i in items if isinstance(i, Mapping)) if c]
+    return [
+        c for c in (make_row(spec.normalize, dict(i)) for i in items if isinstance(i, Mapping)) if c
+    ]
 
 
 @dataclass(slots=True)
@@ -509,7 +511,8 @@ async def step_updated_walk(
     """
     s = stream(resource)
     response = await env.get(
-        s.list_path, {**s.list_params, "sort_by": "updated_at-desc", "page": page, "per_page": PER_PAGE}
+        s.list_path,
+        {**s.list_params, "sort_by": "updated_at-desc", "page": page, "per_page": PER_PAGE},
     )
     items = _list_data(response)
     ids = [r.id for r in _rows(s, items)]
@@ -641,8 +644,7 @@ def _count_since(env: SyncEnv, resource: str, where: dict[str, Any], horizon: st
     return sum(
         1
         for row in env.store.rows(env.store_id, resource)
-        if all(row.get(k) == v for k, v in where.items())
-        and (row.get("created_at") or 0) >= cutoff
+        if all(row.get(k) == v for k, v in where.items()) and (row.get("created_at") or 0) >= cutoff
     )
 
 
@@ -709,14 +711,18 @@ async def _walk(
     for chunk in _chunks(list(range(2, total_pages + 1)), per_step):
         result = await step(
             f"{resource}/{key}/pages {chunk[0]}-{chunk[-1]}",
-            lambda chunk=chunk: step_pages(env, resource, window, params, chunk, refetch_all=refetch_all),  # type: ignore[misc]
+            lambda chunk=chunk: step_pages(
+                env, resource, window, params, chunk, refetch_all=refetch_all
+            ),  # type: ignore[misc]
         )
         _merge_counts(counts, result["counts"])
         stats.update({int(p): v for p, v in result["pages"].items()})
         done += len(chunk)
         env.report(resource, "pages", pages_done=done, pages_total=total_pages)
     totals = {v["total"] for v in stats.values() if v["total"] is not None}
-    outcome.total = stats[max(stats)]["total"] if stats[max(stats)]["total"] is not None else outcome.total
+    outcome.total = (
+        stats[max(stats)]["total"] if stats[max(stats)]["total"] is not None else outcome.total
+    )
     outcome.reachable = sum(v["n"] for v in stats.values())
     # A page before the last that came back short, while the list reports more rows, is a cap.
     outcome.capped = any(
@@ -813,7 +819,9 @@ async def _sync_resource(
     complete = not outcome.capped
     if outcome.capped:
         if s.window is not None:
-            capped = await _windowed(env, step, resource, params, outcome, counts, refetch_all=refetch)
+            capped = await _windowed(
+                env, step, resource, params, outcome, counts, refetch_all=refetch
+            )
             complete = not capped
         else:
             capped[resource] = (outcome.total, outcome.reachable)

@@ -103,9 +103,7 @@ class WriteBatch:
     clear_dirty: list[tuple[str, int]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (
-            self.upserts or self.children or self.deletes or self.pages or self.clear_dirty
-        )
+        return not (self.upserts or self.children or self.deletes or self.pages or self.clear_dirty)
 
 
 @dataclass(slots=True)
@@ -204,7 +202,9 @@ class MirrorStore(Protocol):
         """Every row of a table for a store (columns, ``data`` and ``deleted_at``), by id."""
         ...
 
-    def fetched_in_run(self, store_id: int, table: str, ids: Iterable[int], run_id: str) -> set[int]:
+    def fetched_in_run(
+        self, store_id: int, table: str, ids: Iterable[int], run_id: str
+    ) -> set[int]:
         """Which of ``ids`` were last written by ``run_id`` (a resumed run skips them)."""
         ...
 
@@ -385,9 +385,7 @@ class SQLMirrorStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             result = conn.execute(
-                sa.select(*value_columns).where(
-                    table.c.store_id == store_id, table.c.id.in_(chunk)
-                )
+                sa.select(*value_columns).where(table.c.store_id == store_id, table.c.id.in_(chunk))
             )
             for row in result:
                 found[row.id] = row
@@ -395,7 +393,16 @@ class SQLMirrorStore:
 
     @staticmethod
     def _columns_of(table: sa.Table, row: Any) -> dict[str, Any]:
-        skip = {"store_id", "id", "data", "data_hash", "source", "synced_at", "run_id", "deleted_at"}
+        skip = {
+            "store_id",
+            "id",
+            "data",
+            "data_hash",
+            "source",
+            "synced_at",
+            "run_id",
+            "deleted_at",
+        }
         return {c.name: getattr(row, c.name) for c in table.c if c.name not in skip}
 
     def _upsert(
@@ -462,7 +469,13 @@ class SQLMirrorStore:
     ) -> None:
         table = t.ENTITY_TABLES[child.table]
         self._upsert(
-            conn, batch, child.table, child.rows, now, counts, feed,
+            conn,
+            batch,
+            child.table,
+            child.rows,
+            now,
+            counts,
+            feed,
             extra={child.parent_column: child.parent_id},
         )
         keep = {r.id for r in child.rows}
@@ -499,7 +512,9 @@ class SQLMirrorStore:
             )
             counts.add(name, "deleted")
             feed.append(
-                self._feed(batch, name, entity_id, "deleted", self._columns_of(table, old), None, now)
+                self._feed(
+                    batch, name, entity_id, "deleted", self._columns_of(table, old), None, now
+                )
             )
 
     @staticmethod
@@ -544,7 +559,9 @@ class SQLMirrorStore:
         with self._read() as conn:
             return set(
                 conn.execute(
-                    sa.select(tbl.c.id).where(tbl.c.store_id == store_id, tbl.c.deleted_at.is_(None))
+                    sa.select(tbl.c.id).where(
+                        tbl.c.store_id == store_id, tbl.c.deleted_at.is_(None)
+                    )
                 ).scalars()
             )
 
@@ -577,7 +594,9 @@ class SQLMirrorStore:
             yield from batch
             last = batch[-1]["id"]
 
-    def fetched_in_run(self, store_id: int, table: str, ids: Iterable[int], run_id: str) -> set[int]:
+    def fetched_in_run(
+        self, store_id: int, table: str, ids: Iterable[int], run_id: str
+    ) -> set[int]:
         tbl = t.ENTITY_TABLES[table]
         wanted = list(dict.fromkeys(ids))
         out: set[int] = set()
@@ -946,9 +965,7 @@ class InMemoryMirrorStore:
     def hashes(self, store_id: int, table: str, ids: Iterable[int]) -> dict[int, str]:
         with self._lock:
             rows = self._table(store_id, table)
-            return {
-                i: rows[i].hash for i in ids if i in rows and rows[i].deleted_at is None
-            }
+            return {i: rows[i].hash for i in ids if i in rows and rows[i].deleted_at is None}
 
     def live_ids(self, store_id: int, table: str) -> set[int]:
         with self._lock:
@@ -983,7 +1000,9 @@ class InMemoryMirrorStore:
                 "deleted_at": r.deleted_at,
             }
 
-    def fetched_in_run(self, store_id: int, table: str, ids: Iterable[int], run_id: str) -> set[int]:
+    def fetched_in_run(
+        self, store_id: int, table: str, ids: Iterable[int], run_id: str
+    ) -> set[int]:
         with self._lock:
             rows = self._table(store_id, table)
             return {i for i in ids if i in rows and rows[i].run_id == run_id}

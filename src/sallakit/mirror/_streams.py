@@ -333,9 +333,7 @@ STREAMS: tuple[Stream, ...] = (
         normalize=_order,
         needs_detail=True,
         children=(
-            ChildSpec(
-                "order_items", "order_id", _order_item, path="/orders/items", params={}
-            ),
+            ChildSpec("order_items", "order_id", _order_item, path="/orders/items", params={}),
             ChildSpec(
                 "order_histories",
                 "order_id",

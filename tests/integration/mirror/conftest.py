@@ -261,7 +261,9 @@ class Mutator:
     has orders, or deleting a product or brand in use, changes other entities silently).
     """
 
-    def __init__(self, emulator: Emulator, store_id: int, seed: int, *, announced_only: bool) -> None:
+    def __init__(
+        self, emulator: Emulator, store_id: int, seed: int, *, announced_only: bool
+    ) -> None:
         import random
 
         self.emulator, self.store_id = emulator, store_id
@@ -406,7 +408,9 @@ def net_changes(changes: list[Any]) -> dict[str, set[int]]:
     return out
 
 
-def state_diff(before: dict[str, dict[int, Any]], after: dict[str, dict[int, Any]]) -> dict[str, set[int]]:
+def state_diff(
+    before: dict[str, dict[int, Any]], after: dict[str, dict[int, Any]]
+) -> dict[str, set[int]]:
     out: dict[str, set[int]] = {}
     for table in after:
         ids = set(before[table]) | set(after[table])
