@@ -55,6 +55,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # DBOS is imported only when the worker is used (the [mirror] extra).
     if name == "MirrorWorker":
+        from sallakit._extras import require_extra
+
+        require_extra("mirror", "sallakit.mirror.MirrorWorker")
         from sallakit.mirror._workflows import MirrorWorker
 
         return MirrorWorker

@@ -201,11 +201,10 @@ _EVENT_PREFIXES = (
 def event_target(event: str, data: Mapping[str, Any]) -> tuple[str, int] | None:
     """The ``(resource, id)`` a store event says changed, or None when it concerns nothing
     mirrored (an app event, an abandoned cart...)."""
-    for prefix, resource in _EVENT_PREFIXES:
-        if event.startswith(prefix):
-            break
-    else:
+    matched = [resource for prefix, resource in _EVENT_PREFIXES if event.startswith(prefix)]
+    if not matched:
         return None
+    resource = matched[0]
     raw: Any = data.get("id")
     if event.startswith("order.shipment.") or (resource == "orders" and "order_id" in data):
         raw = data.get("order_id", raw)

@@ -29,7 +29,6 @@ from sallakit.mirror._store import (
     ChildReplace,
     MirrorStore,
     PageRecord,
-    ResourceState,
     RunRecord,
     WriteBatch,
     WriteCounts,
@@ -207,10 +206,6 @@ class SyncEnv:
             )
         except Exception:  # a broken progress bar must never fail a sync
             logger.exception("mirror progress callback failed", extra={"action": "mirror_progress"})
-
-
-EnvFactory = Callable[[int, str], Any]
-"""``env_factory(store_id, run_id)`` returns an async context manager yielding a :class:`SyncEnv`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,7 +587,12 @@ async def step_drain_dirty(env: SyncEnv, limit: int = 200) -> dict[str, Any]:
         writer = _DetailWriter(env, s, clear_dirty=True)
         known = await env.call(env.store.hashes, env.store_id, resource, ids)
 
-        async def one(entity_id: int, s: Stream = s, writer: _DetailWriter = writer) -> None:
+        async def one(
+            entity_id: int,
+            s: Stream = s,
+            writer: _DetailWriter = writer,
+            known: dict[int, str] = known,
+        ) -> None:
             await writer.add(
                 await _fetch_entity(
                     env, s, entity_id, known_hash=known.get(entity_id), with_children=s.needs_detail
@@ -921,7 +921,7 @@ async def _finish(
     run.audit = audit.as_dict() if audit is not None else None
     run.error = error if error is not None else (None if ok or audit is None else audit.summary())
     await env.call(env.store.save_run, run)
-    for resource, mode in plan:
+    for resource, _mode in plan:
         state = await env.call(env.store.resource_state, env.store_id, resource)
         state.backfilled = True
         if ok:
@@ -948,7 +948,7 @@ async def run_job(env: SyncEnv, job: Job, step: StepRunner = run_directly) -> di
             _merge_counts(counts, result["counts"])
             if not result["more"]:
                 break
-        return await step("finish", lambda: _finish(env, job, begun, [], counts, None, None))
+        return dict(await step("finish", lambda: _finish(env, job, begun, [], counts, None, None)))
     plan = _plan(job, env.settings, begun)
     capped: dict[str, tuple[int | None, int]] = {}
     error: str | None = None
@@ -957,7 +957,7 @@ async def run_job(env: SyncEnv, job: Job, step: StepRunner = run_directly) -> di
             outcome = await _sync_resource(
                 env, step, resource, mode, begun["states"].get(resource, {}), counts
             )
-            capped.update({k: tuple(v) for k, v in outcome["capped"].items()})  # type: ignore[misc]
+            capped.update({k: (v[0], v[1]) for k, v in outcome["capped"].items()})
         audited = await step("audit", lambda: step_audit(env, [r for r, _ in plan]))
         audit = _core.audit_verdict(audited["remote"], audited["mirror"], capped)
     except Exception as exc:
@@ -968,7 +968,7 @@ async def run_job(env: SyncEnv, job: Job, step: StepRunner = run_directly) -> di
         )
         error = f"{type(exc).__name__}: {exc}"
         audit = None
-    return await step("finish", lambda: _finish(env, job, begun, plan, counts, audit, error))
+    return dict(await step("finish", lambda: _finish(env, job, begun, plan, counts, audit, error)))
 
 
 def _is_durability_signal(exc: BaseException) -> bool:

@@ -150,6 +150,10 @@ def _epoch(value: Any) -> float | None:
     return parsed.timestamp() if parsed is not None else None
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
@@ -240,8 +244,8 @@ def _customer(d: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _order(d: Mapping[str, Any]) -> dict[str, Any]:
-    status = d.get("status") if isinstance(d.get("status"), Mapping) else {}
-    amounts = d.get("amounts") if isinstance(d.get("amounts"), Mapping) else {}
+    status = _mapping(d.get("status"))
+    amounts = _mapping(d.get("amounts"))
     total = d.get("total") or amounts.get("total")
     customer = d.get("customer")
     return {
@@ -258,7 +262,7 @@ def _order(d: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _order_item(d: Mapping[str, Any]) -> dict[str, Any]:
-    amounts = d.get("amounts") if isinstance(d.get("amounts"), Mapping) else {}
+    amounts = _mapping(d.get("amounts"))
     return {
         "product_id": _int(d.get("product_id")),
         "sku": _text(d.get("sku")),
@@ -270,7 +274,7 @@ def _order_item(d: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _history(d: Mapping[str, Any]) -> dict[str, Any]:
-    customized = d.get("customized") if isinstance(d.get("customized"), Mapping) else {}
+    customized = _mapping(d.get("customized"))
     return {
         "status": _text(d.get("status")),
         "status_slug": _text(customized.get("slug")),

@@ -208,7 +208,7 @@ class MirrorWorker:
 
     async def wait(self, run_id: str) -> RunRecord:
         """Wait for a run to finish; returns its job-history row."""
-        handle = await DBOS.retrieve_workflow_async(run_id)
+        handle: Any = await DBOS.retrieve_workflow_async(run_id)
         await handle.get_result()
         run = self.mirror.store.get_run(run_id)
         assert run is not None
