@@ -17,6 +17,7 @@ PUBLIC_PACKAGES = [
     "sallakit.auth",
     "sallakit.webhooks",
     "sallakit.mirror",
+    "sallakit.server",
 ]
 
 
