@@ -90,9 +90,7 @@ async def test_queued_calls_are_served_in_arrival_order() -> None:
         await asyncio.sleep(0.001)
         return httpx2.Response(200, json={"data": {}})
 
-    async with AsyncSalla(
-        "tok", transport=httpx2.MockTransport(slow), governor=governor
-    ) as client:
+    async with AsyncSalla("tok", transport=httpx2.MockTransport(slow), governor=governor) as client:
         async with asyncio.TaskGroup() as group:
             for n in range(50):
                 group.create_task(client.request("GET", "/products", params={"n": n}))
