@@ -90,11 +90,11 @@ async def test_queued_calls_are_served_in_arrival_order() -> None:
         await asyncio.sleep(0.001)
         return httpx2.Response(200, json={"data": {}})
 
-    async with AsyncSalla("tok", transport=httpx2.MockTransport(slow), governor=governor) as client:
-        async with asyncio.TaskGroup() as group:
-            for n in range(50):
-                group.create_task(client.request("GET", "/products", params={"n": n}))
-                await asyncio.sleep(0)
+    client = AsyncSalla("tok", transport=httpx2.MockTransport(slow), governor=governor)
+    async with client, asyncio.TaskGroup() as group:
+        for n in range(50):
+            group.create_task(client.request("GET", "/products", params={"n": n}))
+            await asyncio.sleep(0)
     assert sent == list(range(50))
     assert clock.sleeps == []  # woken, never polled
     assert governor.in_flight == 0 and governor.queued == 0
