@@ -6,8 +6,8 @@ header validation, file fields, array bodies, list shapes, clock skew and polish
 from __future__ import annotations
 
 import email.utils
-import threading
 import json
+import threading
 import typing
 from pathlib import Path
 from typing import Any
