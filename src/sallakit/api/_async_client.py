@@ -714,7 +714,7 @@ class AsyncSalla(AsyncResources):
             items = [_parse_item(parse, item, response) for item in data]
             return Page(items=items, pagination=response.pagination, response=response)
 
-        return AsyncPaginator(fetch, start_page=page)
+        return AsyncPaginator(fetch, start_page=page, prefetch=self.max_in_flight)
 
 
 def _file_part(name: str, value: Any) -> Any:
