@@ -49,6 +49,40 @@ class Settings(BaseSettings):
         description="On app.uninstalled: keep the store's metadata (tokens are always erased) "
         "or purge every row of the store.",
     )
+    # -- the service (``sallakit serve``): dashboard login, sessions, public address
+    admin_password: SecretStr | None = Field(
+        default=None, description="Password of the dashboard's admin login (12+ characters)."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Token accepted by the login form and as `Authorization: Bearer` on the "
+        "service's JSON endpoints and /metrics (24+ characters).",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing and encrypting dashboard sessions (32+ characters); the same "
+        "in every web process.",
+    )
+    session_max_age_seconds: int = Field(
+        default=43_200, ge=60, description="A dashboard session ends this long after login."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Where Salla and browsers reach the service (https://... in production); "
+        "webhook subscriptions point at <public_url>/webhooks/salla.",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface `sallakit serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `sallakit serve` uses.")
+    worker: Literal["in-process", "external"] = Field(
+        default="in-process",
+        description="Run the workflow worker inside `sallakit serve` (in-process) or only in "
+        "`sallakit worker` processes (external).",
+    )
+    htmx_url: str | None = Field(
+        default=None,
+        description="URL of htmx for the dashboard's partial updates; without it every action "
+        "is a plain form and page load.",
+    )
 
     def token_key_list(self) -> list[str]:
         """The configured token keys, newest first, without blanks."""

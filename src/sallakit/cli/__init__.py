@@ -12,6 +12,10 @@ module).
 
 from __future__ import annotations
 
+from sallakit._extras import require_extra
+
+require_extra("cli", "the sallakit command line")
+
 import typer
 
 from sallakit.cli._lazy import LazyCommand, LazyGroup
@@ -38,6 +42,11 @@ COMMANDS = (
     ),
     LazyCommand("stores", "sallakit.cli._stores", "Connected stores and their tokens."),
     LazyCommand("keys", "sallakit.cli._stores", "Token encryption keys."),
+    LazyCommand(
+        "doctor",
+        "sallakit.cli._doctor",
+        "Check settings, database, keys, webhooks and stores; print each finding and its fix.",
+    ),
 )
 
 app = typer.Typer(
