@@ -260,6 +260,15 @@ def settings_problems(settings: Settings, *, purpose: Purpose = "serve") -> list
             )
         problems.extend(_login_problems(settings))
     problems.extend(_oauth_problems(settings))
+    if not settings.client_id and not settings.client_secret:
+        problems.append(
+            Problem(
+                "SALLAKIT_CLIENT_ID",
+                "no app credentials: tokens arrive (Easy mode) but cannot be refreshed",
+                "set SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET (Partner Portal)",
+                severity="warning",
+            )
+        )
     for name in ("accounts_url", "api_base_url", "public_url"):
         found = _url_problem(name, getattr(settings, name))
         if found:

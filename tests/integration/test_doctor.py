@@ -36,6 +36,8 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
         "SALLAKIT_WEBHOOK_SECRET": "whsec",
         "SALLAKIT_ADMIN_PASSWORD": "a long admin password",
         "SALLAKIT_SESSION_SECRET": "s" * 40,
+        "SALLAKIT_CLIENT_ID": "doctor-app",
+        "SALLAKIT_CLIENT_SECRET": "doctor-app-secret",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -90,3 +90,81 @@ def test_the_emulator_example_passes_as_a_user_project(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_the_webhook_handlers_example_runs_in_the_service(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import time
+
+    from starlette.testclient import TestClient
+
+    from sallakit.auth import generate_key
+    from sallakit.server import create_app
+    from sallakit.settings import Settings
+    from sallakit.testing import signed_webhook
+
+    (block,) = _section_blocks("Receive webhooks")
+    namespace: dict[str, Any] = {"__name__": "readme_hooks"}
+    exec(compile(block, str(README), "exec"), namespace)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'hooks.db'}",
+        token_keys=generate_key(),
+        webhook_secret="readme-secret",
+        admin_password="readme admin password",
+        session_secret="s" * 40,
+    )
+    app = create_app(settings, handlers=namespace["handlers"])
+    payload = {
+        "event": "order.created",
+        "merchant": 1305146709,
+        "created_at": "2026-12-01 10:00:00",
+        "data": {"id": 418149270, "reference_id": 1001},
+    }
+    body, headers = signed_webhook(payload, "readme-secret")
+    with TestClient(app) as http:
+        assert http.post("/webhooks/salla", content=body, headers=headers).status_code == 200
+        deadline = time.monotonic() + 15
+        printed = ""
+        while "order 418149270" not in printed and time.monotonic() < deadline:
+            time.sleep(0.05)
+            printed += capsys.readouterr().out
+    assert "store 1305146709 order 418149270 key 1305146709:order.created:" in printed
+    assert json.loads(body)["data"]["id"] == 418149270
+
+
+def test_the_mirror_example_runs(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sallakit.mirror
+    from sallakit.auth import TokenSet, TokenVault, generate_key
+    from sallakit.db import migrate
+
+    emulator = Emulator(products=12, orders=4, customers=5, plan="1000000")
+    store_id = emulator.stores[0].id
+    issued = emulator.issue_tokens(store_id)
+    vault = TokenVault.from_url(f"sqlite:///{tmp_path / 'mirror.db'}", [generate_key()])
+    migrate(vault.engine)
+    vault.save_tokens(
+        store_id,
+        TokenSet(issued["access_token"], issued["refresh_token"], 9e9, ()),
+    )
+    real = sallakit.mirror.Mirror
+
+    class EmulatedMirror(real):  # type: ignore[misc, valid-type]
+        @classmethod
+        def from_vault(cls, vault: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("transport", emulator.async_transport())
+            kwargs.setdefault("base_url", "https://api.salla.dev/admin/v2")
+            return real.from_vault.__func__(cls, vault, **kwargs)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(sallakit.mirror, "Mirror", EmulatedMirror)
+    (block,) = _section_blocks("Mirror a store")
+    namespace: dict[str, Any] = {"__name__": "readme_mirror", "vault": vault, "STORE_ID": store_id}
+    exec(compile(block, str(README), "exec"), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    orders = [line for line in lines if line.startswith("added order ")]
+    assert len(orders) == 4  # one change per order of the store, through the hook
+    assert lines[-1] == "succeeded True"
+    assert namespace["last_seen"] >= 4

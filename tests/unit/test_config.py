@@ -16,6 +16,8 @@ GOOD = {
     "admin_password": "a long enough password",
     "session_secret": "s" * 40,
     "webhook_secret": "whsec",
+    "client_id": "app-id",
+    "client_secret": "app-secret",
 }
 
 
@@ -54,7 +56,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_worker_needs_no_login() -> None:
-    settings = Settings(database_url="sqlite:///x.db", token_keys=generate_key())
+    settings = Settings(
+        database_url="sqlite:///x.db", token_keys=generate_key(), client_id="a", client_secret="b"
+    )
     assert names(settings, "worker") == []
     assert "SALLAKIT_ADMIN_PASSWORD" in names(settings, "serve")
 
@@ -68,8 +72,8 @@ def test_worker_needs_no_login() -> None:
         ({"admin_password": None}, "SALLAKIT_ADMIN_PASSWORD"),
         ({"session_secret": "short"}, "SALLAKIT_SESSION_SECRET"),
         ({"redirect_uri": "https://app.example/cb"}, "SALLAKIT_STATE_SECRET"),
-        ({"redirect_uri": "https://app.example/cb"}, "SALLAKIT_CLIENT_ID"),
-        ({"client_id": "x"}, "SALLAKIT_CLIENT_SECRET"),
+        ({"redirect_uri": "https://app.example/cb", "client_id": None}, "SALLAKIT_CLIENT_ID"),
+        ({"client_secret": None}, "SALLAKIT_CLIENT_SECRET"),
         ({"public_url": "ftp://x"}, "SALLAKIT_PUBLIC_URL"),
         ({"api_base_url": "nope"}, "SALLAKIT_API_BASE_URL"),
         ({"htmx_url": "javascript:alert(1)"}, "SALLAKIT_HTMX_URL"),
@@ -77,6 +81,12 @@ def test_worker_needs_no_login() -> None:
 )
 def test_each_problem_names_its_variable(changes: dict[str, object], variable: str) -> None:
     assert variable in names(good(**changes))
+
+
+def test_no_app_credentials_is_a_warning() -> None:
+    (problem,) = settings_problems(good(client_id=None, client_secret=None))
+    assert (problem.setting, problem.severity) == ("SALLAKIT_CLIENT_ID", "warning")
+    assert "cannot be refreshed" in problem.message
 
 
 def test_plain_http_on_a_public_host_is_a_warning_only() -> None:

@@ -112,6 +112,17 @@ class EasyMode:
             TokenVaultError: the database refused; answer 5xx so Salla redelivers.
         """
         event = self.verify(raw_body, headers)
+        await self.apply_event(event)
+        return event
+
+    async def apply_event(self, event: WebhookEvent) -> None:
+        """Durably apply one delivery already verified (by a webhook receiver); returns after
+        the commit. Non-app events are ignored; a redelivered event is not applied twice.
+
+        Raises:
+            TokenExchangeError: an ``app.store.authorize`` without usable tokens.
+            TokenVaultError: the database refused (the receiver retries the delivery).
+        """
         if event.event == "app.store.authorize":
             await self._authorize(event)
         elif event.event in ("app.installed", "app.updated"):
@@ -141,7 +152,6 @@ class EasyMode:
                 event.merchant,
                 extra={"action": "easy_mode_ignored", "event": event.event},
             )
-        return event
 
     async def _apply(
         self,

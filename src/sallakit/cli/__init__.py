@@ -26,6 +26,11 @@ __all__ = ["COMMANDS", "app", "main"]
 # command's own help, shown by ``sallakit --help`` (in this order).
 COMMANDS = (
     LazyCommand(
+        "demo",
+        "sallakit.cli._demo",
+        "Run the whole thing on this machine: an emulated Salla store and the sallakit service.",
+    ),
+    LazyCommand(
         "endpoints",
         "sallakit.cli._endpoints",
         "List every Merchant API endpoint: method, path, scopes, pagination, client method.",

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sallakit._exceptions import ConfigurationError, SallaError
+from sallakit._exceptions import ConfigurationError
 from sallakit.settings import Settings
 from sallakit.webhooks import Handlers, Inbox, RetryPolicy, SQLInbox, WebhookReceiver
 
@@ -85,7 +85,6 @@ def create_app(
         ConfigurationError: no webhook secret, an unreachable database, bad handlers.
     """
     from fastapi import FastAPI
-    from fastapi.responses import JSONResponse
     from starlette.routing import Route
 
     settings = settings if settings is not None else Settings()
@@ -107,27 +106,26 @@ def create_app(
         lease_seconds=settings.webhook_lease_seconds,
     )
 
+    from sallakit.server._wiring import wire_service
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with receiver.running():
-            yield
+        async with service.running():
+            if settings.worker == "in-process":
+                async with receiver.running():
+                    yield
+            else:
+                # Deliveries are stored here and processed by `sallakit worker` processes.
+                yield
 
     app = FastAPI(title="sallakit", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.receiver = receiver
+    service = wire_service(app, settings, receiver)
+    app.state.service = service
     # A plain ASGI route: the receiver reads the raw body itself (the signature covers bytes).
     # The trailing-slash spelling too: Salla does not follow the redirect Starlette would send.
     app.router.routes.append(Route(WEBHOOK_PATH, receiver, methods=["POST"]))
     app.router.routes.append(Route(WEBHOOK_PATH + "/", receiver, methods=["POST"]))
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        import anyio.to_thread
-
-        try:
-            paused = await anyio.to_thread.run_sync(receiver.inbox.is_paused)
-        except SallaError as exc:
-            return JSONResponse({"status": "error", "detail": exc.message}, status_code=503)
-        return JSONResponse({"status": "ok", "webhooks_paused": paused})
 
     return app

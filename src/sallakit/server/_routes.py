@@ -120,6 +120,7 @@ class SyncOut(BaseModel):
 
 class Health(BaseModel):
     status: str
+    webhooks_paused: bool | None = None
 
 
 class Readiness(BaseModel):
@@ -192,7 +193,10 @@ async def request_sync(request: Request, store_id: PathId) -> SyncOut:
     """Start a sync of every resource of the store now."""
     parts = _parts(request)
     await _get_store(parts, store_id)
-    return SyncOut(job=await parts.mirror.request_sync(store_id))
+    try:
+        return SyncOut(job=await parts.mirror.request_sync(store_id))
+    except SallaError as exc:
+        raise HTTPException(409, exc.message) from None
 
 
 @api_router.get("/deliveries", response_model=list[DeliveryOut])
@@ -236,9 +240,14 @@ ops_router = APIRouter(tags=["operations"])
 
 
 @ops_router.get("/healthz", response_model=Health)
-async def healthz() -> Health:
-    """Liveness: the process answers."""
-    return Health(status="ok")
+async def healthz(request: Request) -> Health:
+    """Liveness: the process answers (and whether webhook processing is paused, when the
+    database says; an unreachable database is a readiness matter, see ``/readyz``)."""
+    try:
+        paused: bool | None = await _parts(request).inbox.paused()
+    except SallaError:
+        paused = None
+    return Health(status="ok", webhooks_paused=paused)
 
 
 @ops_router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})

@@ -56,6 +56,8 @@ def test_create_app_receives_and_handles_in_process(tmp_path: Path) -> None:
         database_url=f"sqlite:///{tmp_path / 'app.db'}",
         webhook_secret=SECRET,
         token_keys=generate_key(),
+        admin_password="serve test password",
+        session_secret="s" * 40,
     )
     app = create_app(settings, handlers=handlers)
     with TestClient(app) as http:
@@ -113,6 +115,9 @@ def test_sallakit_serve_runs_the_receiver_and_the_worker(tmp_path: Path) -> None
         "PYTHONPATH": str(tmp_path),
         "SALLAKIT_WEBHOOK_SECRET": SECRET,
         "SALLAKIT_DATABASE_URL": f"sqlite:///{db}",
+        "SALLAKIT_TOKEN_KEYS": generate_key(),
+        "SALLAKIT_ADMIN_PASSWORD": "serve test password",
+        "SALLAKIT_SESSION_SECRET": "s" * 40,
     }
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     process = subprocess.Popen(

@@ -95,6 +95,10 @@ class InboxSource(Protocol):
         """Queue the deliveries for processing again; returns how many were queued."""
         ...
 
+    async def paused(self) -> bool:
+        """Whether processing is paused (deliveries are still stored)."""
+        ...
+
 
 class MirrorSource(Protocol):
     """The store mirror as the dashboard uses it."""
@@ -118,6 +122,10 @@ class MemoryInbox:
     def __init__(self, deliveries: Sequence[DeliveryDetail] = ()) -> None:
         self.items: dict[int, DeliveryDetail] = {d.row.id: d for d in deliveries}
         self.replayed: list[int] = []
+        self.is_paused = False
+
+    async def paused(self) -> bool:
+        return self.is_paused
 
     async def counts(self) -> dict[str, int]:
         out = dict.fromkeys(DELIVERY_STATUSES, 0)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from sallakit._exceptions import StoreNotFoundError
+from sallakit._exceptions import SallaError, StoreNotFoundError
 from sallakit.server._auth import (
     COOKIE_NAME,
     CSRF_FIELD,
@@ -267,7 +267,10 @@ async def sync_now(request: Request, store_id: int) -> Response:
         await anyio.to_thread.run_sync(parts.vault.get, store_id)
     except StoreNotFoundError:
         raise HTTPException(404, f"no store {store_id}") from None
-    job = await parts.mirror.request_sync(store_id)
+    try:
+        job = await parts.mirror.request_sync(store_id)
+    except SallaError as exc:
+        return render(request, "store_error.html", status_code=409, message=exc.message)
     return RedirectResponse(f"/dashboard/stores/{store_id}?notice=sync:{job}", status_code=303)
 
 

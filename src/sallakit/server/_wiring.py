@@ -1,0 +1,192 @@
+"""Everything the service runs besides the webhook receiver, wired from the settings.
+
+:func:`wire_service` is called by :func:`~sallakit.server.create_app` once the receiver exists:
+it checks the settings (one line per problem), opens the token vault and migrates the database,
+makes Easy mode and the mirror consumers of the receiver's app and store events, builds the
+dashboard's parts and mounts the dashboard, the JSON API, the health checks, the metrics and the
+OAuth routes. :meth:`Service.running` runs the background work for the life of the app: the
+mirror's workflow worker (when ``SALLAKIT_WORKER=in-process``), the daily token refresh and the
+metrics feed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+from sqlalchemy.engine import make_url
+
+from sallakit._config import require_valid
+from sallakit.server._build import build_parts
+from sallakit.server._inbox_source import WebhookInboxSource
+from sallakit.server._metrics import MetricsLogHandler, StateSource
+from sallakit.server._parts import ServiceParts
+from sallakit.server._refresher import run_refresher
+from sallakit.server._routes import install_service
+from sallakit.webhooks import Event, WebhookEvent
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from sallakit.auth import AsyncOAuthClient, EasyMode, TokenVault
+    from sallakit.mirror import Mirror, MirrorWorker
+    from sallakit.settings import Settings
+    from sallakit.webhooks import WebhookReceiver
+
+__all__ = ["Service", "dbos_database_url", "to_webhook_event", "wire_service"]
+
+logger = logging.getLogger(__name__)
+
+
+def to_webhook_event(event: Event) -> WebhookEvent:
+    """The parsed delivery a handler got, as the :class:`WebhookEvent` of the library's
+    consumers (Easy mode, the mirror); the digest is the raw body's, from the dedupe key."""
+    data = event.payload.get("data")
+    return WebhookEvent(
+        event=event.name,
+        merchant=event.store_id,
+        created_at=event.created_at,
+        data=data if isinstance(data, dict) else {},
+        digest=event.idempotency_key.rsplit(":", 1)[-1],
+    )
+
+
+def dbos_database_url(database_url: str) -> str:
+    """Where DBOS keeps its workflow state: a sibling SQLite file, or the same PostgreSQL."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        path = Path(url.database)
+        return f"sqlite:///{path.with_name(path.stem + '-workflows' + (path.suffix or '.db'))}"
+    return database_url
+
+
+@dataclass
+class Service:
+    """The service's long-lived parts."""
+
+    settings: Settings
+    vault: TokenVault
+    oauth: AsyncOAuthClient | None
+    easy: EasyMode
+    mirror: Mirror
+    worker: MirrorWorker | None
+    parts: ServiceParts
+    refresh_period: float = 86_400.0
+    _started: anyio.Event = field(default_factory=anyio.Event)
+
+    async def enqueue_sync(self, store_id: int) -> str:
+        """Queue a sync of every resource of a store (the dashboard's "Sync now")."""
+        if self.worker is None:
+            from sallakit._exceptions import ConfigurationError
+
+            raise ConfigurationError(
+                "no mirror worker in this process (SALLAKIT_WORKER=external): run "
+                f"`sallakit sync --store {store_id}` or start a `sallakit worker`"
+            )
+        return await self.worker.enqueue(store_id, kind="sync")
+
+    async def _on_marked(self, store_id: int) -> None:
+        if self.worker is not None:
+            await self.worker.enqueue_dirty(store_id)
+
+    async def _worker_ready(self) -> str | None:
+        if self.worker is None:
+            return None  # external workers: their own readiness
+        return None if self._started.is_set() else "the mirror worker has not started"
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Service]:
+        """Run the background work until the block ends."""
+        async with AsyncExitStack() as stack:
+            stack.callback(MetricsLogHandler(self.parts.metrics).attach())
+            if self.oauth is not None:
+                await stack.enter_async_context(self.oauth)
+            if self.worker is not None:
+                await self.worker.start()
+                stack.push_async_callback(self.worker.shutdown)
+            self._started.set()
+            async with anyio.create_task_group() as tg:
+                if self.settings.worker == "in-process":
+                    tg.start_soon(lambda: run_refresher(self.vault, period=self.refresh_period))
+                try:
+                    yield self
+                finally:
+                    tg.cancel_scope.cancel()
+
+
+def wire_service(app: FastAPI, settings: Settings, receiver: WebhookReceiver) -> Service:
+    """Build the service around ``receiver`` and mount its routes on ``app``.
+
+    Raises:
+        ConfigurationError: the settings have problems (all listed, one per line), or the
+            database cannot be migrated.
+    """
+    from sallakit.auth import AsyncOAuthClient, EasyMode, TokenVault
+    from sallakit.db import create_engine, migrate
+    from sallakit.mirror import Mirror
+
+    require_valid(settings, purpose="serve")
+    engine = create_engine(settings.database_url)
+    migrate(engine)
+    oauth = None
+    if settings.client_id and settings.client_secret:
+        # Without the app's credentials tokens still arrive (Easy mode) but cannot be
+        # refreshed; the settings check warns about it.
+        oauth = AsyncOAuthClient(
+            settings.client_id,
+            settings.client_secret.get_secret_value(),
+            accounts_url=settings.accounts_url,
+        )
+    vault = TokenVault(
+        engine,
+        settings.token_key_list(),
+        async_oauth=oauth,
+        refresh_margin=float(settings.refresh_margin_seconds),
+    )
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    easy = EasyMode(vault, secret, uninstall_retention=settings.uninstall_retention, oauth=oauth)
+    mirror = Mirror.from_vault(vault, migrate=False, base_url=settings.api_base_url)
+    worker = None
+    if settings.worker == "in-process":
+        from sallakit.mirror import MirrorWorker
+
+        worker = MirrorWorker(mirror, system_database_url=dbos_database_url(settings.database_url))
+
+    service: Service
+
+    async def on_app_event(event: Event) -> None:
+        await easy.apply_event(to_webhook_event(event))
+
+    mark = mirror.webhook_handler(on_marked=lambda store_id: service._on_marked(store_id))
+
+    async def on_store_event(event: Event) -> None:
+        await mark(to_webhook_event(event))
+
+    receiver.handlers.add("app.*", on_app_event, name="sallakit.easy_mode")
+    for pattern in type(mirror).EVENTS:
+        receiver.handlers.add(pattern, on_store_event, name=f"sallakit.mirror[{pattern}]")
+
+    from sallakit.server._mirror_source import MirrorDashboardSource
+
+    async def enqueue(store_id: int) -> str:
+        return await service.enqueue_sync(store_id)
+
+    inbox_source = WebhookInboxSource(receiver.inbox, wake=receiver.worker.wake)
+    mirror_source = MirrorDashboardSource(mirror, engine, enqueue)
+    parts = build_parts(
+        settings,
+        vault,
+        inbox=inbox_source,
+        mirror=mirror_source,
+        source=StateSource(inbox_counts=receiver.inbox.counts, sync_stats=mirror_source.sync_stats),
+        oauth=oauth,
+    )
+    service = Service(settings, vault, oauth, easy, mirror, worker, parts)
+    parts.readiness["worker"] = service._worker_ready
+    install_service(app, parts)
+    return service
