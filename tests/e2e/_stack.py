@@ -54,7 +54,7 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 def wait_until(
-    url: str, *, timeout: float = 30.0, proc: subprocess.Popen[str] | None = None
+    url: str, *, timeout: float = 120.0, proc: subprocess.Popen[str] | None = None
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -103,8 +103,11 @@ class Stack:
 
 
 @contextmanager
-def running_stack(tmp: Path, *, products: int = 30, orders: int = 12) -> Iterator[Stack]:
-    """Start the emulator (Easy mode, webhooks to the service) and ``sallakit serve``."""
+def running_stack(
+    tmp: Path, *, products: int = 30, orders: int = 12, external_worker: bool = False
+) -> Iterator[Stack]:
+    """Start the emulator (Easy mode, webhooks to the service) and ``sallakit serve``; with
+    ``external_worker`` the service only receives and a ``sallakit worker`` process works."""
     emulator_port, service_port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     service_url = f"http://127.0.0.1:{service_port}"
@@ -133,6 +136,7 @@ def running_stack(tmp: Path, *, products: int = 30, orders: int = 12) -> Iterato
         env=base_env,
     )
     service: subprocess.Popen[str] | None = None
+    worker: subprocess.Popen[str] | None = None
     try:
         assert emulator.stdout is not None
         described: dict[str, Any] = json.loads(emulator.stdout.readline())
@@ -152,6 +156,11 @@ def running_stack(tmp: Path, *, products: int = 30, orders: int = 12) -> Iterato
             "SALLAKIT_API_BASE_URL": f"{emulator_url}/admin/v2",
             "SALLAKIT_PUBLIC_URL": service_url,
         }
+        if external_worker:
+            env["SALLAKIT_WORKER"] = "external"
+            worker = subprocess.Popen(
+                _cli("worker"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            )
         service = subprocess.Popen(
             _cli("serve", "--port", str(service_port)),
             stdout=subprocess.PIPE,
@@ -163,8 +172,9 @@ def running_stack(tmp: Path, *, products: int = 30, orders: int = 12) -> Iterato
         yield Stack(emulator_url, service_url, store_id, database_url, env)
     finally:
         errors = []
-        if service is not None:
-            errors.append(_stop(service))
+        for process in (service, worker):
+            if process is not None:
+                errors.append(_stop(process))
         errors.append(_stop(emulator))
         for text in errors:
             if "Traceback" in text:

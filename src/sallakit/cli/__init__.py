@@ -50,7 +50,12 @@ COMMANDS = (
     LazyCommand(
         "serve",
         "sallakit.cli._serve",
-        "Run the sallakit server: Salla webhooks at POST /webhooks/salla, handled in-process.",
+        "Run the sallakit service: webhooks, OAuth callback, dashboard, API, metrics.",
+    ),
+    LazyCommand(
+        "worker",
+        "sallakit.cli._worker",
+        "Run the service's background work: webhook handlers, mirror workflows, token refresh.",
     ),
     LazyCommand(
         "doctor",

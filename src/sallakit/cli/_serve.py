@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -29,31 +30,47 @@ def serve(
             help="Comma-separated module:attribute of webhook Handlers to run.",
         ),
     ] = None,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            envvar="SALLAKIT_SETTINGS_FILE",
+            help="A settings file (KEY=value lines); default: .env when present.",
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option(help="uvicorn's log level.", envvar="SALLAKIT_LOG_LEVEL")
     ] = "warning",
 ) -> None:
-    """Run the sallakit server: Salla webhooks at POST /webhooks/salla, handled in-process.
+    """Run the sallakit service: webhooks, OAuth callback, dashboard, API, metrics.
 
     Every app and store event is verified with SALLAKIT_WEBHOOK_SECRET, stored in the database
     (SALLAKIT_DATABASE_URL) before the 200, and run through the handlers by the worker in this
-    process. GET /healthz answers when the database does.
+    process (or by `sallakit worker` processes with SALLAKIT_WORKER=external). The dashboard is
+    at /dashboard/ behind a login, the JSON API under /api, health at /healthz and /readyz,
+    Prometheus metrics at /metrics. Settings are checked at start, one line per problem.
     """
     import uvicorn
     from rich.console import Console
 
+    from sallakit._config import load_settings, settings_problems
     from sallakit._exceptions import SallaError
     from sallakit.server import create_app
-    from sallakit.settings import Settings
 
     overrides: dict[str, Any] = {"database_url": database_url, "webhook_handlers": handlers}
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(
+            settings_file, **{k: v for k, v in overrides.items() if v is not None}
+        )
+        for problem in settings_problems(settings):
+            if problem.severity == "warning":
+                Console(stderr=True, soft_wrap=True).print(
+                    f"[yellow]warning:[/yellow] {html.escape(problem.line(), quote=False)}",
+                    highlight=False,
+                )
         app = create_app(settings)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
     except SallaError as exc:
-        Console(stderr=True).print(
+        Console(stderr=True, soft_wrap=True).print(
             f"[red]error:[/red] {html.escape(exc.message, quote=False)}", highlight=False
         )
         raise typer.Exit(code=1) from exc

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from sallakit._config import require_valid
 from sallakit._exceptions import ConfigurationError
 from sallakit.settings import Settings
 from sallakit.webhooks import Handlers, Inbox, RetryPolicy, SQLInbox, WebhookReceiver
@@ -88,6 +89,8 @@ def create_app(
     from starlette.routing import Route
 
     settings = settings if settings is not None else Settings()
+    # Every problem at once, one line each, before anything is built.
+    require_valid(settings, purpose="serve")
     secrets = settings.webhook_secrets()
     if not secrets:
         raise ConfigurationError(

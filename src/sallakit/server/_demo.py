@@ -395,6 +395,8 @@ async def _scenario(
             s.store_id == store_id and s.status == StoreStatus.ACTIVE for s in vault.list_stores()
         )
 
+    # The install starts the store's backfill on its own: its progress is the full sync's.
+    service.mirror.progress = reporter.sync_progress
     if not await anyio.to_thread.run_sync(active):
         reporter.step(f"Installing the app on «{profile.name}» (#{store_id}) in Easy mode")
         emulator.install_app(store_id)
@@ -409,7 +411,6 @@ async def _scenario(
     reporter.step(f"Webhooks registered: {len(added)} new ({', '.join(added) or 'all in place'})")
 
     reporter.step("Full sync")
-    service.mirror.progress = reporter.sync_progress
     run = await service.worker.wait(await service.worker.enqueue(store_id, kind="sync"))
     service.mirror.progress = None
     reporter.step(f"Full sync {run.status}: {_counts(service, store_id)}")

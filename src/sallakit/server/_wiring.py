@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 import anyio
 from sqlalchemy.engine import make_url
 
-from sallakit._config import require_valid
+from sallakit._config import Purpose, require_valid
 from sallakit.server._build import build_parts
 from sallakit.server._inbox_source import WebhookInboxSource
 from sallakit.server._metrics import MetricsLogHandler, StateSource
 from sallakit.server._parts import ServiceParts
 from sallakit.server._refresher import run_refresher
 from sallakit.server._routes import install_service
-from sallakit.webhooks import Event, WebhookEvent
+from sallakit.webhooks import Event, Handlers, WebhookEvent
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -38,7 +38,15 @@ if TYPE_CHECKING:
     from sallakit.settings import Settings
     from sallakit.webhooks import WebhookReceiver
 
-__all__ = ["Service", "dbos_database_url", "to_webhook_event", "wire_service"]
+__all__ = [
+    "Core",
+    "Service",
+    "build_core",
+    "dbos_database_url",
+    "register_consumers",
+    "to_webhook_event",
+    "wire_service",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +98,6 @@ class Service:
             )
         return await self.worker.enqueue(store_id, kind="sync")
 
-    async def _on_marked(self, store_id: int) -> None:
-        if self.worker is not None:
-            await self.worker.enqueue_dirty(store_id)
-
     async def _worker_ready(self) -> str | None:
         if self.worker is None:
             return None  # external workers: their own readiness
@@ -119,8 +123,19 @@ class Service:
                     tg.cancel_scope.cancel()
 
 
-def wire_service(app: FastAPI, settings: Settings, receiver: WebhookReceiver) -> Service:
-    """Build the service around ``receiver`` and mount its routes on ``app``.
+@dataclass
+class Core:
+    """What both the web process and a worker process build from the settings."""
+
+    vault: TokenVault
+    oauth: AsyncOAuthClient | None
+    easy: EasyMode
+    mirror: Mirror
+    mirror_worker: MirrorWorker | None
+
+
+def build_core(settings: Settings, *, purpose: Purpose, mirror_worker: bool) -> Core:
+    """Check the settings, migrate the database, open the vault, build Easy mode and the mirror.
 
     Raises:
         ConfigurationError: the settings have problems (all listed, one per line), or the
@@ -130,7 +145,7 @@ def wire_service(app: FastAPI, settings: Settings, receiver: WebhookReceiver) ->
     from sallakit.db import create_engine, migrate
     from sallakit.mirror import Mirror
 
-    require_valid(settings, purpose="serve")
+    require_valid(settings, purpose=purpose)
     engine = create_engine(settings.database_url)
     migrate(engine)
     oauth = None
@@ -148,45 +163,78 @@ def wire_service(app: FastAPI, settings: Settings, receiver: WebhookReceiver) ->
         async_oauth=oauth,
         refresh_margin=float(settings.refresh_margin_seconds),
     )
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    # A worker process applies app events already verified by the web process: any non-empty
+    # secret will do when it has none of its own.
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else "-"
     easy = EasyMode(vault, secret, uninstall_retention=settings.uninstall_retention, oauth=oauth)
     mirror = Mirror.from_vault(vault, migrate=False, base_url=settings.api_base_url)
     worker = None
-    if settings.worker == "in-process":
+    if mirror_worker:
         from sallakit.mirror import MirrorWorker
 
         worker = MirrorWorker(mirror, system_database_url=dbos_database_url(settings.database_url))
+    return Core(vault, oauth, easy, mirror, worker)
 
-    service: Service
+
+def register_consumers(handlers: Handlers, core: Core) -> None:
+    """Make Easy mode (app events) and the mirror (store events) handlers of the receiver."""
 
     async def on_app_event(event: Event) -> None:
-        await easy.apply_event(to_webhook_event(event))
+        parsed = to_webhook_event(event)
+        await core.easy.apply_event(parsed)
+        if event.name == "app.store.authorize" and core.mirror_worker is not None:
+            settings = core.mirror.settings_for(event.store_id)
+            if settings.auto_backfill_on_install:
+                # One backfill per authorize event: a replay of the event queues nothing new.
+                await core.mirror_worker.enqueue(
+                    event.store_id,
+                    kind="sync",
+                    run_id=f"mirror:{event.store_id}:install:{parsed.digest[:16]}",
+                )
 
-    mark = mirror.webhook_handler(on_marked=lambda store_id: service._on_marked(store_id))
+    async def on_marked(store_id: int) -> None:
+        if core.mirror_worker is not None:
+            await core.mirror_worker.enqueue_dirty(store_id)
+
+    mark = core.mirror.webhook_handler(on_marked=on_marked)
 
     async def on_store_event(event: Event) -> None:
         await mark(to_webhook_event(event))
 
-    receiver.handlers.add("app.*", on_app_event, name="sallakit.easy_mode")
-    for pattern in type(mirror).EVENTS:
-        receiver.handlers.add(pattern, on_store_event, name=f"sallakit.mirror[{pattern}]")
+    handlers.add("app.*", on_app_event, name="sallakit.easy_mode")
+    for pattern in type(core.mirror).EVENTS:
+        handlers.add(pattern, on_store_event, name=f"sallakit.mirror[{pattern}]")
 
+
+def wire_service(app: FastAPI, settings: Settings, receiver: WebhookReceiver) -> Service:
+    """Build the service around ``receiver`` and mount its routes on ``app``.
+
+    Raises:
+        ConfigurationError: the settings have problems (all listed, one per line), or the
+            database cannot be migrated.
+    """
     from sallakit.server._mirror_source import MirrorDashboardSource
+
+    core = build_core(settings, purpose="serve", mirror_worker=settings.worker == "in-process")
+    register_consumers(receiver.handlers, core)
+    service: Service
 
     async def enqueue(store_id: int) -> str:
         return await service.enqueue_sync(store_id)
 
     inbox_source = WebhookInboxSource(receiver.inbox, wake=receiver.worker.wake)
-    mirror_source = MirrorDashboardSource(mirror, engine, enqueue)
+    mirror_source = MirrorDashboardSource(core.mirror, core.vault.engine, enqueue)
     parts = build_parts(
         settings,
-        vault,
+        core.vault,
         inbox=inbox_source,
         mirror=mirror_source,
         source=StateSource(inbox_counts=receiver.inbox.counts, sync_stats=mirror_source.sync_stats),
-        oauth=oauth,
+        oauth=core.oauth,
     )
-    service = Service(settings, vault, oauth, easy, mirror, worker, parts)
+    service = Service(
+        settings, core.vault, core.oauth, core.easy, core.mirror, core.mirror_worker, parts
+    )
     parts.readiness["worker"] = service._worker_ready
     install_service(app, parts)
     return service
