@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from sallakit._doctor import FEATURE_SCOPES, diagnose
 from sallakit.auth import TokenSet, TokenVault, generate_key
 from sallakit.cli import app
+from sallakit.db import migrate
 from sallakit.settings import Settings
 
 ALL_SCOPES = tuple(s for scopes in FEATURE_SCOPES.values() for s in scopes)
@@ -22,6 +23,7 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     key, old_key = generate_key(), generate_key()
     url = f"sqlite:///{tmp_path / 'sallakit.db'}"
     vault = TokenVault.from_url(url, [key])
+    migrate(vault.engine)  # a deployed database has every component's tables
     later = time.time() + 30 * 86_400
     vault.save_tokens(1, TokenSet("a", "r", later, ALL_SCOPES), merchant={"name": "متجر"})
     vault.save_tokens(2, TokenSet("a", "r", later, ("offline_access", "products.read")))
@@ -66,9 +68,9 @@ def test_doctor_json_and_a_healthy_deployment(
     deployment: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'healthy.db'}"
-    TokenVault.from_url(url, [deployment["SALLAKIT_TOKEN_KEYS"]]).save_tokens(
-        9, TokenSet("a", "r", time.time() + 86_400 * 30, ALL_SCOPES)
-    )
+    healthy = TokenVault.from_url(url, [deployment["SALLAKIT_TOKEN_KEYS"]])
+    migrate(healthy.engine)
+    healthy.save_tokens(9, TokenSet("a", "r", time.time() + 86_400 * 30, ALL_SCOPES))
     monkeypatch.setenv("SALLAKIT_DATABASE_URL", url)
     result = CliRunner().invoke(app, ["doctor", "--json"])
     assert result.exit_code == 0, result.output

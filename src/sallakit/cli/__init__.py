@@ -43,6 +43,11 @@ COMMANDS = (
     LazyCommand("stores", "sallakit.cli._stores", "Connected stores and their tokens."),
     LazyCommand("keys", "sallakit.cli._stores", "Token encryption keys."),
     LazyCommand(
+        "serve",
+        "sallakit.cli._serve",
+        "Run the sallakit server: Salla webhooks at POST /webhooks/salla, handled in-process.",
+    ),
+    LazyCommand(
         "doctor",
         "sallakit.cli._doctor",
         "Check settings, database, keys, webhooks and stores; print each finding and its fix.",

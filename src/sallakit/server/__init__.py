@@ -7,4 +7,7 @@ from sallakit._extras import require_extra
 
 require_extra("server", "sallakit.server")
 
-__all__: list[str] = []
+from sallakit.server._app import WEBHOOK_PATH, create_app, load_handlers
+from sallakit.server._cipher import FernetBodyCipher
+
+__all__ = ["FernetBodyCipher", "WEBHOOK_PATH", "create_app", "load_handlers"]

@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from sallakit.auth import TokenSet, TokenVault, generate_key
+from sallakit.db import migrate
 from sallakit.server._build import build_parts, service_app
 from sallakit.server._parts import ServiceParts
 from sallakit.server.dashboard import (
@@ -40,6 +41,8 @@ def parts(tmp_path: Path) -> ServiceParts:
         webhook_secret="whsec",
     )
     vault = TokenVault.from_url(settings.database_url, [key])
+    # A started service has migrated every component (readiness checks it).
+    migrate(vault.engine)
     now = time.time()
     vault.save_tokens(
         STORE,
