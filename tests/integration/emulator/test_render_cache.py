@@ -63,9 +63,12 @@ async def test_every_kind_of_write_is_seen_by_the_next_page():
     em = Emulator(products=20, orders=5, customers=5, now=START)
     store = em.stores[0].id
     pid = next(iter(em.store().data.products))
-    async with _client(em) as api, httpx2.AsyncClient(
-        transport=em.async_transport(), base_url="http://emulator.test/_emulator"
-    ) as control:
+    async with (
+        _client(em) as api,
+        httpx2.AsyncClient(
+            transport=em.async_transport(), base_url="http://emulator.test/_emulator"
+        ) as control,
+    ):
         await _product(api, pid)  # cached
         # A Merchant API write.
         assert (await api.put(f"/products/{pid}", json={"price": 321})).status_code < 300
