@@ -15,10 +15,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
 
 import anyio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sallakit._exceptions import (
     ConfigurationError,
@@ -40,6 +36,8 @@ from sallakit.webhooks import (
 )
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from sallakit.auth._oauth import AsyncOAuthClient
     from sallakit.auth._vault import TokenVault
 
@@ -228,6 +226,14 @@ def easy_mode_app(handler: EasyMode, *, path: str = "/") -> Starlette:
     Answers 200 only after the event is committed; 401 for a bad signature or token, 413 for an
     oversized body, 400 for a malformed one, and 500 when persisting failed so Salla retries.
     """
+    # Starlette comes with the server extra; the rest of sallakit.auth works without it.
+    from sallakit._extras import require_extra
+
+    require_extra("server", "easy_mode_app")
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
     async def receive(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")

@@ -32,6 +32,7 @@ from starlette.routing import Mount, Route
 
 from sallakit._registry import load_registry
 from sallakit.emulator import _faults, _ratelimit
+from sallakit.emulator._bodies import MAX_API_BODY, parse_json, read_capped
 from sallakit.emulator._context import (
     ApiRequest,
     ApiResponse,
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from sallakit.emulator._emulator import Emulator
     from sallakit.emulator._state import StoreRecord
 
-__all__ = ["create_app", "error_body", "user_info_body"]
+__all__ = ["cap_list", "create_app", "error_body", "user_info_body"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ _SHELL_MESSAGES: dict[str, dict[str, str]] = {
     "bad_json": {
         "ar": "محتوى الطلب ليس بصيغة JSON صالحة.",
         "en": "The request body is not valid JSON.",
+    },
+    "too_large": {
+        "ar": "حجم محتوى الطلب أكبر من المسموح.",
+        "en": "The request body is too large.",
     },
     "too_many_requests": {
         "ar": "عدد الطلبات كبير جداً، يرجى التمهل والمحاولة لاحقاً.",
@@ -559,6 +564,7 @@ class _MerchantAPI:
                     media_type="application/json",
                 ),
             )
+        cap_list(result, em.state.settings.list_cap)
         return self._count(record, _render(result, {**rate_headers, **result.headers}))
 
     def _count(self, record: StoreRecord, response: Response) -> Response:
@@ -600,12 +606,14 @@ class _MerchantAPI:
                 k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
                 for k, v in form.multi_items()
             }
-        raw = await request.body()
+        raw = await read_capped(request, MAX_API_BODY)
+        if raw is None:
+            raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return parse_json(raw)
+        except ValueError as exc:
             raise EmulatorHTTPError(400, shell_message("bad_json", language), code=400) from exc
 
     def _context(self, record: StoreRecord, grant: Grant, request: Request) -> RequestContext:
@@ -668,6 +676,26 @@ class _MerchantAPI:
 def _too_many_requests(headers: Mapping[str, str], language: str = "ar") -> Response:
     body = error_body(429, shell_message("too_many_requests", language), "too_many_requests")
     return _json(body, 429, headers)
+
+
+def cap_list(result: ApiResponse, cap: int) -> None:
+    """Drop the rows of a list page that lie past row ``cap`` of the whole list (0: no cap).
+
+    Salla is reported to stop returning rows near 10,000 (page x per_page) while
+    ``pagination.total`` (and ``totalPages``, ``links``) keep describing the whole list, so a
+    client only notices by comparing the rows it got with ``total``. ``count`` tells the truth
+    about the page.
+    """
+    pagination = result.pagination
+    if not cap or pagination is None or not isinstance(result.data, list):
+        return
+    page, per_page = pagination.get("currentPage"), pagination.get("perPage")
+    if not isinstance(page, int) or not isinstance(per_page, int):
+        return
+    room = max(cap - (page - 1) * per_page, 0)
+    if len(result.data) > room:
+        result.data = result.data[:room]
+        pagination["count"] = room
 
 
 def _render(result: ApiResponse, headers: Mapping[str, str]) -> Response:

@@ -131,7 +131,7 @@ class RequestContext:
     """Render empty pagination ``links`` as ``[]`` instead of ``{}`` (both happen on Salla)."""
     now: Callable[[], datetime]
     """The emulator clock (timezone-aware UTC); tests advance it without sleeping."""
-    emit: Callable[[str, Any], None]
+    emit: Callable[[str, Any], object]
     """Emit a store webhook event: ``emit("order.created", order_dict)``."""
     next_id: Callable[[], int]
     """A fresh, unique, Salla-sized integer id."""

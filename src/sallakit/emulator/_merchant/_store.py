@@ -8,6 +8,7 @@ input like Salla does (404 for unknown ids, 422 for missing fields) by raising
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ from ._tables import CITIES, COURIERS, PAYMENT_METHODS, STATUS_BY_ID, STATUS_BY_
 __all__ = ["StoreData"]
 
 _PRODUCT_STATUSES = ("sale", "out", "hidden")
+MAX_HALALAS = 10**15
+"""The largest amount accepted, in halalas (ten trillion riyals): beyond, a 422."""
 # Shipment statuses every published shipment schema accepts.
 _SHIPMENT_STATUSES = frozenset(
     {"created", "in_progress", "delivering", "delivered", "shipped", "cancelled"}
@@ -52,9 +55,13 @@ def _halalas(value: Any) -> int | None:
     if isinstance(value, dict):
         value = value.get("amount")
     try:
-        return round(float(value) * 100)
-    except (TypeError, ValueError):
+        halalas = float(value) * 100
+    except (TypeError, ValueError, OverflowError):
         return None
+    # ``1e308`` riyals (or ``inf``) is no price: refused like any other non-amount.
+    if not math.isfinite(halalas) or abs(halalas) > MAX_HALALAS:
+        return None
+    return round(halalas)
 
 
 def _names(value: Any, fallback_ar: str = "", fallback_en: str = "") -> tuple[str, str]:
@@ -839,6 +846,19 @@ class StoreData:
             self._after_stock_change(ctx, p, before)
         self._emit_order(ctx, "order.created", o)
         return r.order_json(ctx, self, o)
+
+    def delete_order(self, ctx: RequestContext, order_id: Any) -> None:
+        """Remove an order and its shipments; emits ``order.deleted`` with its last shape."""
+        o = self.order(ctx, order_id)
+        payload = r.order_json(ctx, self, o)
+        for sid in self.order_shipments.pop(o.id, []):
+            self.shipments.pop(sid, None)
+        for it in o.items:
+            if self.item_order is not None:
+                self.item_order.pop(it.id, None)
+        del self.orders[o.id]
+        self.serial += 1
+        emit(ctx, "order.deleted", payload, "/orders/{}")
 
     def _last_orders(self) -> list[OrderRec]:
         # Orders are inserted in creation order; the newest few carry the highest reference.
