@@ -178,6 +178,19 @@ class TokenVault:
         return f"TokenVault({self.store!r})"
 
     @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine of a SQL store, for the application's own database work
+        (migrations, health checks); the vault itself never needs it.
+
+        Raises:
+            ConfigurationError: the store is not a SQL store.
+        """
+        engine = getattr(self.store, "engine", None)
+        if engine is None:
+            raise ConfigurationError(f"{self.store!r} has no database engine")
+        return engine
+
+    @property
     def refresh_margin(self) -> float:
         """Seconds before expiry at which tokens are refreshed."""
         return self.leases.refresh_margin
