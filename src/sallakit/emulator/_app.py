@@ -601,11 +601,21 @@ class _MerchantAPI:
             return None
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            return {
-                k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
-                for k, v in form.multi_items()
-            }
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and len(declared) < 20 and int(declared) > MAX_API_BODY:
+                raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)
+            try:
+                form = await request.form(max_part_size=MAX_API_BODY)
+            except Exception as exc:  # starlette's MultiPartException / parse errors
+                raise EmulatorHTTPError(400, shell_message("bad_json", language), code=400) from exc
+            try:
+                return {
+                    k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
+                    for k, v in form.multi_items()
+                }
+            finally:
+                # Uploaded files are spooled to temporary files: close them now.
+                await form.close()
         raw = await read_capped(request, MAX_API_BODY)
         if raw is None:
             raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext
 
+from ._events import after_write
 from ._generic import generic_dispatch
 from ._handlers import HANDLERS
 from ._schema import Conformer, compile_conformer, conform, data_schema, merged
@@ -34,19 +35,26 @@ def dispatch(request: ApiRequest, ctx: RequestContext) -> ApiResponse:
     response = (
         handler(request, ctx, ctx.data) if handler else generic_dispatch(request, ctx, ctx.data)
     )
+    _conform_response(request, ctx, response)
+    if endpoint.method != "GET":
+        after_write(request, ctx, response)
+    return response
+
+
+def _conform_response(request: ApiRequest, ctx: RequestContext, response: ApiResponse) -> None:
+    endpoint = request.endpoint
     if response.raw or request.q("format") == "light":
-        return response
+        return
     source, plan = _registry_conformer(endpoint.client_method)
     if source is endpoint.response_schema and source is not None:
         if plan is not None:
             response.data = plan(response.data, quirks=ctx.quirks)
-        return response
+        return
     # An endpoint that is not the registry's own (a test double): conform without a plan.
     schema = data_schema(endpoint.response_schema)
     if schema is not None:
         omit = DOCUMENTED_OMISSIONS.get(endpoint.client_method, frozenset())
         response.data = _conform(response.data, schema, ctx.quirks, omit)
-    return response
 
 
 def _conform(data: Any, schema: Any, quirks: bool, omit: frozenset[str]) -> Any:
