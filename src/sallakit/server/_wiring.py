@@ -141,7 +141,7 @@ def build_core(settings: Settings, *, purpose: Purpose, mirror_worker: bool) -> 
         ConfigurationError: the settings have problems (all listed, one per line), or the
             database cannot be migrated.
     """
-    from sallakit.auth import AsyncOAuthClient, EasyMode, TokenVault
+    from sallakit.auth import AsyncOAuthClient, EasyMode, SqlTokenStore, TokenVault
     from sallakit.db import create_engine, migrate
     from sallakit.mirror import Mirror
 
@@ -158,7 +158,7 @@ def build_core(settings: Settings, *, purpose: Purpose, mirror_worker: bool) -> 
             accounts_url=settings.accounts_url,
         )
     vault = TokenVault(
-        engine,
+        SqlTokenStore(engine),
         settings.token_key_list(),
         async_oauth=oauth,
         refresh_margin=float(settings.refresh_margin_seconds),
@@ -181,7 +181,7 @@ def register_consumers(handlers: Handlers, core: Core) -> None:
 
     async def on_app_event(event: Event) -> None:
         parsed = to_webhook_event(event)
-        await core.easy.apply_event(parsed)
+        await core.easy.handle(parsed)
         if event.name == "app.store.authorize" and core.mirror_worker is not None:
             settings = core.mirror.settings_for(event.store_id)
             if settings.auto_backfill_on_install:

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sallakit.auth import StoredStore, StoreStatus
 from sallakit.mirror import RunRecord
 from sallakit.server._demo import demo_settings_file, mutation_plan
 from sallakit.server._mirror_source import orders_by_day, resource_rows
-from sallakit.server._refresher import due_for_refresh
 from sallakit.server._wiring import dbos_database_url, to_webhook_event
 from sallakit.webhooks import Event
 
@@ -98,39 +96,6 @@ def test_resource_rows_from_status_and_history() -> None:
     assert [r.state for r in resource_rows(running, [])] == ["idle", "running"]
     never = {"resources": {"orders": status["resources"]["orders"]}, "active_runs": []}
     assert [r.state for r in resource_rows(never, [])] == ["never"]
-
-
-def _store(
-    store_id: int, expires: float | None, status: StoreStatus = StoreStatus.ACTIVE
-) -> StoredStore:
-    return StoredStore(
-        store_id,
-        status,
-        None,
-        expires,
-        (),
-        None,
-        None,
-        None,
-        1,
-        "easy",
-        status == StoreStatus.ACTIVE,
-        0.0,
-        0.0,
-        None,
-        None,
-    )
-
-
-def test_due_for_refresh_covers_the_next_period() -> None:
-    stores = [
-        _store(1, 1_000.0),  # expires within the margin
-        _store(2, 50_000.0),  # within margin + period
-        _store(3, 500_000.0),  # not before the next check
-        _store(4, 1_000.0, StoreStatus.REINSTALL_REQUIRED),
-        _store(5, None),
-    ]
-    assert due_for_refresh(stores, now=0.0, margin=10_000.0, period=86_400.0) == [1, 2]
 
 
 def test_handler_events_become_library_events() -> None:
