@@ -137,7 +137,7 @@ def test_sallakit_serve_runs_the_receiver_and_the_worker(tmp_path: Path) -> None
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded CI machine starts slowly
         while True:
             try:
                 if httpx2.get(f"{base}/healthz", timeout=2).status_code == 200:
