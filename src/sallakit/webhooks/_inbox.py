@@ -213,8 +213,9 @@ class Inbox(Protocol):
         """Record an attempt's outcome if ``owner`` still holds the lease."""
         ...
 
-    def get(self, delivery_id: int) -> StoredDelivery | None:
-        """One delivery with its body (opened) and the handlers that succeeded on it."""
+    def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
+        """One delivery with its body and the handlers that succeeded on it; a sealed body is
+        opened, or left out (``None``) with ``open_sealed=False``."""
         ...
 
     def search(self, where: DeliveryFilter) -> list[StoredDelivery]:
@@ -484,10 +485,14 @@ class SQLInbox(_Sealing):
             raise _db_error("store deliveries", exc) from exc
         return out
 
-    def _row(self, row: Any, *, done: frozenset[str] = frozenset()) -> StoredDelivery:
+    def _row(
+        self, row: Any, *, done: frozenset[str] = frozenset(), open_sealed: bool = True
+    ) -> StoredDelivery:
         mapping = row._mapping
         body = mapping.get("body")
         sealed = bool(mapping["sealed"])
+        if sealed and not open_sealed:
+            body = None
         return StoredDelivery(
             id=int(mapping["id"]),
             store_id=int(mapping["store_id"]),
@@ -613,7 +618,7 @@ class SQLInbox(_Sealing):
         except sa.exc.SQLAlchemyError as exc:
             raise _db_error("record an attempt", exc) from exc
 
-    def get(self, delivery_id: int) -> StoredDelivery | None:
+    def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
         try:
             with self._read() as conn:
                 row = conn.execute(
@@ -624,7 +629,7 @@ class SQLInbox(_Sealing):
                 done = self._done_handlers(conn, [delivery_id])
         except sa.exc.SQLAlchemyError as exc:
             raise _db_error("read a delivery", exc) from exc
-        return self._row(row, done=done.get(delivery_id, frozenset()))
+        return self._row(row, done=done.get(delivery_id, frozenset()), open_sealed=open_sealed)
 
     def _where(self, where: DeliveryFilter) -> Any:
         clauses: list[Any] = []
@@ -882,10 +887,12 @@ class MemoryInbox(_Sealing):
             )
             return True
 
-    def get(self, delivery_id: int) -> StoredDelivery | None:
+    def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
         with self._lock:
             row = self._rows.get(delivery_id)
-            return None if row is None else self._loaded(row)
+            if row is None:
+                return None
+            return self._loaded(row, with_body=open_sealed or not row.sealed)
 
     def _matching(self, where: DeliveryFilter) -> Iterator[StoredDelivery]:
         for row in sorted(self._rows.values(), key=lambda r: -r.id):
