@@ -27,6 +27,7 @@ from sallakit.webhooks._inbox import (
     Inbox,
     MemoryInbox,
     NewDelivery,
+    Outcome,
     SQLInbox,
     StoredDelivery,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "Inbox",
     "MemoryInbox",
     "NewDelivery",
+    "Outcome",
     "RetryPolicy",
     "SQLInbox",
     "STATUSES",
