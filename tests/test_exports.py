@@ -16,6 +16,7 @@ PUBLIC_PACKAGES = [
     "sallakit.emulator",
     "sallakit.auth",
     "sallakit.webhooks",
+    "sallakit.mirror",
     "sallakit.server",
 ]
 

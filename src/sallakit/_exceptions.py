@@ -37,6 +37,9 @@ SallaError
 ├── WebhookError
 │   ├── SignatureVerificationError     bad or missing signature / token
 │   └── PayloadTooLargeError
+├── SyncError                          the store mirror
+│   ├── AuditFailedError               remote totals and the mirror disagree after a run; .audit
+│   └── StoreError                     the mirror's database refused a read or write
 └── EmulatorError                      the emulator's control surface refused a request
     ├── UnknownEntityError             404: no such store, app, order or product (also a KeyError)
     ├── EntityExistsError              409: the id is taken
@@ -59,6 +62,7 @@ __all__ = [
     "APIResponseError",
     "APIStatusError",
     "APITimeoutError",
+    "AuditFailedError",
     "AuthenticationError",
     "AuthorizationDeniedError",
     "BadRequestError",
@@ -83,7 +87,9 @@ __all__ = [
     "ReinstallRequiredError",
     "SallaError",
     "SignatureVerificationError",
+    "StoreError",
     "StoreNotFoundError",
+    "SyncError",
     "TokenDecryptionError",
     "TokenExchangeError",
     "TokenVaultError",
@@ -369,6 +375,22 @@ class SignatureVerificationError(WebhookError):
 
 class PayloadTooLargeError(WebhookError):
     """The webhook body is larger than the configured limit."""
+
+
+class SyncError(SallaError):
+    """The store mirror could not complete a sync."""
+
+
+class AuditFailedError(SyncError):
+    """After a run, Salla's totals and the mirror's counts disagree (``.audit`` has the numbers)."""
+
+    def __init__(self, message: str, *, audit: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.audit = dict(audit or {})
+
+
+class StoreError(SyncError):
+    """The mirror's database refused a read or a write."""
 
 
 # ---------------------------------------------------------------------------------- Emulator

@@ -50,9 +50,8 @@ from sallakit.api._core._routes import registry_idempotency
 from sallakit.api._governor import (
     DEFAULT_GOVERNOR_REGISTRY,
     DEFAULT_MAX_IN_FLIGHT,
-    IN_FLIGHT_POLL_SECONDS,
-    MAX_IN_FLIGHT_POLL_SECONDS,
     GovernorRegistry,
+    RateLimitWait,
     StoreGovernor,
     store_key_for_token,
 )
@@ -71,6 +70,10 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_LANGUAGE = "ar"
 
 logger = logging.getLogger("sallakit.api")
+
+# Waits at least this long are logged and given to ``on_wait``: shorter ones are the normal rhythm
+# of a busy store, longer ones are what makes a user wonder whether the program hangs.
+REPORTED_WAIT_SECONDS = 1.0
 
 
 @runtime_checkable
@@ -101,10 +104,12 @@ class Salla(Resources):
         transport: An httpx2 transport (the emulator's, or ``httpx2.MockTransport`` in tests).
         max_retries: Retries per call on retryable failures (see ``_core/_retry.py``); 3 by
             default.
-        max_retry_after: Longest wait, in seconds, that a call sleeps through for the rate
-            limit, whether Salla's ``Retry-After`` or the store's governor asks for it; a longer
-            one raises :class:`~sallakit.RateLimitError` (with ``.retry_after``) at once, so the
-            caller can reschedule instead of blocking. 120 by default.
+        max_retry_after: Longest time, in seconds, that one call may spend waiting in all:
+            queued for an in-flight slot, paced by the store's governor, and sleep before
+            retries (``Retry-After`` or backoff). A call that would wait longer raises
+            :class:`~sallakit.RateLimitError` (with ``.retry_after``) as soon as that is known
+            (a retry's own error when the wait was a backoff), so the caller can reschedule
+            instead of blocking. 120 by default.
         retry_policy: A whole :class:`RetryPolicy` instead of ``max_retries`` and
             ``max_retry_after`` (backoff base and cap included).
         timeout: Default timeout of each attempt; per call ``timeout=`` overrides it.
@@ -118,6 +123,9 @@ class Salla(Resources):
             of them would give the clients created after a refresh a governor of their own.
         governor: A :class:`GovernorRegistry` (or one :class:`StoreGovernor`) instead of the
             process-wide default, e.g. to isolate tests or inject a clock.
+        on_wait: Called with a :class:`RateLimitWait` for every wait of a second or more (also
+            logged on ``sallakit.api``): progress displays show that the client is pacing, not
+            hung. It runs on the calling task or thread and must not block.
 
     Raises:
         ConfigurationError: Both or neither of ``access_token`` and ``token_provider``; a
@@ -141,6 +149,7 @@ class Salla(Resources):
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         store_id: int | str | None = None,
         governor: GovernorRegistry | StoreGovernor | None = None,
+        on_wait: Callable[[RateLimitWait], None] | None = None,
     ) -> None:
         if (access_token is None) == (token_provider is None):
             raise ConfigurationError(
@@ -196,6 +205,7 @@ class Salla(Resources):
         self._governor: StoreGovernor | None = (
             governor if isinstance(governor, StoreGovernor) else None
         )
+        self._on_wait = on_wait
         self._random = random.Random()
         self._http = httpx2.Client(transport=transport, timeout=timeout)
         Resources.__init__(self, self)
@@ -251,29 +261,72 @@ class Salla(Resources):
 
     # ------------------------------------------------------------------------------- sending
 
-    def _acquire(self, governor: StoreGovernor, path: str, method: str, url: str) -> None:
-        poll = IN_FLIGHT_POLL_SECONDS
-        while True:
-            admission = governor.try_acquire(path)
-            if admission.granted:
-                return
-            if admission.busy:
-                # Waiting for an in-flight slot: back off so that many queued callers do not
-                # spin (see the governor's module docstring).
-                self._clock.sleep(poll)
-                poll = min(poll * 2, MAX_IN_FLIGHT_POLL_SECONDS)
-                continue
-            if admission.delay > self.retry_policy.max_retry_after:
-                # The same bound as for a Retry-After: a call never blocks longer than that for
-                # the rate limit, whatever timeout= says; the caller can reschedule.
-                raise RateLimitError(
-                    f"the store's rate limit asks to wait {admission.delay:.0f} s, longer than "
-                    f"max_retry_after={self.retry_policy.max_retry_after:g} s",
-                    method=method,
-                    url=url,
-                    retry_after=admission.delay,
-                )
-            self._clock.sleep(admission.delay)
+    def _report_wait(
+        self, governor: StoreGovernor, reason: str, seconds: float, method: str, path: str
+    ) -> None:
+        if seconds < REPORTED_WAIT_SECONDS:
+            return
+        wait = RateLimitWait(
+            store=governor.store, reason=reason, seconds=seconds, method=method, path=path
+        )
+        logger.info(
+            "store %s: waiting %.1f s (%s) before %s %s",
+            wait.store,
+            seconds,
+            reason,
+            method,
+            path,
+            extra={
+                "action": "salla_wait",
+                "store": wait.store,
+                "reason": reason,
+                "seconds": round(seconds, 3),
+                "method": method,
+                "path": path,
+            },
+        )
+        if self._on_wait is not None:
+            self._on_wait(wait)
+
+    def _acquire(
+        self, governor: StoreGovernor, path: str, method: str, url: str, deadline: float
+    ) -> None:
+        def report(reason: str, seconds: float) -> None:
+            self._report_wait(governor, reason, seconds, method, path)
+
+        acquired = governor.acquire(path, deadline=deadline, on_wait=report)
+        if not acquired.granted:
+            # The same bound as for a Retry-After: a call never waits longer than that in all,
+            # whatever timeout= says; the caller can reschedule.
+            limit = self.retry_policy.max_retry_after
+            if acquired.retry_after > 0:
+                reason = f"the store's rate limit asks to wait {acquired.retry_after:.0f} s more"
+            else:
+                reason = f"queued {acquired.waited:.0f} s for one of the store's in-flight slots"
+            raise RateLimitError(
+                f"{reason}; the call would wait longer than max_retry_after={limit:g} s in all",
+                method=method,
+                url=url,
+                retry_after=acquired.retry_after or None,
+            )
+        report("in_flight", acquired.waited)
+
+    def _sleep_before_retry(
+        self,
+        governor: StoreGovernor,
+        delay: float,
+        deadline: float,
+        reason: str,
+        method: str,
+        path: str,
+    ) -> bool:
+        """Sleep before a retry unless that would pass the call's deadline (then False)."""
+        reason = reason.replace("-", "_")
+        if self._clock.time() + delay > deadline:
+            return False
+        self._report_wait(governor, reason, delay, method, path)
+        self._clock.sleep(delay)
+        return True
 
     def _send(
         self,
@@ -303,13 +356,14 @@ class Salla(Resources):
         # Without a store id there is a fixed access token (see __init__): it keys the governor.
         governor = self._governor_for(self._access_token or "")
         clock = self._clock
+        deadline = clock.time() + self.retry_policy.max_retry_after
         refreshed = False
         fresh_token: str | None = None
         retries = 0
         attempt = 0
         while True:
             attempt += 1
-            self._acquire(governor, path, method, url)
+            self._acquire(governor, path, method, url, deadline)
             started = clock.time()
             response: httpx2.Response | None = None
             retry_after: float | None = None
@@ -381,10 +435,11 @@ class Salla(Resources):
                     rand=self._random.random(),
                     idempotent=idempotent,
                 )
-                if not decision.retry:
+                if not decision.retry or not self._sleep_before_retry(
+                    governor, decision.delay, deadline, decision.reason, method, path
+                ):
                     raise error from failure
                 retries += 1
-                clock.sleep(decision.delay)
                 continue
             assert request is not None
             now = clock.time()
@@ -438,10 +493,11 @@ class Salla(Resources):
                 rand=self._random.random(),
                 idempotent=idempotent,
             )
-            if not decision.retry:
+            if not decision.retry or not self._sleep_before_retry(
+                governor, decision.delay, deadline, decision.reason, method, path
+            ):
                 raise mapped
             retries += 1
-            clock.sleep(decision.delay)
 
     def _annotate(self, exc: ReinstallRequiredError, status: int, method: str, url: str) -> None:
         """Fill in what the client knows about the call that revealed the revoked grant."""
@@ -658,7 +714,7 @@ class Salla(Resources):
             items = [_parse_item(parse, item, response) for item in data]
             return Page(items=items, pagination=response.pagination, response=response)
 
-        return Paginator(fetch, start_page=page)
+        return Paginator(fetch, start_page=page, prefetch=self.max_in_flight)
 
 
 def _file_part(name: str, value: Any) -> Any:

@@ -39,6 +39,7 @@ __all__ = [
     "customer_json",
     "history_json",
     "image_url",
+    "invoice_json",
     "order_amounts",
     "order_json",
     "order_item_json",
@@ -628,6 +629,34 @@ def order_json(
         out["items"] = [order_item_json(ctx, store, o, it) for it in o.items]
         out["shipments"] = [shipment_json(ctx, store, s) for s in store.shipments_of(o.id)]
     return out
+
+
+def invoice_json(ctx: RequestContext, store: StoreData, o: OrderRec) -> dict[str, Any]:
+    """The invoice Salla issues for an order (``invoice.created``)."""
+    q, cur = ctx.quirks, ctx.store.currency
+    sub_total, shipping, tax, total = order_amounts(o)
+    issued = max(o.updated, o.created)
+    return {
+        "id": derive_id(o.id, 4),
+        "order_id": o.id,
+        "invoice_number": f"INV-{o.reference_id}",
+        "uuid": f"{derive_id(o.id, 5):08x}-0000-4000-8000-{o.id:012x}"[:36],
+        "type": "invoice",
+        "date": date_str(issued),
+        "payment_method": o.payment_method,
+        "sub_total": money(sub_total, cur, q),
+        "shipping_cost": money(shipping, cur, q),
+        "tax": {"percent": f"{TAX_PERCENT}.00", "amount": money(tax, cur, q)},
+        "total": money(total, cur, q),
+        "items": [
+            {
+                "name": _item_name(ctx, it),
+                "quantity": it.quantity,
+                "price": money(it.unit_price, cur, q),
+            }
+            for it in o.items
+        ],
+    }
 
 
 def order_item_json(

@@ -236,7 +236,14 @@ def test_categories_brands_and_shipments(h: Any) -> None:
     assert shipment["id"] in [s["id"] for s in rows]
     cancelled = h.call("shipments.cancel", {"shipment_id": shipment["id"]}).data
     assert cancelled["status"] == "cancelled"
-    assert h.event_names()[-2:] == ["shipment.created", "shipment.cancelled"]
+    assert h.event_names()[-6:] == [
+        "shipment.creating",
+        "order.shipment.creating",
+        "shipment.created",
+        "order.shipment.created",
+        "shipment.cancelled",
+        "order.shipment.cancelled",
+    ]
 
 
 def test_generic_collection_is_stateful(h: Any) -> None:
