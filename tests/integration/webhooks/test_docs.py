@@ -93,7 +93,7 @@ async def test_docs_handlers_module_and_exactly_once_block(tmp_path: Path, capsy
     guide = ROOT / "docs" / "receiving-webhooks.md"
     (module,) = blocks(guide, "Run it: `sallakit serve`")
     handlers = run_block(module)["handlers"]
-    store, order, _, receiver = await deliver_from_emulator(handlers, tmp_path)
+    store, order, _, _ = await deliver_from_emulator(handlers, tmp_path)
     assert capsys.readouterr().out.startswith(f"{store} {order['id']} ")
     # The exactly-once example writes through the worker's session.
     exactly_once = next(b for b in blocks(guide, "Handlers") if "event.connection" in b)
