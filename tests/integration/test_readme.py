@@ -92,48 +92,6 @@ def test_the_emulator_example_passes_as_a_user_project(tmp_path: Path) -> None:
     assert "1 passed" in result.stdout
 
 
-def test_the_webhook_handlers_example_runs_in_the_service(
-    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import json
-    import time
-
-    from starlette.testclient import TestClient
-
-    from sallakit.auth import generate_key
-    from sallakit.server import create_app
-    from sallakit.settings import Settings
-    from sallakit.testing import signed_webhook
-
-    (block,) = _section_blocks("Receive webhooks")
-    namespace: dict[str, Any] = {"__name__": "readme_hooks"}
-    exec(compile(block, str(README), "exec"), namespace)
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'hooks.db'}",
-        token_keys=generate_key(),
-        webhook_secret="readme-secret",
-        admin_password="readme admin password",
-        session_secret="s" * 40,
-    )
-    app = create_app(settings, handlers=namespace["handlers"])
-    payload = {
-        "event": "order.created",
-        "merchant": 1305146709,
-        "created_at": "2026-12-01 10:00:00",
-        "data": {"id": 418149270, "reference_id": 1001},
-    }
-    body, headers = signed_webhook(payload, "readme-secret")
-    with TestClient(app) as http:
-        assert http.post("/webhooks/salla", content=body, headers=headers).status_code == 200
-        deadline = time.monotonic() + 15
-        printed = ""
-        while "order 418149270" not in printed and time.monotonic() < deadline:
-            time.sleep(0.05)
-            printed += capsys.readouterr().out
-    assert "store 1305146709 order 418149270 key 1305146709:order.created:" in printed
-    assert json.loads(body)["data"]["id"] == 418149270
-
-
 def test_the_mirror_example_runs(
     tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -58,6 +58,11 @@ COMMANDS = (
         "Run the service's background work: webhook handlers, mirror workflows, token refresh.",
     ),
     LazyCommand(
+        "webhooks",
+        "sallakit.cli._webhooks",
+        "The webhook inbox and the store's webhook subscriptions.",
+    ),
+    LazyCommand(
         "doctor",
         "sallakit.cli._doctor",
         "Check settings, database, keys, webhooks and stores; print each finding and its fix.",
