@@ -50,10 +50,20 @@ def serve(port: int, database_url: str) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
+    from sallakit.auth import generate_key
     from sallakit.server import create_app
     from sallakit.settings import Settings
 
-    app = create_app(Settings(database_url=database_url, webhook_secret=SECRET))
+    # The whole service (its settings are checked at start): the dashboard login is set but
+    # unused; the measured path is POST /webhooks/salla.
+    settings = Settings(
+        database_url=database_url,
+        webhook_secret=SECRET,
+        token_keys=generate_key(),
+        admin_password="benchmark admin password",
+        session_secret="b" * 40,
+    )
+    app = create_app(settings)
 
     async def bare(request: Request) -> Response:
         await request.body()

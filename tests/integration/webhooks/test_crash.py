@@ -29,6 +29,8 @@ import httpx2
 import pytest
 import sqlalchemy as sa
 
+from sallakit.auth import generate_key
+
 from ..auth.conftest import WEBHOOK_SECRET, EmulatorServer, free_port, start_emulator_server
 
 HANDLERS = """
@@ -64,7 +66,7 @@ def _serve(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # the whole service starts slowly on a loaded machine
         while True:
             try:
                 if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
@@ -119,6 +121,9 @@ def _run_crash(tmp_path: Path, burst: int) -> None:
         "SALLAKIT_DATABASE_URL": f"sqlite:///{db}",
         "SALLAKIT_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "SALLAKIT_WEBHOOK_STRATEGY": "signature",
+        "SALLAKIT_TOKEN_KEYS": generate_key(),
+        "SALLAKIT_ADMIN_PASSWORD": "crash test password",
+        "SALLAKIT_SESSION_SECRET": "c" * 40,
         # A killed worker's claims come back quickly after the restart.
         "SALLAKIT_WEBHOOK_LEASE_SECONDS": "2",
     }

@@ -47,6 +47,8 @@ async def deliver_from_emulator(handlers: Handlers, tmp_path: Path) -> Any:
         database_url=f"sqlite:///{tmp_path / 'docs.db'}",
         webhook_secret=SECRET,
         token_keys=generate_key(),
+        admin_password="docs test password",
+        session_secret="d" * 40,
     )
     app = create_app(settings, handlers=handlers)
     emulator = Emulator(
