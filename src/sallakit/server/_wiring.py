@@ -22,6 +22,8 @@ import anyio
 from sqlalchemy.engine import make_url
 
 from sallakit._config import Purpose, require_valid
+from sallakit._exceptions import SallaError
+from sallakit.auth import StoreStatus
 from sallakit.server._build import build_parts
 from sallakit.server._inbox_source import WebhookInboxSource
 from sallakit.server._metrics import MetricsLogHandler, StateSource
@@ -198,8 +200,18 @@ def register_consumers(handlers: Handlers, core: Core) -> None:
 
     mark = core.mirror.webhook_handler(on_marked=on_marked)
 
+    def connected(store_id: int) -> bool:
+        try:
+            record = core.vault.get(store_id)
+        except SallaError:
+            return False
+        return record.status == StoreStatus.ACTIVE and record.has_tokens
+
     async def on_store_event(event: Event) -> None:
-        await mark(to_webhook_event(event))
+        # Only stores the vault can call are mirrored: for another store a targeted fetch
+        # could only fail (its events stay in the inbox, done, for the record).
+        if await anyio.to_thread.run_sync(connected, event.store_id):
+            await mark(to_webhook_event(event))
 
     handlers.add("app.*", on_app_event, name="sallakit.easy_mode")
     for pattern in type(core.mirror).EVENTS:
