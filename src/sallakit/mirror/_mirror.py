@@ -12,7 +12,7 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -64,9 +64,10 @@ class Mirror:
 
     Args:
         store: Where the mirror keeps its data (:class:`SQLMirrorStore` or the in-memory twin).
-        clients: ``clients(store_id, transport)`` returns the store-bound
-            :class:`~sallakit.api.AsyncSalla` of a run; ``transport`` must be passed to it (it
-            counts the run's requests). :meth:`from_vault` builds it from a token vault.
+        clients: ``clients(store_id, transport, on_wait)`` returns the store-bound
+            :class:`~sallakit.api.AsyncSalla` of a run; ``transport`` (it counts the run's
+            requests) and ``on_wait`` (rate-limit waits become progress) must be passed to it.
+            :meth:`from_vault` builds it from a token vault.
         settings: Defaults for every store (overridden per store with
             :meth:`set_store_settings`).
         progress: Called with each :class:`~sallakit.mirror.Progress` report.
@@ -119,8 +120,10 @@ class Mirror:
             store = SQLMirrorStore(vault.engine)
         inner = client_kwargs.pop("transport", None)
 
-        def clients(store_id: int, transport: httpx2.AsyncBaseTransport) -> Any:
-            return vault.async_client(store_id, transport=transport, **client_kwargs)
+        def clients(store_id: int, transport: httpx2.AsyncBaseTransport, on_wait: Any) -> Any:
+            return vault.async_client(
+                store_id, transport=transport, on_wait=on_wait, **client_kwargs
+            )
 
         mirror = cls(store, clients, settings=settings, progress=progress)
         mirror._inner_transport = inner
@@ -463,8 +466,3 @@ def _jsonable(value: Mapping[str, Any]) -> dict[str, Any]:
             item = dict(item)
         out[key] = item
     return out
-
-
-async def _aiter(items: Iterable[Any]) -> AsyncIterator[Any]:
-    for item in items:
-        yield item

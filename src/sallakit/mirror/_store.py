@@ -101,6 +101,8 @@ class WriteBatch:
     deletes: list[tuple[str, Sequence[int]]] = field(default_factory=list)
     pages: list[PageRecord] = field(default_factory=list)
     clear_dirty: list[tuple[str, int]] = field(default_factory=list)
+    #: Progress of the run recorded with the batch: (time, requests to add, 429s to add).
+    touch: tuple[float, int, int] | None = None
 
     def is_empty(self) -> bool:
         return not (self.upserts or self.children or self.deletes or self.pages or self.clear_dirty)
@@ -364,6 +366,17 @@ class SQLMirrorStore:
                         t.dirty.c.store_id == batch.store_id,
                         t.dirty.c.resource == resource,
                         t.dirty.c.id == entity_id,
+                    )
+                )
+            if batch.touch is not None and batch.run_id is not None:
+                at, requests, limited = batch.touch
+                conn.execute(
+                    t.runs.update()
+                    .where(t.runs.c.run_id == batch.run_id)
+                    .values(
+                        progress_at=at,
+                        requests=t.runs.c.requests + requests,
+                        rate_limited=t.runs.c.rate_limited + limited,
                     )
                 )
         return counts
@@ -886,6 +899,11 @@ class InMemoryMirrorStore:
                 )
             for key in batch.clear_dirty:
                 self._dirty.get(batch.store_id, {}).pop(key, None)
+            run = self._runs.get(batch.run_id or "")
+            if batch.touch is not None and run is not None:
+                run.progress_at = batch.touch[0]
+                run.requests += batch.touch[1]
+                run.rate_limited += batch.touch[2]
         return counts
 
     def _record(
