@@ -170,7 +170,7 @@ def diagnose(settings: Settings, *, now: float) -> list[Finding]:
 
 
 def _database_findings(settings: Settings, *, now: float) -> list[Finding]:
-    from sallakit.auth import TokenVault
+    from sallakit.auth import SqlTokenStore, TokenVault
     from sallakit.db import create_engine, pending_revisions
 
     url = sa.engine.make_url(settings.database_url)
@@ -219,7 +219,7 @@ def _database_findings(settings: Settings, *, now: float) -> list[Finding]:
         engine.dispose()
         return findings
     try:
-        vault = TokenVault(engine, keys, create_tables=False)
+        vault = TokenVault(SqlTokenStore(engine), keys, create_tables=False)
         stores = vault.list_stores()
         interrupted = {i.store_id: i for i in vault.find_interrupted()}
     except (SallaError, sa.exc.SQLAlchemyError) as exc:

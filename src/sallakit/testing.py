@@ -13,6 +13,9 @@ Fixtures:
 - ``salla_tokens``: a token pair for that store with every scope of the app and
   ``offline_access``, in the ``/oauth2/token`` shape.
 
+:class:`MemoryTokenStore` is the in-memory twin of the token vault's SQL store:
+``TokenVault(MemoryTokenStore(), keys)`` runs the whole token protocol without a database.
+
 :func:`signed_webhook` builds a webhook body and the headers Salla would send with it, for
 testing a receiver without an emulator.
 """
@@ -26,10 +29,12 @@ from typing import Any
 
 import pytest
 
+from sallakit.auth._memstore import MemoryTokenStore
 from sallakit.emulator import Emulator, StoreProfile
 from sallakit.emulator._webhooks import envelope, security_headers, store_time
 
 __all__ = [
+    "MemoryTokenStore",
     "salla_emulator",
     "salla_emulator_options",
     "salla_store",

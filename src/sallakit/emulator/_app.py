@@ -33,6 +33,7 @@ from starlette.routing import Mount, Route
 from sallakit._registry import load_registry
 from sallakit.emulator import _faults, _ratelimit
 from sallakit.emulator._bodies import MAX_API_BODY, parse_json, read_capped
+from sallakit.emulator._cache import EncodedJSON, splice
 from sallakit.emulator._context import (
     ApiRequest,
     ApiResponse,
@@ -539,6 +540,13 @@ class _MerchantAPI:
             try:
                 if faults.page_drift and endpoint.client_method in _DRIFT_INSERTS:
                     self._drift(ctx, _DRIFT_INSERTS[endpoint.client_method], faults.page_drift)
+                    em.note_write(record.profile.id)
+                if method == "GET":
+                    # Only reads use cached records, under the version the store has now.
+                    ctx.render_cache = em.render_cache(record.profile.id)
+                    ctx.cache_version = em.store_version(record.profile.id)
+                else:
+                    em.note_write(record.profile.id)
                 result = self._answer(api_request, ctx, grant)
             except EmulatorHTTPError as exc:
                 return self._count(record, _http_error(exc, rate_headers))
@@ -601,11 +609,21 @@ class _MerchantAPI:
             return None
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            return {
-                k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
-                for k, v in form.multi_items()
-            }
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and len(declared) < 20 and int(declared) > MAX_API_BODY:
+                raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)
+            try:
+                form = await request.form(max_part_size=MAX_API_BODY)
+            except Exception as exc:  # starlette's MultiPartException / parse errors
+                raise EmulatorHTTPError(400, shell_message("bad_json", language), code=400) from exc
+            try:
+                return {
+                    k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
+                    for k, v in form.multi_items()
+                }
+            finally:
+                # Uploaded files are spooled to temporary files: close them now.
+                await form.close()
         raw = await read_capped(request, MAX_API_BODY)
         if raw is None:
             raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)
@@ -703,6 +721,13 @@ def _render(result: ApiResponse, headers: Mapping[str, str]) -> Response:
         return Response(b"", 204, headers=dict(headers))
     if result.raw:
         return _json(result.data, result.status, headers)
+    if isinstance(result.data, list) and any(isinstance(x, EncodedJSON) for x in result.data):
+        # Cached records: spliced into the body as encoded, not rebuilt.
+        tail = {"pagination": result.pagination} if result.pagination is not None else {}
+        content = splice({"status": result.status, "success": True}, result.data, tail)
+        return Response(
+            content, result.status, headers=dict(headers), media_type="application/json"
+        )
     body: dict[str, Any] = {"status": result.status, "success": True, "data": result.data}
     if result.pagination is not None:
         body["pagination"] = result.pagination

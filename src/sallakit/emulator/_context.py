@@ -136,3 +136,7 @@ class RequestContext:
     next_id: Callable[[], int]
     """A fresh, unique, Salla-sized integer id."""
     app_id: int = 0
+    render_cache: Any = None
+    """The store's ``_cache.RenderCache`` (the HTTP shell sets it; None: render every time)."""
+    cache_version: Any = None
+    """The store's version the cache is valid for (changes on every write)."""

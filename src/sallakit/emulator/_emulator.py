@@ -29,6 +29,7 @@ from sallakit._exceptions import (
 )
 from sallakit._registry import load_registry
 from sallakit.emulator import _snapshot, _webhooks
+from sallakit.emulator._cache import RenderCache
 from sallakit.emulator._clock import Clock
 from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext, StoreProfile
 from sallakit.emulator._faults import Fault
@@ -136,7 +137,8 @@ class Emulator:
             events instead of redirecting with a code.
         auto_approve: ``/oauth2/auth`` redirects at once, without the consent page.
         strict_urls: Refuse local webhook URLs (``localhost``, loopback, ``test.``) like Salla.
-        quirks: Reproduce Salla's type drift (string amounts, ...).
+        quirks: Reproduce the type drift Salla's own examples show (product ``quantity`` and
+            ``cost_price`` as strings, ``sale_end: {}``); money amounts stay numbers.
         links_as_list: Render empty pagination ``links`` as ``[]``.
         expires_field: ``expires_in`` or ``expires`` in the code-exchange response.
         invalid_grant_status: 401 (Salla's docs) or 400 (a stock Hydra).
@@ -259,6 +261,10 @@ class Emulator:
         """Directory ``POST /_emulator/snapshot`` may write into (None: only the state file)."""
         self.state_file: Path | None = None
         """The server's ``--state-file`` (``POST /_emulator/snapshot`` may always write it)."""
+        self._render_caches: dict[int, RenderCache] = {}
+        """Encoded records per store (runtime only; see ``_cache``)."""
+        self._writes: Counter[int] = Counter()
+        """Writes per store seen by the shell and the control surface (part of the version)."""
         self._claimed: set[int] = set()
         """Ids of deliveries being sent right now (runtime only, never in a snapshot)."""
         self.base_url = "http://emulator.test"
@@ -802,7 +808,29 @@ class Emulator:
         # context, so they emit the same webhook events a Merchant API write would.
         with self.lock:
             ctx = self.context(store_id)
-            return change(ctx.data, ctx)
+            try:
+                return change(ctx.data, ctx)
+            finally:
+                self.note_write(ctx.store.id)
+
+    # ------------------------------------------------------------------ rendered records
+
+    def render_cache(self, store_id: int) -> RenderCache:
+        """The store's cache of encoded records (runtime only, never in a snapshot)."""
+        cache = self._render_caches.get(store_id)
+        if cache is None:
+            cache = self._render_caches[store_id] = RenderCache()
+        return cache
+
+    def note_write(self, store_id: int) -> None:
+        """Record that a store's data may have changed: its cached records are dropped."""
+        self._writes[store_id] += 1
+
+    def store_version(self, store_id: int) -> tuple[int, int]:
+        """Changes whenever the store's data may have: writes seen here and the data's own
+        write counter (``StoreData.serial``, bumped by every mutation it performs)."""
+        data = self.state.stores[store_id].data
+        return (self._writes[store_id], int(getattr(data, "serial", 0)))
 
     def place_order(self, store_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
         """Place an order as a shopper would (emits ``order.created``)."""

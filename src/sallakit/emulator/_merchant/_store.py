@@ -969,6 +969,7 @@ class StoreData:
         o.updated = now if now > o.updated else o.updated + 1
         self.serial += 1
         self._emit_order(ctx, "order.products.updated", o)
+        self._emit_order(ctx, "order.total.price.updated", o)
         self._emit_order(ctx, "order.updated", o)
         return [r.order_item_json(ctx, self, o, it) for it in o.items]
 
@@ -1107,6 +1108,11 @@ class StoreData:
         self._emit_order(ctx, "order.updated", o)
         if status.slug == "canceled":
             self._emit_order(ctx, "order.cancelled", o)
+        if status.slug == "restored" and previous != status.id:
+            self._emit_order(ctx, "order.refunded", o)
+        if status.slug in ("completed", "restored") and previous != status.id:
+            # Salla issues the invoice when an order is completed (or restored).
+            emit(ctx, "invoice.created", r.invoice_json(ctx, self, o), "/orders/invoices/{}")
         return r.order_json(ctx, self, o)
 
     # -- order statuses and tags ----------------------------------------------------------
@@ -1261,7 +1267,11 @@ class StoreData:
         self.order_shipments.setdefault(o.id, []).append(sid)
         self.serial += 1
         payload = r.shipment_json(ctx, self, s)
-        emit(ctx, "shipment.created", payload, "/shipments/{}")
+        prefix = "order.shipment.return" if s.type == "return" else "order.shipment"
+        for event in ("shipment.creating", f"{prefix}.creating"):
+            emit(ctx, event, payload, "/shipments/{}")
+        for event in ("shipment.created", f"{prefix}.created"):
+            emit(ctx, event, payload, "/shipments/{}")
         return payload
 
     def shipment(self, ctx: RequestContext, shipment_id: Any) -> ShipmentRec:
@@ -1279,6 +1289,8 @@ class StoreData:
         self.serial += 1
         payload = r.shipment_json(ctx, self, s)
         emit(ctx, "shipment.cancelled", payload, "/shipments/{}")
+        prefix = "order.shipment.return" if s.type == "return" else "order.shipment"
+        emit(ctx, f"{prefix}.cancelled", payload, "/shipments/{}")
         return payload
 
     def return_shipment(self, ctx: RequestContext, shipment_id: int) -> dict[str, Any]:
