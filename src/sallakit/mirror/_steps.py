@@ -637,6 +637,7 @@ async def step_audit(env: SyncEnv, resources: Sequence[str]) -> dict[str, Any]:
     remote: dict[str, int | None] = {}
     mirror: dict[str, int] = {}
     horizon = _horizon(env)
+    queries: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for resource in resources:
         s = stream(resource)
         params: dict[str, Any] = {**s.list_params, "per_page": 1}
@@ -645,18 +646,27 @@ async def step_audit(env: SyncEnv, resources: Sequence[str]) -> dict[str, Any]:
             where[s.top_level_filter[0]] = s.top_level_filter[1]
         if resource == "orders" and horizon is not None:
             params["from_date"] = horizon
-        response = await env.get(s.list_path, params)
-        remote[resource] = response.pagination.total if response.pagination else None
-        mirror[resource] = await env.call(_count_since, env, resource, where, horizon)
+        queries.append((resource, s.list_path, params, where))
         if resource == "orders":
-            statuses = await env.call(_order_statuses, env)
-            for status_id in statuses:
-                response = await env.get(s.list_path, {**params, "status[]": status_id})
-                name = f"orders:status={status_id}"
-                remote[name] = response.pagination.total if response.pagination else None
-                mirror[name] = await env.call(
-                    _count_since, env, resource, {**where, "status_id": status_id}, horizon
+            for status_id in await env.call(_order_statuses, env):
+                queries.append(
+                    (
+                        f"orders:status={status_id}",
+                        s.list_path,
+                        {**params, "status[]": status_id},
+                        {**where, "status_id": status_id},
+                    )
                 )
+
+    async def one(query: tuple[str, str, dict[str, Any], dict[str, Any]]) -> None:
+        name, path, params, where = query
+        response = await env.get(path, params)
+        remote[name] = response.pagination.total if response.pagination else None
+        table = name.split(":", 1)[0]
+        mirror[name] = await env.call(_count_since, env, table, where, horizon)
+
+    # The totals are independent: ask for them side by side, within the in-flight cap.
+    await _pool(env.settings.max_in_flight, queries, one)
     return {"remote": remote, "mirror": mirror}
 
 
