@@ -224,10 +224,6 @@ class MirrorStore(Protocol):
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
-    def touch_run(self, run_id: str, at: float, requests: int, rate_limited: int) -> None:
-        """Record progress of a running run: its time, and requests/429s to add."""
-        ...
-
     def list_runs(self, store_id: int | None = None, limit: int = 50) -> list[RunRecord]:
         """Newest first."""
         ...
@@ -673,18 +669,6 @@ class SQLMirrorStore:
             row = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
         return self._run(row) if row is not None else None
 
-    def touch_run(self, run_id: str, at: float, requests: int, rate_limited: int) -> None:
-        with self._write() as conn:
-            conn.execute(
-                t.runs.update()
-                .where(t.runs.c.run_id == run_id)
-                .values(
-                    progress_at=at,
-                    requests=t.runs.c.requests + requests,
-                    rate_limited=t.runs.c.rate_limited + rate_limited,
-                )
-            )
-
     def list_runs(self, store_id: int | None = None, limit: int = 50) -> list[RunRecord]:
         query = sa.select(t.runs).order_by(t.runs.c.created_at.desc(), t.runs.c.run_id.desc())
         if store_id is not None:
@@ -1046,14 +1030,6 @@ class InMemoryMirrorStore:
         with self._lock:
             run = self._runs.get(run_id)
             return copy.deepcopy(run) if run is not None else None
-
-    def touch_run(self, run_id: str, at: float, requests: int, rate_limited: int) -> None:
-        with self._lock:
-            run = self._runs.get(run_id)
-            if run is not None:
-                run.progress_at = at
-                run.requests += requests
-                run.rate_limited += rate_limited
 
     def list_runs(self, store_id: int | None = None, limit: int = 50) -> list[RunRecord]:
         with self._lock:
