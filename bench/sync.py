@@ -201,9 +201,11 @@ def main() -> None:
             say(f"store {server.store_id}: {sizes}")
             say(f"latency {latency * 1000:.0f} ms, plan {plan}/min")
             mirror = make_mirror(server.url, token, workdir / "mirror.db")
+            cpu_start = time.process_time()
             start = time.perf_counter()
             run = anyio.run(mirror.sync, server.store_id)
             wall = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
             if run.status != "succeeded":
                 raise SystemExit(f"the sync failed: {run.error}")
             requests = run.requests
@@ -232,6 +234,9 @@ def main() -> None:
         "floor": figure(floor, "s", "info", True),
         "naive_wall": figure(naive_wall, "s", "info", True),
         "requests": figure(requests, "requests", "info", True),
+        # The sync's own CPU per request (client, parsing, SQLite): when wall is far above the
+        # floor while this is small, the server (or a loaded machine) is what limits the run.
+        "cpu_per_request": figure(1000.0 * cpu / max(requests, 1), "ms", "info", True),
         "rss_small": figure(small, "MiB", "info", True),
         "rss_large": figure(large, "MiB", "info", True),
     }
