@@ -34,6 +34,12 @@ from sallakit._exceptions import (
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._clock import Clock
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
+from sallakit.api._core._options import (
+    check_count,
+    check_seconds,
+    check_timeout,
+    check_token_argument,
+)
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE, check_per_page
 from sallakit.api._core._ratelimit import server_time
 from sallakit.api._core._request import (
@@ -45,7 +51,12 @@ from sallakit.api._core._request import (
     encode_params,
     split_path,
 )
-from sallakit.api._core._retry import RetryPolicy, decide_retry, parse_retry_after
+from sallakit.api._core._retry import (
+    IDEMPOTENT_METHODS,
+    RetryPolicy,
+    decide_retry,
+    parse_retry_after,
+)
 from sallakit.api._core._routes import registry_idempotency
 from sallakit.api._governor import (
     DEFAULT_GOVERNOR_REGISTRY,
@@ -155,11 +166,13 @@ class Salla(Resources):
             raise ConfigurationError(
                 "pass exactly one of access_token and token_provider to the Salla client"
             )
-        if access_token is not None and not access_token.strip():
-            raise ConfigurationError("access_token is empty")
         if access_token is not None:
+            check_token_argument(access_token)
             check_header_value("access_token", access_token, secret=True)
+        if not isinstance(language, str):
+            raise ConfigurationError(f"language must be a str such as 'ar', got {language!r}")
         check_header_value("language", language)
+        check_timeout(timeout)
         if retry_policy is not None:
             if max_retries is not None or max_retry_after is not None:
                 raise ConfigurationError(
@@ -170,12 +183,21 @@ class Salla(Resources):
                 max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
                 **({} if max_retry_after is None else {"max_retry_after": max_retry_after}),
             )
-        if retry_policy.max_retries < 0:
-            raise ConfigurationError("max_retries must be >= 0")
-        if not retry_policy.max_retry_after >= 0:
-            raise ConfigurationError("max_retry_after must be >= 0")
-        if max_in_flight < 1:
-            raise ConfigurationError("max_in_flight must be >= 1")
+        check_count("max_retries", retry_policy.max_retries, minimum=0)
+        check_seconds("max_retry_after", retry_policy.max_retry_after)
+        check_seconds("the retry policy's backoff_base", retry_policy.backoff_base)
+        check_seconds("the retry policy's backoff_cap", retry_policy.backoff_cap)
+        check_count("max_in_flight", max_in_flight, minimum=1)
+        if not isinstance(base_url, str):
+            raise ConfigurationError(f"base_url must be a str, got {type(base_url).__name__}")
+        if store_id is not None and (
+            isinstance(store_id, bool) or not isinstance(store_id, int | str) or not str(store_id)
+        ):
+            raise ConfigurationError(
+                f"store_id must be an int or a non-empty str, got {store_id!r}"
+            )
+        if on_wait is not None and not callable(on_wait):
+            raise ConfigurationError("on_wait must be a callable taking a RateLimitWait")
         base = urlsplit(base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise ConfigurationError(
@@ -357,6 +379,10 @@ class Salla(Resources):
         governor = self._governor_for(self._access_token or "")
         clock = self._clock
         deadline = clock.time() + self.retry_policy.max_retry_after
+        replay_safe = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
+        # Whether an earlier attempt may have been carried out by Salla (its answer was lost or
+        # was a server error): then a DELETE answered 404 on a retry has done its work.
+        maybe_applied = False
         refreshed = False
         fresh_token: str | None = None
         retries = 0
@@ -425,7 +451,7 @@ class Salla(Resources):
                         f"the request could not be written as HTTP ({type(failure).__name__}); "
                         "check the values passed in headers, path and body"
                     ) from failure
-                error = map_transport_error(failure, method=method, url=url)
+                error = map_transport_error(failure, method=method, url=url, idempotent=replay_safe)
                 decision = decide_retry(
                     self.retry_policy,
                     method,
@@ -440,15 +466,34 @@ class Salla(Resources):
                 ):
                     raise error from failure
                 retries += 1
+                maybe_applied = maybe_applied or error.request_sent
                 continue
             assert request is not None
             now = clock.time()
             status = response.status_code
             self._log(method, path, status, attempt, started, response, governor)
             if status < 400:
-                body = parse_body(
-                    response.content, method=method, url=str(request.url), status_code=status
-                )
+                try:
+                    body = parse_body(
+                        response.content, method=method, url=str(request.url), status_code=status
+                    )
+                except APIResponseError:
+                    # A truncated or non-JSON success is a broken answer, as a gateway's 502
+                    # is: an idempotent request is asked again.
+                    decision = decide_retry(
+                        self.retry_policy,
+                        method,
+                        retries,
+                        bad_body=True,
+                        rand=self._random.random(),
+                        idempotent=idempotent,
+                    )
+                    if not decision.retry or not self._sleep_before_retry(
+                        governor, decision.delay, deadline, decision.reason, method, path
+                    ):
+                        raise
+                    retries += 1
+                    continue
                 return APIResponse.from_body(
                     body,
                     status_code=status,
@@ -465,7 +510,21 @@ class Salla(Resources):
                 now=now,
                 retry_after=retry_after,
                 reason=response.reason_phrase,
+                idempotent=replay_safe,
             )
+            if status == 404 and method == "DELETE" and maybe_applied:
+                # The first DELETE was carried out but its answer was lost (or was a 5xx): the
+                # replay finds nothing to delete. The caller's wish is fulfilled; an error here
+                # would invite a compensating action for a deletion that happened.
+                return APIResponse(
+                    data=None,
+                    pagination=None,
+                    raw=None,
+                    status_code=status,
+                    headers=response.headers,
+                    method=method,
+                    url=str(request.url),
+                )
             if (
                 type(mapped) is InvalidTokenError
                 and self._token_provider is not None
@@ -498,6 +557,7 @@ class Salla(Resources):
             ):
                 raise mapped
             retries += 1
+            maybe_applied = maybe_applied or status >= 500
 
     def _annotate(self, exc: ReinstallRequiredError, status: int, method: str, url: str) -> None:
         """Fill in what the client knows about the call that revealed the revoked grant."""
@@ -594,6 +654,52 @@ class Salla(Resources):
             language=language,
             timeout=timeout,
             idempotent=idempotent,
+        )
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        page: int = 1,
+        per_page: int | None = DEFAULT_PER_PAGE,
+        language: str | None = None,
+        timeout: TimeoutTypes | None = None,
+    ) -> Paginator[dict[str, Any]]:
+        """Walk any paginated endpoint in raw mode: items are the decoded JSON objects.
+
+        For bulk work (a mirror's backfill, an export) where typed models cost more than they
+        give: no validation, no copies, the same governor, retries, prefetch and re-walk after
+        deletions as ``client.<resource>.list()``. Items are plain dicts as Salla sent them
+        (drift included: amounts may be strings, empty objects may be ``[]``).
+
+        Args:
+            path: The list endpoint's path, e.g. ``/products``.
+            params: Query parameters by wire name (filters, ``sort``...).
+            page: First page.
+            per_page: Page size (at most 60).
+            language: ``Accept-Language`` of these calls.
+            timeout: Timeout of each call.
+
+        Returns:
+            An :class:`Paginator` of dicts (``.pages()`` for whole pages).
+
+        Raises:
+            ConfigurationError: ``per_page`` or ``page`` out of range (at once).
+        """
+        bare, path_query = split_path(path)
+        # The path is used as a template by _paginate: braces in it are literal.
+        template = bare.replace("{", "{{").replace("}", "}}")
+        return self._paginate(
+            _raw_item,
+            "GET",
+            template,
+            {},
+            params={**dict(path_query), **(params or {})},
+            page=page,
+            per_page=per_page,
+            language=language,
+            timeout=timeout,
         )
 
     # -------------------------------------------------------- helpers for generated resources
@@ -715,6 +821,13 @@ class Salla(Resources):
             return Page(items=items, pagination=response.pagination, response=response)
 
         return Paginator(fetch, start_page=page, prefetch=self.max_in_flight)
+
+
+def _raw_item(item: Any) -> dict[str, Any]:
+    """Raw mode's parser: an object is kept as it is; anything else is not an item."""
+    if not isinstance(item, dict):
+        raise TypeError(f"a list item is a {type(item).__name__}, not an object")
+    return item
 
 
 def _file_part(name: str, value: Any) -> Any:

@@ -137,7 +137,8 @@ class Emulator:
             events instead of redirecting with a code.
         auto_approve: ``/oauth2/auth`` redirects at once, without the consent page.
         strict_urls: Refuse local webhook URLs (``localhost``, loopback, ``test.``) like Salla.
-        quirks: Reproduce Salla's type drift (string amounts, ...).
+        quirks: Reproduce the type drift Salla's own examples show (product ``quantity`` and
+            ``cost_price`` as strings, ``sale_end: {}``); money amounts stay numbers.
         links_as_list: Render empty pagination ``links`` as ``[]``.
         expires_field: ``expires_in`` or ``expires`` in the code-exchange response.
         invalid_grant_status: 401 (Salla's docs) or 400 (a stock Hydra).

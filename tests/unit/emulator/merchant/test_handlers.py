@@ -126,9 +126,8 @@ def test_quirks_drift(h: Any) -> None:
     assert isinstance(typed["quantity"], int) and drift["quantity"] == str(product.quantity)
     assert isinstance(drift["cost_price"], str) and drift["sale_end"] == {}
     assert isinstance(typed["sale_end"], str)
-    amount = drift["price"]["amount"]
-    assert isinstance(amount, str) and amount.replace(".", "", 1).isdigit()
-    assert amount.split(".")[1].__len__() == 2  # "15.00"
+    # Money amounts stay numbers: no published example shows them as strings.
+    assert drift["price"] == typed["price"]
     assert isinstance(typed["price"]["amount"], int | float)
 
 
