@@ -15,7 +15,7 @@ import os
 import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx2
@@ -68,6 +68,9 @@ from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
 from sallakit.api._types import TimeoutTypes
 from sallakit.api._version import VERSION
 from sallakit.api.resources._async import AsyncResources
+
+if TYPE_CHECKING:
+    from sallakit.settings import Settings
 
 __all__ = ["AsyncSalla", "AsyncTokenProvider"]
 
@@ -229,6 +232,29 @@ class AsyncSalla(AsyncResources):
         self._random = random.Random()
         self._http = httpx2.AsyncClient(transport=transport, timeout=timeout)
         AsyncResources.__init__(self, self)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        access_token: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncSalla:
+        """A client configured like the CLI and the service: ``SALLAKIT_API_BASE_URL``.
+
+        For a store in the token vault, prefer
+        ``TokenVault.from_settings(settings).async_client(store_id)``, which also refreshes
+        tokens. ``kwargs`` are the constructor's (``token_provider=``, ``store_id=``...).
+
+        Args:
+            settings: The settings; None reads them from the environment now.
+            access_token: A fixed access token (or pass ``token_provider=``).
+        """
+        from sallakit.settings import Settings
+
+        settings = Settings() if settings is None else settings
+        kwargs.setdefault("base_url", settings.api_base_url)
+        return cls(access_token, **kwargs)
 
     # ------------------------------------------------------------------------------ lifecycle
 

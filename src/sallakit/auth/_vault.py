@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from sallakit.api import AsyncSalla, Salla
     from sallakit.auth._coordinator import AsyncStoreTokenProvider, StoreTokenProvider
     from sallakit.auth._oauth import AsyncOAuthClient, OAuthClient
+    from sallakit.settings import Settings
 
 __all__ = ["DEFAULT_REFRESH_MARGIN", "InterruptedRefresh", "StoredStore", "TokenVault"]
 
@@ -166,6 +167,8 @@ class TokenVault:
             policy=refresh_policy,
         )
         self.installs = InstallBook(self.store, self._cipher, self.hooks, clock=clock)
+        # Defaults for the clients this vault builds (from_settings sets the API base URL).
+        self.client_defaults: dict[str, Any] = {}
         if create_tables:
             self.store.ensure_schema()
 
@@ -173,6 +176,49 @@ class TokenVault:
     def from_url(cls, url: str, keys: Sequence[str | bytes], **kwargs: Any) -> TokenVault:
         """A vault on the database at ``url`` (see :func:`sallakit.db.create_engine`)."""
         return cls(url, keys, **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> TokenVault:
+        """The vault the CLI and the service use, from :class:`~sallakit.settings.Settings`.
+
+        Reads ``SALLAKIT_DATABASE_URL``, ``SALLAKIT_TOKEN_KEYS`` and
+        ``SALLAKIT_REFRESH_MARGIN_SECONDS``; when ``SALLAKIT_CLIENT_ID`` and
+        ``SALLAKIT_CLIENT_SECRET`` are set, builds both OAuth clients (``SALLAKIT_ACCOUNTS_URL``)
+        so that tokens can be refreshed. Clients built by the vault use
+        ``SALLAKIT_API_BASE_URL``. ``kwargs`` override the constructor's arguments.
+
+        Args:
+            settings: The settings; None reads them from the environment now.
+        """
+        from sallakit.auth._oauth import AsyncOAuthClient, OAuthClient
+        from sallakit.settings import Settings
+
+        settings = Settings() if settings is None else settings
+        options: dict[str, Any] = {"refresh_margin": settings.refresh_margin_seconds}
+        if settings.client_id and settings.client_secret is not None:
+            secret = settings.client_secret.get_secret_value()
+            options["oauth"] = OAuthClient(
+                settings.client_id, secret, accounts_url=settings.accounts_url
+            )
+            options["async_oauth"] = AsyncOAuthClient(
+                settings.client_id, secret, accounts_url=settings.accounts_url
+            )
+        options.update(kwargs)
+        vault = cls(settings.database_url, settings.token_key_list(), **options)
+        vault.client_defaults["base_url"] = settings.api_base_url
+        return vault
+
+    def _warn_if_cannot_refresh(self, store_id: int, oauth: object) -> None:
+        # Without an OAuth client everything works until the first refresh, days later; say it
+        # now, when the client is built, rather than then.
+        if oauth is None:
+            logger.warning(
+                "the vault has no OAuth client: the tokens of store %s cannot be refreshed and "
+                "calls will fail once its access token expires (pass oauth=/async_oauth=, or set "
+                "SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET for TokenVault.from_settings)",
+                store_id,
+                extra={"action": "vault_cannot_refresh", "store_id": store_id},
+            )
 
     def __repr__(self) -> str:
         return f"TokenVault({self.store!r})"
@@ -449,14 +495,20 @@ class TokenVault:
         """
         from sallakit.api import AsyncSalla
 
+        self._warn_if_cannot_refresh(store_id, self.async_oauth)
         return AsyncSalla(
-            token_provider=self.async_token_provider(store_id), store_id=store_id, **client_kwargs
+            token_provider=self.async_token_provider(store_id),
+            store_id=store_id,
+            **{**self.client_defaults, **client_kwargs},
         )
 
     def client(self, store_id: int, **client_kwargs: Any) -> Salla:
         """A blocking :class:`~sallakit.api.Salla` for ``store_id`` using this vault's tokens."""
         from sallakit.api import Salla
 
+        self._warn_if_cannot_refresh(store_id, self.oauth)
         return Salla(
-            token_provider=self.token_provider(store_id), store_id=store_id, **client_kwargs
+            token_provider=self.token_provider(store_id),
+            store_id=store_id,
+            **{**self.client_defaults, **client_kwargs},
         )

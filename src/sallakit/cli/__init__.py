@@ -48,6 +48,11 @@ COMMANDS = (
         "Run the sallakit server: Salla webhooks at POST /webhooks/salla, handled in-process.",
     ),
     LazyCommand(
+        "webhooks",
+        "sallakit.cli._webhooks",
+        "The webhook inbox and the store's webhook subscriptions.",
+    ),
+    LazyCommand(
         "doctor",
         "sallakit.cli._doctor",
         "Check settings, database, keys, webhooks and stores; print each finding and its fix.",

@@ -27,11 +27,20 @@ from sallakit.webhooks._inbox import (
     Inbox,
     MemoryInbox,
     NewDelivery,
+    Outcome,
     SQLInbox,
     StoredDelivery,
 )
 from sallakit.webhooks._receiver import WebhookReceiver
 from sallakit.webhooks._signature import Strategy, compute_signature, verify_request
+from sallakit.webhooks._subscriptions import (
+    SubscriptionChange,
+    SubscriptionPlan,
+    WantedWebhooks,
+    apply_subscriptions,
+    ensure_subscriptions,
+    plan_subscriptions,
+)
 
 __all__ = [
     "APP_EVENTS",
@@ -48,22 +57,29 @@ __all__ = [
     "Inbox",
     "MemoryInbox",
     "NewDelivery",
+    "Outcome",
     "RetryPolicy",
     "SQLInbox",
     "STATUSES",
     "StoredDelivery",
     "Strategy",
+    "SubscriptionChange",
+    "SubscriptionPlan",
     "TOKEN_EVENTS",
+    "WantedWebhooks",
     "WebhookEvent",
     "WebhookReceiver",
     "Worker",
+    "apply_subscriptions",
     "body_digest",
     "compute_signature",
     "dedupe_key",
+    "ensure_subscriptions",
     "event_time",
     "model_for",
     "parse_envelope",
     "parse_event",
+    "plan_subscriptions",
     "typed_data",
     "verify_request",
 ]

@@ -27,7 +27,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from sallakit.webhooks._inbox import HandlerRun, Inbox, StoredDelivery
+
+from sallakit.webhooks._inbox import Outcome
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "Event", "Handler", "HandlerSpec", "Handlers", "Worker"]
 
@@ -212,7 +214,8 @@ class Worker:
         concurrency: deliveries processed at once (a delivery's handlers run one after the
             other).
         poll_interval: seconds between looks at the inbox when idle (a receiver in the same
-            process wakes the worker at once).
+            process wakes the worker).
+        coalesce: seconds a woken worker waits for more deliveries before claiming.
         clock: epoch seconds.
     """
 
@@ -226,6 +229,7 @@ class Worker:
         batch_size: int = 32,
         concurrency: int = 8,
         poll_interval: float = 0.5,
+        coalesce: float = 0.02,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if lease_seconds <= 0 or batch_size < 1 or concurrency < 1 or poll_interval <= 0:
@@ -240,6 +244,7 @@ class Worker:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.poll_interval = poll_interval
+        self.coalesce = coalesce
         self.clock = clock
         self.owner = _owner_id()
         self._in_flight: set[int] = set()
@@ -272,9 +277,13 @@ class Worker:
                     continue
                 with anyio.move_on_after(self.poll_interval):
                     await self._wakeup.wait()
+                # Woken by a receiver: let a burst accumulate a little, so one claim takes many
+                # deliveries instead of one transaction per delivery competing with ingestion.
+                await anyio.sleep(self.coalesce)
 
     async def run_once(self) -> int:
-        """Claim one batch of due deliveries and process it; return how many were claimed.
+        """Claim one batch of due deliveries, process it and record every outcome in one
+        transaction; return how many were claimed.
 
         Nothing is claimed while processing is paused.
         """
@@ -291,14 +300,28 @@ class Worker:
         if not claimed:
             return 0
         limiter = anyio.CapacityLimiter(self.concurrency)
+        outcomes: dict[int, Outcome] = {}
 
         async def one(delivery: StoredDelivery) -> None:
             async with limiter:
-                await self.process(delivery)
+                outcomes[delivery.id] = await self._outcome(delivery)
 
-        async with anyio.create_task_group() as tg:
+        try:
+            async with anyio.create_task_group() as tg:
+                for delivery in claimed:
+                    tg.start_soon(one, delivery)
+        finally:
+            # Also when cancelled (shutdown): unfinished deliveries are handed back at once
+            # instead of waiting for their lease to expire; handlers that succeeded keep their
+            # records.
+            now = self.clock()
             for delivery in claimed:
-                tg.start_soon(one, delivery)
+                outcomes.setdefault(
+                    delivery.id,
+                    Outcome(delivery.id, "failed", now, "interrupted: the worker stopped"),
+                )
+            with anyio.CancelScope(shield=True):
+                await self._record(claimed, outcomes)
         return len(claimed)
 
     async def drain(self, *, rounds: int = 1000) -> int:
@@ -329,78 +352,57 @@ class Worker:
                     extra={"action": "webhook_lease_renew_failed"},
                 )
 
-    async def process(self, delivery: StoredDelivery) -> None:
-        """Run the handlers of one claimed delivery and record the outcome."""
+    async def _outcome(self, delivery: StoredDelivery) -> Outcome:
+        """Run the handlers of one claimed delivery; decide done, failed (when next) or dead."""
         self._in_flight.add(delivery.id)
         try:
             errors = await self._run_handlers(delivery)
-        except BaseException:
-            # Cancelled (shutdown): hand the delivery back at once instead of waiting for the
-            # lease to expire. Handlers that succeeded keep their records.
-            with anyio.CancelScope(shield=True):
-                await self._finish(
-                    delivery, "failed", error="interrupted: the worker stopped", retry_now=True
-                )
-            raise
         finally:
             self._in_flight.discard(delivery.id)
-        if not errors:
-            await self._finish(delivery, "done")
-        elif self.retry.is_dead(delivery.attempts):
-            await self._finish(delivery, "dead", error="; ".join(errors))
-        else:
-            await self._finish(delivery, "failed", error="; ".join(errors))
-
-    async def _finish(
-        self,
-        delivery: StoredDelivery,
-        status: str,
-        *,
-        error: str | None = None,
-        retry_now: bool = False,
-    ) -> None:
         now = self.clock()
-        next_at = None
-        if status == "failed" and not retry_now:
-            next_at = now + self.retry.delay(delivery.attempts)
+        if not errors:
+            return Outcome(delivery.id, "done", now)
+        error = "; ".join(errors)
+        if self.retry.is_dead(delivery.attempts):
+            return Outcome(delivery.id, "dead", now, error)
+        return Outcome(delivery.id, "failed", now + self.retry.delay(delivery.attempts), error)
+
+    async def _record(self, claimed: list[StoredDelivery], outcomes: Mapping[int, Outcome]) -> None:
         try:
             kept = await anyio.to_thread.run_sync(
-                lambda: self.inbox.finish(
-                    delivery.id,
-                    owner=self.owner,
-                    status=status,  # type: ignore[arg-type]
-                    now=now,
-                    next_attempt_at=next_at,
-                    error=error,
+                lambda: self.inbox.finish_many(
+                    [outcomes[d.id] for d in claimed], owner=self.owner, now=self.clock()
                 )
             )
         except SallaError as exc:
-            # The lease will expire and the delivery will be claimed again; succeeded handlers
-            # are recorded, so only the unfinished ones run again.
+            # The leases will expire and the deliveries will be claimed again; succeeded
+            # handlers are recorded, so only the unfinished ones run again.
             logger.warning(
-                "could not record webhook delivery %s as %s: %s",
-                delivery.id,
-                status,
+                "could not record %s webhook outcomes: %s",
+                len(claimed),
                 exc.message,
-                extra={"action": "webhook_finish_failed", "delivery_id": delivery.id},
+                extra={"action": "webhook_finish_failed"},
             )
             return
-        log = logger.info if status == "done" else logger.warning
-        log(
-            "webhook delivery %s (%s, store %s) %s%s",
-            delivery.id,
-            delivery.event,
-            delivery.store_id,
-            status if kept else f"{status} (lease lost, not recorded)",
-            f": {error}" if error else "",
-            extra={
-                "action": "webhook_delivery_" + status,
-                "delivery_id": delivery.id,
-                "event": delivery.event,
-                "store_id": delivery.store_id,
-                "attempt": delivery.attempts,
-            },
-        )
+        for delivery in claimed:
+            outcome = outcomes[delivery.id]
+            status = outcome.status if delivery.id in kept else f"{outcome.status} (lease lost)"
+            log = logger.info if outcome.status == "done" else logger.warning
+            log(
+                "webhook delivery %s (%s, store %s) %s%s",
+                delivery.id,
+                delivery.event,
+                delivery.store_id,
+                status,
+                f": {outcome.error}" if outcome.error else "",
+                extra={
+                    "action": "webhook_delivery_" + outcome.status,
+                    "delivery_id": delivery.id,
+                    "event": delivery.event,
+                    "store_id": delivery.store_id,
+                    "attempt": delivery.attempts,
+                },
+            )
 
     async def _run_handlers(self, delivery: StoredDelivery) -> list[str]:
         specs = [

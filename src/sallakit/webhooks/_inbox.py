@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -40,6 +40,7 @@ __all__ = [
     "Inbox",
     "MemoryInbox",
     "NewDelivery",
+    "Outcome",
     "SQLInbox",
     "StoredDelivery",
 ]
@@ -80,6 +81,17 @@ class Accepted:
 
     id: int
     duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended: ``done``, ``failed`` (due again at ``next_attempt_at``) or
+    ``dead``; ``error`` says why it did not succeed."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    next_attempt_at: float
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +212,11 @@ class Inbox(Protocol):
         """A transaction for one handler's run on one delivery."""
         ...
 
+    def finish_many(self, outcomes: Sequence[Outcome], *, owner: str, now: float) -> set[int]:
+        """Record attempts' outcomes in one transaction, for the deliveries ``owner`` still
+        holds; returns the ids recorded."""
+        ...
+
     def finish(
         self,
         delivery_id: int,
@@ -210,11 +227,12 @@ class Inbox(Protocol):
         next_attempt_at: float | None = None,
         error: str | None = None,
     ) -> bool:
-        """Record an attempt's outcome if ``owner`` still holds the lease."""
+        """Record one attempt's outcome if ``owner`` still holds the lease."""
         ...
 
-    def get(self, delivery_id: int) -> StoredDelivery | None:
-        """One delivery with its body (opened) and the handlers that succeeded on it."""
+    def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
+        """One delivery with its body and the handlers that succeeded on it; a sealed body is
+        opened, or left out (``None``) with ``open_sealed=False``."""
         ...
 
     def search(self, where: DeliveryFilter) -> list[StoredDelivery]:
@@ -332,20 +350,17 @@ class _Sealing:
 
 
 class _SQLHandlerRun:
-    def __init__(self, engine: Engine, delivery_id: int, handler: str) -> None:
-        from sallakit.db import write_transaction
-
-        self._engine = engine
+    def __init__(self, inbox: SQLInbox, delivery_id: int, handler: str) -> None:
+        self._inbox = inbox
         self._delivery_id = delivery_id
         self._handler = handler
-        self._begin = write_transaction
         self._context: AbstractContextManager[Connection] | None = None
         self._conn: Connection | None = None
 
     @property
     def connection(self) -> Connection:
         if self._conn is None:
-            self._context = self._begin(self._engine)
+            self._context = self._inbox._write()
             self._conn = self._context.__enter__()
         return self._conn
 
@@ -399,6 +414,11 @@ class SQLInbox(_Sealing):
     def __init__(self, engine: Engine, *, cipher: BodyCipher | None = None) -> None:
         super().__init__(cipher)
         self.engine = engine
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
+        # steps of up to 100 ms before trying again. Writers of this process (the receiver's
+        # group commits, the worker's claims, handler transactions) queue on this lock instead,
+        # first come first served; other processes still meet SQLite's busy timeout.
+        self._sqlite_writers = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     def __repr__(self) -> str:
         return f"SQLInbox({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -420,74 +440,110 @@ class SQLInbox(_Sealing):
             run_migrations(engine)
         return cls(engine, cipher=cipher)
 
-    def _write(self) -> AbstractContextManager[Connection]:
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
         from sallakit.db import write_transaction
 
-        return write_transaction(self.engine)
+        if self._sqlite_writers is None:
+            with write_transaction(self.engine) as conn:
+                yield conn
+            return
+        # Released by whichever thread ends the transaction (a handler's may end elsewhere).
+        self._sqlite_writers.acquire()
+        try:
+            with write_transaction(self.engine) as conn:
+                yield conn
+        finally:
+            self._sqlite_writers.release()
 
     def _read(self) -> AbstractContextManager[Connection]:
         from sallakit.db import read_transaction
 
         return read_transaction(self.engine)
 
-    def _insert_ignoring_duplicate(self, conn: Connection, values: dict[str, Any]) -> int | None:
+    def _insert_statement(self) -> Any:
+        # ON CONFLICT DO NOTHING: a row another process stored meanwhile is not an error.
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            stmt: Any = pg_insert(deliveries).on_conflict_do_nothing()
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            return pg_insert(deliveries).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            stmt = sqlite_insert(deliveries).on_conflict_do_nothing()
-        row = conn.execute(stmt.values(**values).returning(deliveries.c.id)).first()
-        return None if row is None else int(row[0])
+        return sqlite_insert(deliveries).on_conflict_do_nothing()
+
+    @staticmethod
+    def _ids_by_key(conn: Connection, digests: set[str]) -> dict[tuple[int, str, str], int]:
+        rows = conn.execute(
+            sa.select(
+                deliveries.c.id, deliveries.c.store_id, deliveries.c.event, deliveries.c.digest
+            ).where(deliveries.c.digest.in_(sorted(digests)))
+        )
+        return {(int(r.store_id), r.event, r.digest): int(r.id) for r in rows}
 
     def add(self, items: Sequence[NewDelivery]) -> list[Accepted]:
+        if not items:
+            return []
         prepared = [(item, *self._seal(item)) for item in items]
+        digests = {item.digest for item in items}
         out: list[Accepted] = []
+        # A few statements per batch whatever its size: which keys exist, insert the new ones
+        # (one executemany), read their ids, count the duplicates.
         try:
             with self._write() as conn:
+                existing = self._ids_by_key(conn, digests)
+                fresh: dict[tuple[int, str, str], dict[str, Any]] = {}
                 for item, body, sealed in prepared:
-                    new_id = self._insert_ignoring_duplicate(
-                        conn,
-                        {
-                            "store_id": item.store_id,
-                            "event": item.event,
-                            "digest": item.digest,
-                            "received_at": item.received_at,
-                            "status": "pending",
-                            "attempts": 0,
-                            "next_attempt_at": item.received_at,
-                            "updated_at": item.received_at,
-                            "duplicates": 0,
-                            "headers": json.dumps(item.headers, ensure_ascii=False),
-                            "body": body,
-                            "sealed": sealed,
-                        },
-                    )
-                    if new_id is not None:
-                        out.append(Accepted(new_id, duplicate=False))
+                    key = (item.store_id, item.event, item.digest)
+                    if key in existing or key in fresh:
                         continue
-                    key = (
-                        (deliveries.c.store_id == item.store_id)
-                        & (deliveries.c.event == item.event)
-                        & (deliveries.c.digest == item.digest)
-                    )
-                    existing = conn.execute(
+                    fresh[key] = {
+                        "store_id": item.store_id,
+                        "event": item.event,
+                        "digest": item.digest,
+                        "received_at": item.received_at,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": item.received_at,
+                        "updated_at": item.received_at,
+                        "duplicates": 0,
+                        "headers": json.dumps(item.headers, ensure_ascii=False),
+                        "body": body,
+                        "sealed": sealed,
+                    }
+                ids = existing
+                if fresh:
+                    conn.execute(self._insert_statement(), list(fresh.values()))
+                    ids = self._ids_by_key(conn, digests)
+                seen: set[tuple[int, str, str]] = set()
+                duplicate_counts: dict[int, int] = {}
+                for item in items:
+                    key = (item.store_id, item.event, item.digest)
+                    row_id = ids[key]
+                    # A key stored by another process between our read and our insert counts as
+                    # new here: only the counter and the answer's flag are affected.
+                    duplicate = key not in fresh or key in seen
+                    seen.add(key)
+                    if duplicate:
+                        duplicate_counts[row_id] = duplicate_counts.get(row_id, 0) + 1
+                    out.append(Accepted(row_id, duplicate=duplicate))
+                for row_id, count in duplicate_counts.items():
+                    conn.execute(
                         sa.update(deliveries)
-                        .where(key)
-                        .values(duplicates=deliveries.c.duplicates + 1)
-                        .returning(deliveries.c.id)
-                    ).scalar_one()
-                    out.append(Accepted(int(existing), duplicate=True))
+                        .where(deliveries.c.id == row_id)
+                        .values(duplicates=deliveries.c.duplicates + count)
+                    )
         except sa.exc.SQLAlchemyError as exc:
             raise _db_error("store deliveries", exc) from exc
         return out
 
-    def _row(self, row: Any, *, done: frozenset[str] = frozenset()) -> StoredDelivery:
+    def _row(
+        self, row: Any, *, done: frozenset[str] = frozenset(), open_sealed: bool = True
+    ) -> StoredDelivery:
         mapping = row._mapping
         body = mapping.get("body")
         sealed = bool(mapping["sealed"])
+        if sealed and not open_sealed:
+            body = None
         return StoredDelivery(
             id=int(mapping["id"]),
             store_id=int(mapping["store_id"]),
@@ -579,7 +635,36 @@ class SQLInbox(_Sealing):
             raise _db_error("renew leases", exc) from exc
 
     def run_handler(self, delivery_id: int, handler: str) -> HandlerRun:
-        return _SQLHandlerRun(self.engine, delivery_id, handler)
+        return _SQLHandlerRun(self, delivery_id, handler)
+
+    def finish_many(self, outcomes: Sequence[Outcome], *, owner: str, now: float) -> set[int]:
+        recorded: set[int] = set()
+        if not outcomes:
+            return recorded
+        try:
+            with self._write() as conn:
+                for outcome in outcomes:
+                    result = conn.execute(
+                        sa.update(deliveries)
+                        .where(
+                            (deliveries.c.id == outcome.delivery_id)
+                            & (deliveries.c.lease_owner == owner)
+                            & (deliveries.c.status == "processing")
+                        )
+                        .values(
+                            status=outcome.status,
+                            lease_owner=None,
+                            lease_until=None,
+                            last_error=_clip(outcome.error),
+                            next_attempt_at=outcome.next_attempt_at,
+                            updated_at=now,
+                        )
+                    )
+                    if result.rowcount:
+                        recorded.add(outcome.delivery_id)
+        except sa.exc.SQLAlchemyError as exc:
+            raise _db_error("record attempts", exc) from exc
+        return recorded
 
     def finish(
         self,
@@ -591,29 +676,12 @@ class SQLInbox(_Sealing):
         next_attempt_at: float | None = None,
         error: str | None = None,
     ) -> bool:
-        try:
-            with self._write() as conn:
-                result = conn.execute(
-                    sa.update(deliveries)
-                    .where(
-                        (deliveries.c.id == delivery_id)
-                        & (deliveries.c.lease_owner == owner)
-                        & (deliveries.c.status == "processing")
-                    )
-                    .values(
-                        status=status,
-                        lease_owner=None,
-                        lease_until=None,
-                        last_error=_clip(error),
-                        next_attempt_at=now if next_attempt_at is None else next_attempt_at,
-                        updated_at=now,
-                    )
-                )
-                return bool(result.rowcount)
-        except sa.exc.SQLAlchemyError as exc:
-            raise _db_error("record an attempt", exc) from exc
+        outcome = Outcome(
+            delivery_id, status, now if next_attempt_at is None else next_attempt_at, error
+        )
+        return delivery_id in self.finish_many([outcome], owner=owner, now=now)
 
-    def get(self, delivery_id: int) -> StoredDelivery | None:
+    def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
         try:
             with self._read() as conn:
                 row = conn.execute(
@@ -624,7 +692,7 @@ class SQLInbox(_Sealing):
                 done = self._done_handlers(conn, [delivery_id])
         except sa.exc.SQLAlchemyError as exc:
             raise _db_error("read a delivery", exc) from exc
-        return self._row(row, done=done.get(delivery_id, frozenset()))
+        return self._row(row, done=done.get(delivery_id, frozenset()), open_sealed=open_sealed)
 
     def _where(self, where: DeliveryFilter) -> Any:
         clauses: list[Any] = []
@@ -857,6 +925,25 @@ class MemoryInbox(_Sealing):
     def run_handler(self, delivery_id: int, handler: str) -> HandlerRun:
         return _MemoryHandlerRun(self, delivery_id, handler)
 
+    def finish_many(self, outcomes: Sequence[Outcome], *, owner: str, now: float) -> set[int]:
+        recorded: set[int] = set()
+        with self._lock:
+            for outcome in outcomes:
+                row = self._rows.get(outcome.delivery_id)
+                if row is None or row.lease_owner != owner or row.status != "processing":
+                    continue
+                self._rows[row.id] = replace(
+                    row,
+                    status=outcome.status,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=_clip(outcome.error),
+                    next_attempt_at=outcome.next_attempt_at,
+                    updated_at=now,
+                )
+                recorded.add(row.id)
+        return recorded
+
     def finish(
         self,
         delivery_id: int,
@@ -867,25 +954,17 @@ class MemoryInbox(_Sealing):
         next_attempt_at: float | None = None,
         error: str | None = None,
     ) -> bool:
-        with self._lock:
-            row = self._rows.get(delivery_id)
-            if row is None or row.lease_owner != owner or row.status != "processing":
-                return False
-            self._rows[delivery_id] = replace(
-                row,
-                status=status,
-                lease_owner=None,
-                lease_until=None,
-                last_error=_clip(error),
-                next_attempt_at=now if next_attempt_at is None else next_attempt_at,
-                updated_at=now,
-            )
-            return True
+        outcome = Outcome(
+            delivery_id, status, now if next_attempt_at is None else next_attempt_at, error
+        )
+        return delivery_id in self.finish_many([outcome], owner=owner, now=now)
 
-    def get(self, delivery_id: int) -> StoredDelivery | None:
+    def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
         with self._lock:
             row = self._rows.get(delivery_id)
-            return None if row is None else self._loaded(row)
+            if row is None:
+                return None
+            return self._loaded(row, with_body=open_sealed or not row.sealed)
 
     def _matching(self, where: DeliveryFilter) -> Iterator[StoredDelivery]:
         for row in sorted(self._rows.values(), key=lambda r: -r.id):

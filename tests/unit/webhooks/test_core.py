@@ -34,6 +34,10 @@ def test_envelope_accepts_salla_shapes() -> None:
     assert (env.event, env.store_id, env.data) == ("order.created", 1305146709, {"id": 1})
     assert parse_envelope(_raw(event="a.b", merchant="42", data=None)).store_id == 42
     assert parse_envelope(_raw(event="store.branch.setDefault", merchant=2**63 - 1)).data == {}
+    digits = "9" * 200  # a long digit string (a reference) is text, not a number
+    assert parse_envelope(_raw(event="a.b", merchant=1, data={"ref": digits})).data == {
+        "ref": digits
+    }
     tokens = {"access_token": "a", "refresh_token": "r"}
     assert parse_envelope(_raw(event="app.store.authorize", merchant=1, data=tokens))
 
@@ -58,6 +62,9 @@ def test_envelope_accepts_salla_shapes() -> None:
         ),
         b'{"event":"a.b","merchant":1,"data":' + b'{"a":' * 70 + b"1" + b"}" * 70 + b"}",
         b'{"event":"a.b","merchant":1,"x":-Infinity}',
+        b'{"event":"a.b","merchant":1,"x":' + b"9" * 100 + b"}",
+        b'{"event":"a.b","merchant":1,"x":' + b"9" * 5000 + b"}",
+        b'{"event":"a.b","merchant":1,"x":1e400}',
     ],
 )
 def test_envelope_rejections(raw: bytes) -> None:
