@@ -34,7 +34,7 @@ _SEED_ITEMS = 3
 
 @cache
 def _list_templates() -> frozenset[str]:
-    """Normalised paths that have a list (GET, array data) endpoint in the registry."""
+    """Normalised paths that have a list endpoint (GET answering an array) in the registry."""
     try:
         from sallakit._registry import load_registry
 
@@ -43,13 +43,56 @@ def _list_templates() -> frozenset[str]:
         return frozenset()
     from ._handlers import HANDLERS
 
-    # Only paginated lists served here reveal a collection's ids; for the others (and for
-    # lists a core handler answers) an unknown id is materialised instead of refused.
+    # A list served here reveals its collection's ids: ids it does not hold are unknown (404).
+    # For collections no list reveals (and lists a core handler answers) an unknown id is
+    # materialised instead of refused, since the client got it from elsewhere.
     return frozenset(
         norm_path(e.path)
         for e in registry
-        if e.method == "GET" and e.paginated and e.client_method not in HANDLERS
+        if e.method == "GET"
+        and e.client_method not in HANDLERS
+        and (e.paginated or _answers_array(e.response_schema))
     )
+
+
+def _answers_array(response_schema: Mapping[str, Any] | None) -> bool:
+    schema = data_schema(response_schema)
+    return schema is not None and schema_type(merged(schema)) == "array"
+
+
+# Parents the core handlers hold: a generic sub-resource of an unknown one is a 404.
+_CORE_PARENTS: Mapping[str, str] = {
+    "/products": "products",
+    "/orders": "orders",
+    "/customers": "customers",
+    "/categories": "categories",
+    "/brands": "brands",
+    "/shipments": "shipments",
+}
+
+
+def _parent_known(request: ApiRequest, store: Any, template: str) -> bool:
+    """Whether every id in the path before ``template``'s last segment names something held."""
+    for name, raw in request.path_params.items():
+        marker = "{" + name + "}"
+        if marker not in template or template.endswith(marker):
+            continue
+        prefix = template.split(marker)[0].rstrip("/")
+        if prefix == "/products/sku":
+            if raw not in store.sku_index:
+                return False
+            continue
+        table = _CORE_PARENTS.get(prefix)
+        if table is not None:
+            key = int(raw) if raw.isdigit() else None
+            if key not in getattr(store, table):
+                return False
+            continue
+        if norm_path(prefix) in _list_templates():
+            coll = _collection(store, _concrete(request, prefix), True)
+            if raw not in coll:
+                return False
+    return True
 
 
 def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
@@ -145,6 +188,8 @@ def generic_dispatch(request: ApiRequest, ctx: RequestContext, store: Any) -> Ap
     else:
         coll_template, item_raw = template, None
     key = _concrete(request, coll_template)
+    if not _parent_known(request, store, template):
+        raise not_found(ctx)
     listable = norm_path(coll_template) in _list_templates()
     coll = _collection(store, key, listable)
     body = request.body if isinstance(request.body, dict) else {}

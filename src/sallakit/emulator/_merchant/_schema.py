@@ -22,6 +22,7 @@ every response; ``conform`` stays the reference the plan is tested against.
 from __future__ import annotations
 
 import pickle
+import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from itertools import repeat
@@ -162,7 +163,15 @@ def _pick(seed: int, path: str, n: int) -> int:
 def _string(name: str, fmt: str | None, seed: int, path: str) -> str:
     n = _pick(seed, path, 9000) + 1000
     lowered = name.lower()
-    if fmt == "date-time" or lowered in ("date", "created_at", "updated_at") or "date" in lowered:
+    if lowered == "date":
+        # The ``date`` of a PHP date object, printed as every published example prints it.
+        return f"{_BASE_DATE}.000000"
+    if fmt == "uuid" or lowered == "uuid":
+        return str(uuid.UUID(int=zlib.crc32(f"{seed}|{path}".encode()) * 2**96 + n))
+    if fmt == "date-time":
+        # Declared RFC 3339 and shown nowhere else: an RFC 3339 time in Riyadh.
+        return f"{_BASE_DATE.replace(' ', 'T')}+03:00"
+    if lowered in ("created_at", "updated_at") or "date" in lowered:
         return _BASE_DATE
     if fmt == "date":
         return _BASE_DATE[:10]
