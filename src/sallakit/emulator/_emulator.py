@@ -120,7 +120,8 @@ class Emulator:
         auto_approve: ``/oauth2/auth`` redirects at once, without the consent page.
         strict_urls: Refuse local webhook URLs (``localhost``, loopback, ``test.``) like Salla.
         quirks: Reproduce Salla's type drift (string amounts, ...).
-        links_as_list: Render empty pagination ``links`` as ``[]``.
+        links_as_list: Render empty pagination ``links`` as ``[]``, as most of Salla's
+            examples show (the default); False renders ``{}``, also seen.
         expires_field: ``expires_in`` or ``expires`` in the code-exchange response.
         invalid_grant_status: 401 (Salla's docs) or 400 (a stock Hydra).
         clock: ``"manual"`` (frozen until :meth:`advance`; the default), ``"real"``, or a
@@ -158,7 +159,7 @@ class Emulator:
         auto_approve: bool = False,
         strict_urls: bool = False,
         quirks: bool = False,
-        links_as_list: bool = False,
+        links_as_list: bool = True,
         expires_field: str = "expires_in",
         invalid_grant_status: int = 401,
         clock: str | Clock = "manual",

@@ -175,6 +175,45 @@ def _concrete(request: ApiRequest, template: str) -> str:
     return template
 
 
+# Media uploaded under a product and then addressed by their own id (``POST
+# /products/{product}/images`` then ``DELETE /products/images/{image}``): one store-wide
+# collection per kind, holding what was uploaded (the seeded products' media derive from them).
+_MEDIA: Mapping[str, str] = {
+    "/products/{product}/images": "/products/images",
+    "/products/sku/{sku}/images": "/products/images",
+    "/products/{product}/video": "/products/images",
+    "/products/sku/{sku}/videos": "/products/images",
+    "/products/images": "/products/images",
+    "/products/{product}/digital-files": "/products/digital-files",
+    "/products/digital-files": "/products/digital-files",
+}
+
+
+def _seeded_media(store: Any, media_id: str) -> int | None:
+    """The product whose seeded image has this id (ids derive from the product's, 101..)."""
+    if not media_id.isdigit():
+        return None
+    wanted = int(media_id)
+    for p in store.products.values():
+        if any(derive_id(p.id, 100 + n) == wanted for n in range(1, p.images + 1)):
+            return int(p.id)
+    return None
+
+
+def _media_upload(
+    request: ApiRequest, ctx: RequestContext, store: Any, coll_key: str, schema: Any
+) -> ApiResponse:
+    body = request.body if isinstance(request.body, dict) else {}
+    product_raw = request.path_params.get("product")
+    if product_raw is None and "sku" in request.path_params:
+        product_raw = str(store.sku_index[request.path_params["sku"]][0])
+    item = {**body, "id": ctx.next_id(), "product_id": int(product_raw or 0)}
+    coll = _collection(store, coll_key, False)
+    coll[str(item["id"])] = item
+    store.serial += 1
+    return ApiResponse(data=render_item(item, schema), status=request.endpoint.success_status)
+
+
 def generic_dispatch(request: ApiRequest, ctx: RequestContext, store: Any) -> ApiResponse:
     """Answer any endpoint from the generic collections, as its method and path imply."""
     endpoint = request.endpoint
@@ -190,6 +229,17 @@ def generic_dispatch(request: ApiRequest, ctx: RequestContext, store: Any) -> Ap
     key = _concrete(request, coll_template)
     if not _parent_known(request, store, template):
         raise not_found(ctx)
+    media = _MEDIA.get(coll_template)
+    if media is not None and item_raw is None and endpoint.method == "POST":
+        return _media_upload(request, ctx, store, media, schema)
+    if media is not None and item_raw is not None:
+        key = media
+        known = _collection(store, media, False)
+        if item_raw not in known:
+            owner = _seeded_media(store, item_raw)
+            if owner is None:
+                raise not_found(ctx)
+            known[item_raw] = {"id": int(item_raw), "product_id": owner}
     listable = norm_path(coll_template) in _list_templates()
     coll = _collection(store, key, listable)
     body = request.body if isinstance(request.body, dict) else {}
