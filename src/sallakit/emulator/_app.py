@@ -595,11 +595,12 @@ class _MerchantAPI:
             return None
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            return {
-                k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
-                for k, v in form.multi_items()
-            }
+            # Closed on the way out: uploads are spooled to temporary files.
+            async with request.form() as form:
+                return {
+                    k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
+                    for k, v in form.multi_items()
+                }
         raw = await request.body()
         if not raw.strip():
             return None

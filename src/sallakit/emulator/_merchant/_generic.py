@@ -103,6 +103,8 @@ def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
     if isinstance(enum, list) and value not in enum:
         return False
     kind = schema_type(schema)
+    if kind == "null":
+        return value is None
     if kind == "string":
         return isinstance(value, str)
     if kind == "integer":
