@@ -352,6 +352,13 @@ class World:
             )
             assert made.status_code in (200, 201), made.text[:300]
             return str(made.json()["data"]["id"])
+        if name == "digital_file":
+            made = c.post(
+                f"/products/{self.get('product')}/digital-files",
+                files={"file": ("guide.pdf", b"%PDF-1.4 guide", "application/pdf")},
+            )
+            assert made.status_code in (200, 201), made.text[:300]
+            return str(made.json()["data"]["id"])
         if name == "status":
             return str(_get(c, "/orders/statuses")[0]["id"])
         if name == "webhook":
@@ -422,7 +429,7 @@ PARAM_KINDS: list[tuple[str, str, str]] = [
     (r"/products/options/", "option", "option"),
     (r"/products/variants/|/products/quantities/variant/", ".*", "variant"),
     (r"/products/images/", ".*", "image"),
-    (r"/products/digital-files/", ".*", "image"),
+    (r"/products/digital-files/", ".*", "digital_file"),
     (r"/products/sku/", ".*", "sku"),
     (r"/products/", ".*", "product"),
     (r"/orders/statuses/", ".*", "custom_status"),

@@ -238,7 +238,8 @@ def generic_dispatch(request: ApiRequest, ctx: RequestContext, store: Any) -> Ap
         key = media
         known = _collection(store, media, False)
         if item_raw not in known:
-            owner = _seeded_media(store, item_raw)
+            # Seeded products have images (ids derived from theirs) and no digital files.
+            owner = _seeded_media(store, item_raw) if media == "/products/images" else None
             if owner is None:
                 raise not_found(ctx)
             known[item_raw] = {"id": int(item_raw), "product_id": owner}
