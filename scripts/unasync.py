@@ -41,6 +41,7 @@ RULES: list[tuple[str, str]] = [
     (r"\b__aiter__\b", "__iter__"),
     (r"\baclose\b", "close"),
     (r"\basleep\b", "sleep"),
+    (r"\baacquire\b", "acquire"),
     (r"\barun_all\b", "run_all"),
     (r"\bAwaitable\[(\w+(?:\[\w+\])?)\]", r"\1"),
     (r", Awaitable\b", ""),

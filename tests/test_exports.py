@@ -16,6 +16,8 @@ PUBLIC_PACKAGES = [
     "sallakit.emulator",
     "sallakit.auth",
     "sallakit.webhooks",
+    "sallakit.mirror",
+    "sallakit.server",
 ]
 
 

@@ -7,6 +7,7 @@ exceptions (httpx2, SQLAlchemy, json, cryptography) are translated at the bounda
 ```text
 SallaError
 ├── ConfigurationError                 bad arguments or settings, found before any I/O
+│   └── MissingExtraError              an optional part's dependencies are not installed
 ├── APIError                           .method, .url, .message
 │   ├── APIConnectionError             no response (DNS, refused, reset); .request_sent
 │   │   └── APITimeoutError
@@ -33,9 +34,16 @@ SallaError
 │   ├── StoreNotFoundError             no tokens for that store
 │   ├── TokenDecryptionError           no configured key opens the row (or it belongs elsewhere)
 │   └── RefreshInterruptedError        a refresh started and never committed (crash); see the note
-└── WebhookError
-    ├── SignatureVerificationError     bad or missing signature / token
-    └── PayloadTooLargeError
+├── WebhookError
+│   ├── SignatureVerificationError     bad or missing signature / token
+│   └── PayloadTooLargeError
+├── SyncError                          the store mirror
+│   ├── AuditFailedError               remote totals and the mirror disagree after a run; .audit
+│   └── StoreError                     the mirror's database refused a read or write
+└── EmulatorError                      the emulator's control surface refused a request
+    ├── UnknownEntityError             404: no such store, app, order or product (also a KeyError)
+    ├── EntityExistsError              409: the id is taken
+    └── InvalidControlInputError       422: an argument it cannot use (also a ValueError)
 ```
 
 Classification never relies on Salla's ``error.code`` (it is unstable: ``"Unauthorized"``,
@@ -54,15 +62,20 @@ __all__ = [
     "APIResponseError",
     "APIStatusError",
     "APITimeoutError",
+    "AuditFailedError",
     "AuthenticationError",
     "AuthorizationDeniedError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "EmulatorError",
+    "EntityExistsError",
     "InactiveUserError",
     "InternalServerError",
+    "InvalidControlInputError",
     "InvalidStateError",
     "InvalidTokenError",
+    "MissingExtraError",
     "MissingScopeError",
     "NotFoundError",
     "OAuthError",
@@ -74,10 +87,13 @@ __all__ = [
     "ReinstallRequiredError",
     "SallaError",
     "SignatureVerificationError",
+    "StoreError",
     "StoreNotFoundError",
+    "SyncError",
     "TokenDecryptionError",
     "TokenExchangeError",
     "TokenVaultError",
+    "UnknownEntityError",
     "UnprocessableEntityError",
     "WebhookError",
 ]
@@ -96,6 +112,18 @@ class SallaError(Exception):
 
 class ConfigurationError(SallaError):
     """sallakit was given invalid arguments or settings."""
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional part of sallakit is used without its extra installed.
+
+    Also an :class:`ImportError`, so ``except ImportError`` around an optional import works.
+    """
+
+    def __init__(self, message: str | None = None, *, extra: str = "", module: str = "") -> None:
+        super().__init__(message)
+        self.extra = extra
+        self.missing_module = module
 
 
 # --------------------------------------------------------------------------------------- API
@@ -347,3 +375,51 @@ class SignatureVerificationError(WebhookError):
 
 class PayloadTooLargeError(WebhookError):
     """The webhook body is larger than the configured limit."""
+
+
+class SyncError(SallaError):
+    """The store mirror could not complete a sync."""
+
+
+class AuditFailedError(SyncError):
+    """After a run, Salla's totals and the mirror's counts disagree (``.audit`` has the numbers)."""
+
+    def __init__(self, message: str, *, audit: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.audit = dict(audit or {})
+
+
+class StoreError(SyncError):
+    """The mirror's database refused a read or a write."""
+
+
+# ---------------------------------------------------------------------------------- Emulator
+
+
+class EmulatorError(SallaError):
+    """The emulator's control surface refused a request."""
+
+    status = 400
+    """The control API's HTTP status for this error."""
+
+
+class UnknownEntityError(EmulatorError, KeyError):
+    """No such store, app, order, product or customer in the emulator."""
+
+    status = 404
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ quotes its argument; this is a message, not a key.
+        return self.message
+
+
+class EntityExistsError(EmulatorError):
+    """The emulator already has an entity with that id."""
+
+    status = 409
+
+
+class InvalidControlInputError(EmulatorError, ValueError):
+    """The emulator was given an argument it cannot use."""
+
+    status = 422

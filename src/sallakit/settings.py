@@ -38,7 +38,31 @@ class Settings(BaseSettings):
     state_secret: SecretStr | None = Field(
         default=None, description="HMAC key signing the OAuth state (Custom mode)."
     )
-    webhook_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="The app's webhook secret (Partner Portal)."
+    )
+    webhook_previous_secret: SecretStr | None = Field(
+        default=None,
+        description="While rotating the webhook secret: the old one, still accepted.",
+    )
+    webhook_strategy: Literal["auto", "signature", "token"] = Field(
+        default="auto",
+        description="Webhook security strategy accepted: signature, token, or auto (either).",
+    )
+    webhook_max_body_size: int = Field(
+        default=1024 * 1024, ge=1, description="Webhook bodies above this many bytes get 413."
+    )
+    webhook_handlers: str | None = Field(
+        default=None,
+        description="Comma-separated module:attribute of webhook Handlers (or functions "
+        "taking the receiver) that `sallakit serve` loads.",
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="How long a worker owns a claimed webhook delivery."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts before a webhook delivery is dead-lettered."
+    )
     accounts_url: str = DEFAULT_ACCOUNTS_URL
     api_base_url: str = DEFAULT_API_BASE_URL
     refresh_margin_seconds: int = Field(
@@ -49,6 +73,48 @@ class Settings(BaseSettings):
         description="On app.uninstalled: keep the store's metadata (tokens are always erased) "
         "or purge every row of the store.",
     )
+    # -- the service (``sallakit serve``): dashboard login, sessions, public address
+    admin_password: SecretStr | None = Field(
+        default=None, description="Password of the dashboard's admin login (12+ characters)."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Token accepted by the login form and as `Authorization: Bearer` on the "
+        "service's JSON endpoints and /metrics (24+ characters).",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing and encrypting dashboard sessions (32+ characters); the same "
+        "in every web process.",
+    )
+    session_max_age_seconds: int = Field(
+        default=43_200, ge=60, description="A dashboard session ends this long after login."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Where Salla and browsers reach the service (https://... in production); "
+        "webhook subscriptions point at <public_url>/webhooks/salla.",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface `sallakit serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `sallakit serve` uses.")
+    worker: Literal["in-process", "external"] = Field(
+        default="in-process",
+        description="Run the workflow worker inside `sallakit serve` (in-process) or only in "
+        "`sallakit worker` processes (external).",
+    )
+    htmx_url: str | None = Field(
+        default=None,
+        description="URL of htmx for the dashboard's partial updates; without it every action "
+        "is a plain form and page load.",
+    )
+
+    def webhook_secrets(self) -> list[str]:
+        """The accepted webhook secrets, current first (two while rotating)."""
+        return [
+            s.get_secret_value()
+            for s in (self.webhook_secret, self.webhook_previous_secret)
+            if s is not None and s.get_secret_value()
+        ]
 
     def token_key_list(self) -> list[str]:
         """The configured token keys, newest first, without blanks."""

@@ -14,7 +14,12 @@ from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._clock import Clock, SystemClock
 from sallakit.api._core._pagination import PageInfo
 from sallakit.api._core._retry import RetryPolicy
-from sallakit.api._governor import DEFAULT_GOVERNOR_REGISTRY, GovernorRegistry, StoreGovernor
+from sallakit.api._governor import (
+    DEFAULT_GOVERNOR_REGISTRY,
+    GovernorRegistry,
+    RateLimitWait,
+    StoreGovernor,
+)
 from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
 from sallakit.api._sync_client import Salla, TokenProvider
 from sallakit.api._sync_pagination import Paginator
@@ -34,6 +39,7 @@ __all__ = [
     "PageInfo",
     "Paginator",
     "Param",
+    "RateLimitWait",
     "Registry",
     "RetryPolicy",
     "Salla",

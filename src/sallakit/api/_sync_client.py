@@ -17,7 +17,7 @@ import os
 import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx2
@@ -34,6 +34,12 @@ from sallakit._exceptions import (
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._clock import Clock
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
+from sallakit.api._core._options import (
+    check_count,
+    check_seconds,
+    check_timeout,
+    check_token_argument,
+)
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE, check_per_page
 from sallakit.api._core._ratelimit import server_time
 from sallakit.api._core._request import (
@@ -45,14 +51,18 @@ from sallakit.api._core._request import (
     encode_params,
     split_path,
 )
-from sallakit.api._core._retry import RetryPolicy, decide_retry, parse_retry_after
+from sallakit.api._core._retry import (
+    IDEMPOTENT_METHODS,
+    RetryPolicy,
+    decide_retry,
+    parse_retry_after,
+)
 from sallakit.api._core._routes import registry_idempotency
 from sallakit.api._governor import (
     DEFAULT_GOVERNOR_REGISTRY,
     DEFAULT_MAX_IN_FLIGHT,
-    IN_FLIGHT_POLL_SECONDS,
-    MAX_IN_FLIGHT_POLL_SECONDS,
     GovernorRegistry,
+    RateLimitWait,
     StoreGovernor,
     store_key_for_token,
 )
@@ -60,6 +70,9 @@ from sallakit.api._response import APIResponse, ItemList, ItemList, Page
 from sallakit.api._types import TimeoutTypes
 from sallakit.api._version import VERSION
 from sallakit.api.resources._sync import Resources
+
+if TYPE_CHECKING:
+    from sallakit.settings import Settings
 
 __all__ = ["Salla", "TokenProvider"]
 
@@ -71,6 +84,10 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_LANGUAGE = "ar"
 
 logger = logging.getLogger("sallakit.api")
+
+# Waits at least this long are logged and given to ``on_wait``: shorter ones are the normal rhythm
+# of a busy store, longer ones are what makes a user wonder whether the program hangs.
+REPORTED_WAIT_SECONDS = 1.0
 
 
 @runtime_checkable
@@ -101,10 +118,12 @@ class Salla(Resources):
         transport: An httpx2 transport (the emulator's, or ``httpx2.MockTransport`` in tests).
         max_retries: Retries per call on retryable failures (see ``_core/_retry.py``); 3 by
             default.
-        max_retry_after: Longest wait, in seconds, that a call sleeps through for the rate
-            limit, whether Salla's ``Retry-After`` or the store's governor asks for it; a longer
-            one raises :class:`~sallakit.RateLimitError` (with ``.retry_after``) at once, so the
-            caller can reschedule instead of blocking. 120 by default.
+        max_retry_after: Longest time, in seconds, that one call may spend waiting in all:
+            queued for an in-flight slot, paced by the store's governor, and sleep before
+            retries (``Retry-After`` or backoff). A call that would wait longer raises
+            :class:`~sallakit.RateLimitError` (with ``.retry_after``) as soon as that is known
+            (a retry's own error when the wait was a backoff), so the caller can reschedule
+            instead of blocking. 120 by default.
         retry_policy: A whole :class:`RetryPolicy` instead of ``max_retries`` and
             ``max_retry_after`` (backoff base and cap included).
         timeout: Default timeout of each attempt; per call ``timeout=`` overrides it.
@@ -118,6 +137,9 @@ class Salla(Resources):
             of them would give the clients created after a refresh a governor of their own.
         governor: A :class:`GovernorRegistry` (or one :class:`StoreGovernor`) instead of the
             process-wide default, e.g. to isolate tests or inject a clock.
+        on_wait: Called with a :class:`RateLimitWait` for every wait of a second or more (also
+            logged on ``sallakit.api``): progress displays show that the client is pacing, not
+            hung. It runs on the calling task or thread and must not block.
 
     Raises:
         ConfigurationError: Both or neither of ``access_token`` and ``token_provider``; a
@@ -141,16 +163,19 @@ class Salla(Resources):
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         store_id: int | str | None = None,
         governor: GovernorRegistry | StoreGovernor | None = None,
+        on_wait: Callable[[RateLimitWait], None] | None = None,
     ) -> None:
         if (access_token is None) == (token_provider is None):
             raise ConfigurationError(
                 "pass exactly one of access_token and token_provider to the Salla client"
             )
-        if access_token is not None and not access_token.strip():
-            raise ConfigurationError("access_token is empty")
         if access_token is not None:
+            check_token_argument(access_token)
             check_header_value("access_token", access_token, secret=True)
+        if not isinstance(language, str):
+            raise ConfigurationError(f"language must be a str such as 'ar', got {language!r}")
         check_header_value("language", language)
+        check_timeout(timeout)
         if retry_policy is not None:
             if max_retries is not None or max_retry_after is not None:
                 raise ConfigurationError(
@@ -161,12 +186,21 @@ class Salla(Resources):
                 max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
                 **({} if max_retry_after is None else {"max_retry_after": max_retry_after}),
             )
-        if retry_policy.max_retries < 0:
-            raise ConfigurationError("max_retries must be >= 0")
-        if not retry_policy.max_retry_after >= 0:
-            raise ConfigurationError("max_retry_after must be >= 0")
-        if max_in_flight < 1:
-            raise ConfigurationError("max_in_flight must be >= 1")
+        check_count("max_retries", retry_policy.max_retries, minimum=0)
+        check_seconds("max_retry_after", retry_policy.max_retry_after)
+        check_seconds("the retry policy's backoff_base", retry_policy.backoff_base)
+        check_seconds("the retry policy's backoff_cap", retry_policy.backoff_cap)
+        check_count("max_in_flight", max_in_flight, minimum=1)
+        if not isinstance(base_url, str):
+            raise ConfigurationError(f"base_url must be a str, got {type(base_url).__name__}")
+        if store_id is not None and (
+            isinstance(store_id, bool) or not isinstance(store_id, int | str) or not str(store_id)
+        ):
+            raise ConfigurationError(
+                f"store_id must be an int or a non-empty str, got {store_id!r}"
+            )
+        if on_wait is not None and not callable(on_wait):
+            raise ConfigurationError("on_wait must be a callable taking a RateLimitWait")
         base = urlsplit(base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise ConfigurationError(
@@ -196,9 +230,33 @@ class Salla(Resources):
         self._governor: StoreGovernor | None = (
             governor if isinstance(governor, StoreGovernor) else None
         )
+        self._on_wait = on_wait
         self._random = random.Random()
         self._http = httpx2.Client(transport=transport, timeout=timeout)
         Resources.__init__(self, self)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        access_token: str | None = None,
+        **kwargs: Any,
+    ) -> Salla:
+        """A client configured like the CLI and the service: ``SALLAKIT_API_BASE_URL``.
+
+        For a store in the token vault, prefer
+        ``TokenVault.from_settings(settings).async_client(store_id)``, which also refreshes
+        tokens. ``kwargs`` are the constructor's (``token_provider=``, ``store_id=``...).
+
+        Args:
+            settings: The settings; None reads them from the environment now.
+            access_token: A fixed access token (or pass ``token_provider=``).
+        """
+        from sallakit.settings import Settings
+
+        settings = Settings() if settings is None else settings
+        kwargs.setdefault("base_url", settings.api_base_url)
+        return cls(access_token, **kwargs)
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -251,29 +309,72 @@ class Salla(Resources):
 
     # ------------------------------------------------------------------------------- sending
 
-    def _acquire(self, governor: StoreGovernor, path: str, method: str, url: str) -> None:
-        poll = IN_FLIGHT_POLL_SECONDS
-        while True:
-            admission = governor.try_acquire(path)
-            if admission.granted:
-                return
-            if admission.busy:
-                # Waiting for an in-flight slot: back off so that many queued callers do not
-                # spin (see the governor's module docstring).
-                self._clock.sleep(poll)
-                poll = min(poll * 2, MAX_IN_FLIGHT_POLL_SECONDS)
-                continue
-            if admission.delay > self.retry_policy.max_retry_after:
-                # The same bound as for a Retry-After: a call never blocks longer than that for
-                # the rate limit, whatever timeout= says; the caller can reschedule.
-                raise RateLimitError(
-                    f"the store's rate limit asks to wait {admission.delay:.0f} s, longer than "
-                    f"max_retry_after={self.retry_policy.max_retry_after:g} s",
-                    method=method,
-                    url=url,
-                    retry_after=admission.delay,
-                )
-            self._clock.sleep(admission.delay)
+    def _report_wait(
+        self, governor: StoreGovernor, reason: str, seconds: float, method: str, path: str
+    ) -> None:
+        if seconds < REPORTED_WAIT_SECONDS:
+            return
+        wait = RateLimitWait(
+            store=governor.store, reason=reason, seconds=seconds, method=method, path=path
+        )
+        logger.info(
+            "store %s: waiting %.1f s (%s) before %s %s",
+            wait.store,
+            seconds,
+            reason,
+            method,
+            path,
+            extra={
+                "action": "salla_wait",
+                "store": wait.store,
+                "reason": reason,
+                "seconds": round(seconds, 3),
+                "method": method,
+                "path": path,
+            },
+        )
+        if self._on_wait is not None:
+            self._on_wait(wait)
+
+    def _acquire(
+        self, governor: StoreGovernor, path: str, method: str, url: str, deadline: float
+    ) -> None:
+        def report(reason: str, seconds: float) -> None:
+            self._report_wait(governor, reason, seconds, method, path)
+
+        acquired = governor.acquire(path, deadline=deadline, on_wait=report)
+        if not acquired.granted:
+            # The same bound as for a Retry-After: a call never waits longer than that in all,
+            # whatever timeout= says; the caller can reschedule.
+            limit = self.retry_policy.max_retry_after
+            if acquired.retry_after > 0:
+                reason = f"the store's rate limit asks to wait {acquired.retry_after:.0f} s more"
+            else:
+                reason = f"queued {acquired.waited:.0f} s for one of the store's in-flight slots"
+            raise RateLimitError(
+                f"{reason}; the call would wait longer than max_retry_after={limit:g} s in all",
+                method=method,
+                url=url,
+                retry_after=acquired.retry_after or None,
+            )
+        report("in_flight", acquired.waited)
+
+    def _sleep_before_retry(
+        self,
+        governor: StoreGovernor,
+        delay: float,
+        deadline: float,
+        reason: str,
+        method: str,
+        path: str,
+    ) -> bool:
+        """Sleep before a retry unless that would pass the call's deadline (then False)."""
+        reason = reason.replace("-", "_")
+        if self._clock.time() + delay > deadline:
+            return False
+        self._report_wait(governor, reason, delay, method, path)
+        self._clock.sleep(delay)
+        return True
 
     def _send(
         self,
@@ -303,13 +404,18 @@ class Salla(Resources):
         # Without a store id there is a fixed access token (see __init__): it keys the governor.
         governor = self._governor_for(self._access_token or "")
         clock = self._clock
+        deadline = clock.time() + self.retry_policy.max_retry_after
+        replay_safe = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
+        # Whether an earlier attempt may have been carried out by Salla (its answer was lost or
+        # was a server error): then a DELETE answered 404 on a retry has done its work.
+        maybe_applied = False
         refreshed = False
         fresh_token: str | None = None
         retries = 0
         attempt = 0
         while True:
             attempt += 1
-            self._acquire(governor, path, method, url)
+            self._acquire(governor, path, method, url, deadline)
             started = clock.time()
             response: httpx2.Response | None = None
             retry_after: float | None = None
@@ -371,7 +477,7 @@ class Salla(Resources):
                         f"the request could not be written as HTTP ({type(failure).__name__}); "
                         "check the values passed in headers, path and body"
                     ) from failure
-                error = map_transport_error(failure, method=method, url=url)
+                error = map_transport_error(failure, method=method, url=url, idempotent=replay_safe)
                 decision = decide_retry(
                     self.retry_policy,
                     method,
@@ -381,19 +487,39 @@ class Salla(Resources):
                     rand=self._random.random(),
                     idempotent=idempotent,
                 )
-                if not decision.retry:
+                if not decision.retry or not self._sleep_before_retry(
+                    governor, decision.delay, deadline, decision.reason, method, path
+                ):
                     raise error from failure
                 retries += 1
-                clock.sleep(decision.delay)
+                maybe_applied = maybe_applied or error.request_sent
                 continue
             assert request is not None
             now = clock.time()
             status = response.status_code
             self._log(method, path, status, attempt, started, response, governor)
             if status < 400:
-                body = parse_body(
-                    response.content, method=method, url=str(request.url), status_code=status
-                )
+                try:
+                    body = parse_body(
+                        response.content, method=method, url=str(request.url), status_code=status
+                    )
+                except APIResponseError:
+                    # A truncated or non-JSON success is a broken answer, as a gateway's 502
+                    # is: an idempotent request is asked again.
+                    decision = decide_retry(
+                        self.retry_policy,
+                        method,
+                        retries,
+                        bad_body=True,
+                        rand=self._random.random(),
+                        idempotent=idempotent,
+                    )
+                    if not decision.retry or not self._sleep_before_retry(
+                        governor, decision.delay, deadline, decision.reason, method, path
+                    ):
+                        raise
+                    retries += 1
+                    continue
                 return APIResponse.from_body(
                     body,
                     status_code=status,
@@ -410,7 +536,21 @@ class Salla(Resources):
                 now=now,
                 retry_after=retry_after,
                 reason=response.reason_phrase,
+                idempotent=replay_safe,
             )
+            if status == 404 and method == "DELETE" and maybe_applied:
+                # The first DELETE was carried out but its answer was lost (or was a 5xx): the
+                # replay finds nothing to delete. The caller's wish is fulfilled; an error here
+                # would invite a compensating action for a deletion that happened.
+                return APIResponse(
+                    data=None,
+                    pagination=None,
+                    raw=None,
+                    status_code=status,
+                    headers=response.headers,
+                    method=method,
+                    url=str(request.url),
+                )
             if (
                 type(mapped) is InvalidTokenError
                 and self._token_provider is not None
@@ -438,10 +578,12 @@ class Salla(Resources):
                 rand=self._random.random(),
                 idempotent=idempotent,
             )
-            if not decision.retry:
+            if not decision.retry or not self._sleep_before_retry(
+                governor, decision.delay, deadline, decision.reason, method, path
+            ):
                 raise mapped
             retries += 1
-            clock.sleep(decision.delay)
+            maybe_applied = maybe_applied or status >= 500
 
     def _annotate(self, exc: ReinstallRequiredError, status: int, method: str, url: str) -> None:
         """Fill in what the client knows about the call that revealed the revoked grant."""
@@ -538,6 +680,52 @@ class Salla(Resources):
             language=language,
             timeout=timeout,
             idempotent=idempotent,
+        )
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        page: int = 1,
+        per_page: int | None = DEFAULT_PER_PAGE,
+        language: str | None = None,
+        timeout: TimeoutTypes | None = None,
+    ) -> Paginator[dict[str, Any]]:
+        """Walk any paginated endpoint in raw mode: items are the decoded JSON objects.
+
+        For bulk work (a mirror's backfill, an export) where typed models cost more than they
+        give: no validation, no copies, the same governor, retries, prefetch and re-walk after
+        deletions as ``client.<resource>.list()``. Items are plain dicts as Salla sent them
+        (drift included: amounts may be strings, empty objects may be ``[]``).
+
+        Args:
+            path: The list endpoint's path, e.g. ``/products``.
+            params: Query parameters by wire name (filters, ``sort``...).
+            page: First page.
+            per_page: Page size (at most 60).
+            language: ``Accept-Language`` of these calls.
+            timeout: Timeout of each call.
+
+        Returns:
+            An :class:`Paginator` of dicts (``.pages()`` for whole pages).
+
+        Raises:
+            ConfigurationError: ``per_page`` or ``page`` out of range (at once).
+        """
+        bare, path_query = split_path(path)
+        # The path is used as a template by _paginate: braces in it are literal.
+        template = bare.replace("{", "{{").replace("}", "}}")
+        return self._paginate(
+            _raw_item,
+            "GET",
+            template,
+            {},
+            params={**dict(path_query), **(params or {})},
+            page=page,
+            per_page=per_page,
+            language=language,
+            timeout=timeout,
         )
 
     # -------------------------------------------------------- helpers for generated resources
@@ -658,7 +846,14 @@ class Salla(Resources):
             items = [_parse_item(parse, item, response) for item in data]
             return Page(items=items, pagination=response.pagination, response=response)
 
-        return Paginator(fetch, start_page=page)
+        return Paginator(fetch, start_page=page, prefetch=self.max_in_flight)
+
+
+def _raw_item(item: Any) -> dict[str, Any]:
+    """Raw mode's parser: an object is kept as it is; anything else is not an item."""
+    if not isinstance(item, dict):
+        raise TypeError(f"a list item is a {type(item).__name__}, not an object")
+    return item
 
 
 def _file_part(name: str, value: Any) -> Any:

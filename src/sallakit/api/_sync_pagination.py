@@ -11,7 +11,8 @@ import logging
 from collections.abc import Iterator, Callable
 from typing import Any, Generic, TypeVar
 
-from sallakit.api._core._pagination import PageWalker, item_id
+from sallakit.api._core._pagination import PageWalker, ShiftTracker, item_id
+from sallakit.api._prefetch import Prefetcher
 from sallakit.api._response import Page
 
 __all__ = ["Paginator"]
@@ -19,6 +20,10 @@ __all__ = ["Paginator"]
 T = TypeVar("T")
 
 logger = logging.getLogger("sallakit.api")
+
+# Extra walks after rows were deleted during one: each catches the rows that moved onto pages
+# already read; more than this and the list is changing too fast to promise anything.
+MAX_REWALKS = 2
 
 
 class Paginator(Generic[T]):
@@ -30,48 +35,80 @@ class Paginator(Generic[T]):
     ``totalPages`` ends the iteration with a warning on the ``sallakit.api`` logger; the items
     of a page beyond a ``totalPages`` that shrank during the walk are still yielded first.
 
-    Items are iterated at most once per ``id`` within one iteration: when records are created or
-    deleted while we walk, page boundaries shift and an item can appear on two pages; the repeat
-    is skipped (and logged once). :meth:`pages` yields the pages as Salla sent them.
+    Prefetch: once the first page tells ``totalPages``, the next ``prefetch`` pages are requested
+    ahead (the store's in-flight cap by default), and each page is parsed while the following
+    ones are on the wire. Pages and items still come out in order.
+
+    Items are iterated at most once per ``id`` within one iteration: when records are created
+    while we walk, page boundaries shift and an item can appear on two pages; the repeat is
+    skipped (and logged once). When records are *deleted* while we walk (``total`` drops), rows
+    shift onto pages already read and would be missed: the iteration then walks the list again
+    (at most twice) and yields the rows it had not seen, so that every row that existed
+    throughout is yielded; if the list still changes, or its items have no ``id``, a warning says
+    rows may have been missed. :meth:`pages` yields the pages of one walk, as Salla sent them.
 
     Args:
         fetch: Returns the page with the given number.
         start_page: First page to request.
+        prefetch: Most pages requested ahead of the one being read (0 or 1: one at a time).
     """
 
-    def __init__(self, fetch: Callable[[int], Page[T]], *, start_page: int = 1) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[int], Page[T]],
+        *,
+        start_page: int = 1,
+        prefetch: int = 4,
+    ) -> None:
         self._fetch = fetch
         self._start_page = start_page
+        self.prefetch = prefetch
 
     def pages(self) -> Iterator[Page[T]]:
         """Yield each page in turn."""
+        for page in self._walk(ShiftTracker()):
+            yield page
+
+    def _walk(self, shifts: ShiftTracker) -> Iterator[Page[T]]:
         walker = PageWalker(self._start_page)
+        prefetcher = Prefetcher(self._fetch, self.prefetch)
         first = True
-        while walker.page is not None:
-            page = self._fetch(walker.page)
-            walker.advance(page.pagination, page.response.data or [])
-            if walker.warning is not None:
-                logger.warning(
-                    "pagination stopped: %s",
-                    walker.warning,
-                    extra={"action": "salla_pagination_stopped", "reason": walker.warning},
-                )
-                if walker.keep_last and page.items:
+        try:
+            while walker.page is not None:
+                page = prefetcher.take(walker.page)
+                shifts.observe(page.pagination)
+                walker.advance(page.pagination, page.response.data or [])
+                if walker.warning is not None:
+                    logger.warning(
+                        "pagination stopped: %s",
+                        walker.warning,
+                        extra={"action": "salla_pagination_stopped", "reason": walker.warning},
+                    )
+                    if walker.keep_last and page.items:
+                        yield page
+                    return
+                info = page.pagination
+                if walker.page is not None and info is not None and info.total_pages:
+                    prefetcher.ahead(walker.page, info.total_pages)
+                if page.items or first:
                     yield page
-                return
-            if page.items or first:
-                yield page
-            first = False
+                first = False
+        finally:
+            prefetcher.close()
 
     def _items(self) -> Iterator[T]:
         seen: set[Any] = set()
         logged = False
-        for page in self.pages():
-            for item in page.items:
-                key = item_id(item)
-                if key is not None:
-                    if key in seen:
-                        if not logged:
+        anonymous = False
+        for walk in range(1 + MAX_REWALKS):
+            shifts = ShiftTracker()
+            for page in self._walk(shifts):
+                for item in page.items:
+                    key = item_id(item)
+                    if key is None:
+                        anonymous = True
+                    elif key in seen:
+                        if not logged and walk == 0:
                             logged = True
                             logger.info(
                                 "pagination: skipped an item seen on an earlier page (id %r)",
@@ -79,8 +116,26 @@ class Paginator(Generic[T]):
                                 extra={"action": "salla_pagination_duplicate", "id": key},
                             )
                         continue
-                    seen.add(key)
-                yield item
+                    else:
+                        seen.add(key)
+                    if walk == 0 or key is not None:
+                        yield item
+            if not shifts.deleted or self._start_page != 1:
+                return
+            if anonymous:
+                break
+            logger.info(
+                "pagination: %d rows were deleted during the walk; walking again for the rows "
+                "that moved onto pages already read",
+                shifts.deleted,
+                extra={"action": "salla_pagination_rewalk", "deleted": shifts.deleted},
+            )
+        logger.warning(
+            "pagination: rows were deleted while the list was walked and %s; rows that existed "
+            "throughout may be missing",
+            "its items have no id" if anonymous else "it kept changing",
+            extra={"action": "salla_pagination_unstable"},
+        )
 
     def __iter__(self) -> Iterator[T]:
         return self._items()

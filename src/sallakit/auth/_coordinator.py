@@ -7,14 +7,17 @@ Two thin shells (blocking and async) over the same steps of :class:`TokenVault`:
 1. take the in-process per-store lock (a ``threading.Lock`` / an ``anyio.Lock`` per event loop),
    so that threads and tasks of one process queue in memory instead of contending for the
    database;
-2. ``_begin_refresh``: a short locked transaction that re-reads the row and either hands back
-   the stored token or takes the lease on the store row (compare-and-set) and commits it;
-3. call Salla once, within the OAuth client's overall deadline;
-4. ``_finish_refresh`` stores both new tokens and clears the lease in one transaction, retried
-   with backoff for ``commit_budget`` seconds while the tokens are held in memory; or
-   ``_fail_refresh`` records why it failed.
+2. ``vault.leases.begin``: a short locked transaction that re-reads the row and either hands
+   back the stored token or takes the lease on the store row (compare-and-set) and commits it;
+3. ``vault.leases.confirm`` re-checks the lease immediately before the refresh token is sent,
+   and the OAuth client checks the attempt's send deadline again right before the request
+   leaves: a holder stalled (SIGSTOP, a frozen VM) past half the lease timeout never sends;
+4. call Salla once, within the OAuth client's overall deadline;
+5. ``vault.leases.finish`` stores both new tokens and clears the lease in one transaction,
+   retried with backoff for ``commit_budget`` seconds while the tokens are held in memory; or
+   ``vault.leases.fail`` records why it failed.
 
-In the async shell steps 2-4 run in a cancel-shielded scope bounded by the OAuth deadline plus
+In the async shell steps 2-5 run in a cancel-shielded scope bounded by the OAuth deadline plus
 the commit budget (well under the lease timeout): a cancelled caller never loses tokens Salla
 already issued; the cancellation is re-raised once they are stored.
 
@@ -45,8 +48,9 @@ from sallakit.auth._refresh import Action
 from sallakit.auth._tokens import refresh_outcome
 
 if TYPE_CHECKING:
+    from sallakit.auth._leases import RefreshAttempt as _Begin
     from sallakit.auth._tokens import TokenSet
-    from sallakit.auth._vault import TokenVault, _Begin
+    from sallakit.auth._vault import TokenVault
 
 __all__ = ["AsyncStoreTokenProvider", "StoreTokenProvider"]
 
@@ -121,12 +125,12 @@ class _Base:
             return None
         if begin.action in (Action.INTERRUPTED, Action.TOO_SOON):
             raise RefreshInterruptedError(begin.detail)
-        raise self.vault._unavailable(self.store_id, begin)
+        raise self.vault.leases.unavailable(self.store_id, begin)
 
     def _failed(self, begin: _Begin, exc: BaseException) -> BaseException:
         """Record a failed refresh call; the exception to raise (``_Retry`` if superseded)."""
         outcome = refresh_outcome(exc)
-        superseded, detail = self.vault._fail_refresh(
+        superseded, detail = self.vault.leases.fail(
             self.store_id, begin, outcome=outcome, detail=f"{type(exc).__name__}: {exc}"
         )
         if superseded:
@@ -166,7 +170,7 @@ class StoreTokenProvider(_Base):
 
     def get_token(self) -> str:
         """The store's access token, refreshed first if it expires within the margin."""
-        token = self.vault._peek(self.store_id)
+        token = self.vault.leases.peek(self.store_id)
         if token is not None:
             return token
         return self._run(None, force=False)
@@ -183,9 +187,9 @@ class StoreTokenProvider(_Base):
     def _run(self, rejected: str | None, *, force: bool) -> str:
         delay = _POLL_START
         since = time.monotonic()
-        with self.vault._thread_lock(self.store_id):
+        with self.vault.locks.thread_lock(self.store_id):
             while True:
-                begin = self.vault._begin_refresh(self.store_id, rejected, force)
+                begin = self.vault.leases.begin(self.store_id, rejected, force)
                 if begin.action is Action.REFRESH:
                     try:
                         return self._refresh(begin)
@@ -206,7 +210,10 @@ class StoreTokenProvider(_Base):
             try:
                 if oauth is None:
                     raise ConfigurationError("the vault has no OAuthClient to refresh tokens with")
-                tokens: TokenSet = oauth.refresh(begin.refresh_token)
+                self.vault.leases.confirm(self.store_id, begin)
+                tokens: TokenSet = oauth.refresh(
+                    begin.refresh_token, send_deadline=begin.send_deadline
+                )
             except BaseException as exc:
                 failure = self._failed(begin, exc)
                 if failure is exc:
@@ -214,16 +221,14 @@ class StoreTokenProvider(_Base):
                 raise failure from exc
             return self._finish(begin, tokens)
         finally:
-            self.vault._release(begin)
+            self.vault.leases.release(begin)
 
     def _finish(self, begin: _Begin, tokens: TokenSet) -> str:
         deadline = time.monotonic() + self.vault.commit_budget
         delay = _COMMIT_RETRY_START
         while True:
             try:
-                return self.vault._finish_refresh(
-                    self.store_id, begin, tokens, _remaining(deadline)
-                )
+                return self.vault.leases.finish(self.store_id, begin, tokens, _remaining(deadline))
             except StoreNotFoundError:
                 raise
             except (RefreshInterruptedError, ReinstallRequiredError):
@@ -249,7 +254,7 @@ class AsyncStoreTokenProvider(_Base):
 
     async def get_token(self) -> str:
         """The store's access token, refreshed first if it expires within the margin."""
-        token = await anyio.to_thread.run_sync(self.vault._peek, self.store_id)
+        token = await anyio.to_thread.run_sync(self.vault.leases.peek, self.store_id)
         if token is not None:
             return token
         return await self._run(None, force=False)
@@ -265,7 +270,7 @@ class AsyncStoreTokenProvider(_Base):
     async def _run(self, rejected: str | None, *, force: bool) -> str:
         delay = _POLL_START
         since = time.monotonic()
-        async with self.vault._task_lock(self.store_id):
+        async with self.vault.locks.task_lock(self.store_id):
             while True:
                 # Shielded from taking the lease to storing the answer: once the lease is
                 # committed, the refresh token may leave the process and its answer must land.
@@ -284,7 +289,7 @@ class AsyncStoreTokenProvider(_Base):
 
     async def _attempt(self, rejected: str | None, force: bool) -> tuple[_Begin, str | None]:
         begin = await anyio.to_thread.run_sync(
-            self.vault._begin_refresh, self.store_id, rejected, force
+            self.vault.leases.begin, self.store_id, rejected, force
         )
         if begin.action is not Action.REFRESH:
             return begin, None
@@ -301,20 +306,21 @@ class AsyncStoreTokenProvider(_Base):
                 raise ConfigurationError("the vault has no AsyncOAuthClient to refresh tokens with")
             # The OAuth client bounds the call itself (overall deadline); this outer bound only
             # guards against a client without one.
+            await anyio.to_thread.run_sync(self.vault.leases.confirm, self.store_id, begin)
             with anyio.fail_after(oauth.timeout + 5):
-                tokens = await oauth.refresh(begin.refresh_token)
+                tokens = await oauth.refresh(begin.refresh_token, send_deadline=begin.send_deadline)
         except BaseException as exc:
             try:
                 failure = await anyio.to_thread.run_sync(self._failed, begin, exc)
             finally:
-                self.vault._release(begin)
+                self.vault.leases.release(begin)
             if failure is exc:
                 raise
             raise failure from exc
         try:
             return await self._finish(begin, tokens)
         finally:
-            self.vault._release(begin)
+            self.vault.leases.release(begin)
 
     async def _finish(self, begin: _Begin, tokens: TokenSet) -> str:
         deadline = time.monotonic() + self.vault.commit_budget
@@ -322,7 +328,7 @@ class AsyncStoreTokenProvider(_Base):
         while True:
             try:
                 token: str = await anyio.to_thread.run_sync(
-                    self.vault._finish_refresh, self.store_id, begin, tokens, _remaining(deadline)
+                    self.vault.leases.finish, self.store_id, begin, tokens, _remaining(deadline)
                 )
                 return token
             except (StoreNotFoundError, RefreshInterruptedError, ReinstallRequiredError):

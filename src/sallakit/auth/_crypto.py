@@ -16,11 +16,14 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from sallakit._exceptions import ConfigurationError, TokenDecryptionError
 
-__all__ = ["TokenCipher", "TokenKind", "generate_key"]
+__all__ = ["BodyCipher", "TokenCipher", "TokenKind", "generate_key"]
 
 TokenKind = Literal["access", "refresh"]
 
 _PREFIX = "sallakit:v1"
+#: Bodies are bound to a purpose under another prefix: a sealed body never opens as a token
+#: (its plaintext does not start with ``sallakit:v1:``) and a token never opens as a body.
+_BODY_PREFIX = "sallakit:body:v1"
 
 
 def generate_key() -> str:
@@ -91,6 +94,11 @@ class TokenCipher:
             )
         return plaintext[len(context) :].decode("utf-8")
 
+    def body_cipher(self, purpose: str) -> BodyCipher:
+        """A cipher for opaque bytes (stored webhook bodies that carry tokens), bound to
+        ``purpose`` and sharing these keys (and their rotation)."""
+        return BodyCipher(self._newest, self._all, purpose)
+
     def needs_rotation(self, sealed: str) -> bool:
         """Whether ``sealed`` is not encrypted with the newest key."""
         try:
@@ -102,3 +110,44 @@ class TokenCipher:
     def rotate(self, store_id: int, kind: TokenKind, sealed: str) -> str:
         """Re-encrypt ``sealed`` under the newest key, checking its binding on the way."""
         return self.seal(store_id, kind, self.open(store_id, kind, sealed))
+
+
+class BodyCipher:
+    """Seals and opens bytes bound to a purpose (``seal(bytes) -> bytes``, ``open(bytes) ->
+    bytes``), with the vault's keys: the webhook inbox stores token-carrying bodies with it.
+
+    Opening checks the purpose: a body sealed for one purpose never opens for another, nor as a
+    token (and a sealed token never opens as a body).
+    """
+
+    def __init__(self, newest: Fernet, every: MultiFernet, purpose: str) -> None:
+        if not purpose or ":" in purpose:
+            raise ConfigurationError("a body cipher's purpose must be non-empty, without ':'")
+        self._newest = newest
+        self._all = every
+        self._context = f"{_BODY_PREFIX}:{purpose}:".encode()
+        self.purpose = purpose
+
+    def __repr__(self) -> str:
+        return f"BodyCipher(purpose={self.purpose!r})"
+
+    def seal(self, body: bytes) -> bytes:
+        """Encrypt ``body`` with the newest key."""
+        return self._newest.encrypt(self._context + bytes(body))
+
+    def open(self, sealed: bytes) -> bytes:
+        """Decrypt a body sealed for this purpose.
+
+        Raises:
+            TokenDecryptionError: no configured key opens it, or it was sealed for another
+                purpose (or is a token).
+        """
+        try:
+            plaintext = self._all.decrypt(bytes(sealed))
+        except InvalidToken as exc:
+            raise TokenDecryptionError("no configured key decrypts this sealed body") from exc
+        if not plaintext.startswith(self._context):
+            raise TokenDecryptionError(
+                f"this sealed body was not sealed for the purpose {self.purpose!r}"
+            )
+        return plaintext[len(self._context) :]

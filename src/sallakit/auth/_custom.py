@@ -95,6 +95,14 @@ class CustomMode:
             scopes=self.scopes,
         )
 
+    def check_state(self, query_params: Mapping[str, str]) -> None:
+        """Check the callback's state (form, signature, expiry) without using it up.
+
+        Raises:
+            InvalidStateError: missing, forged or expired.
+        """
+        verify_state(self._state_secret, query_params.get("state"), now=self.vault.now())
+
     async def handle_callback(
         self, query_params: Mapping[str, str], *, callback_url: str | None = None
     ) -> StoredStore:

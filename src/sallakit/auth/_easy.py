@@ -10,14 +10,11 @@ answers 200 only when it returned, 5xx otherwise so that Salla retries.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
 
 import anyio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sallakit._exceptions import (
     ConfigurationError,
@@ -27,6 +24,7 @@ from sallakit._exceptions import (
     TokenExchangeError,
     WebhookError,
 )
+from sallakit.auth._store import check_store_id
 from sallakit.auth._tokens import parse_token_response
 from sallakit.webhooks import (
     DEFAULT_MAX_BODY_SIZE,
@@ -38,7 +36,7 @@ from sallakit.webhooks import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from starlette.applications import Starlette
 
     from sallakit.auth._oauth import AsyncOAuthClient
     from sallakit.auth._vault import TokenVault
@@ -111,55 +109,55 @@ class EasyMode:
             SignatureVerificationError: forged or unsigned.
             PayloadTooLargeError: too big.
             WebhookError: malformed.
-            TokenExchangeError: an ``app.store.authorize`` without usable tokens.
+            TokenExchangeError: an ``app.store.authorize`` without usable tokens (or with an
+                absurd expiry): nothing is stored, the old tokens stay.
             TokenVaultError: the database refused; answer 5xx so Salla redelivers.
         """
         event = self.verify(raw_body, headers)
+        await self.handle(event)
+        return event
+
+    async def handle(self, event: WebhookEvent) -> bool:
+        """Apply one verified app event (the consumer a webhook receiver calls); returns
+        after the commit. False when the event was ignored (a redelivery, out of date, or not
+        an app event Easy mode handles).
+
+        Raises:
+            TokenExchangeError, TokenVaultError: as for :meth:`handle_app_event`.
+        """
+        store_id = check_store_id(event.merchant)
         if event.event == "app.store.authorize":
-            await self._authorize(event)
-        elif event.event in ("app.installed", "app.updated"):
-            await self._apply(
-                event, lambda conn: self.vault.record_install_in(conn, event.merchant, event.data)
+            return await self._authorize(event, store_id)
+        if event.event in ("app.installed", "app.updated"):
+            data = dict(event.data)
+            return await self._applied(
+                event, lambda: self.vault.installs.record_install(store_id, data)
             )
-        elif event.event == "app.uninstalled":
+        if event.event == "app.uninstalled":
             purge = self.uninstall_retention == "purge"
             created_at = event_time(event.created_at)
             # Recorded like an authorize: a late retry or a replay of an old uninstall must not
             # erase the tokens of a later reinstall.
-            await self._apply(
+            return await self._applied(
                 event,
-                lambda conn: self.vault.uninstall_in(
-                    conn,
-                    event.merchant,
+                lambda: self.vault.installs.uninstall(
+                    store_id,
                     purge=purge,
                     detail="the merchant uninstalled the app",
                     created_at=created_at,
+                    digest=event.digest,
                 ),
-                once=True,
             )
-        else:
-            logger.info(
-                "webhook %s for store %s not handled by Easy mode",
-                event.event,
-                event.merchant,
-                extra={"action": "easy_mode_ignored", "event": event.event},
-            )
-        return event
-
-    async def _apply(
-        self,
-        event: WebhookEvent,
-        apply: Callable[[Connection], bool | None],
-        *,
-        once: bool = False,
-    ) -> bool:
-        applied: bool = await anyio.to_thread.run_sync(
-            self.vault.apply_app_event,
-            event.digest if once else None,
-            event.merchant,
+        logger.info(
+            "webhook %s for store %s not handled by Easy mode",
             event.event,
-            apply,
+            event.merchant,
+            extra={"action": "easy_mode_ignored", "event": event.event},
         )
+        return False
+
+    async def _applied(self, event: WebhookEvent, apply: Callable[[], bool]) -> bool:
+        applied: bool = await anyio.to_thread.run_sync(apply)
         logger.info(
             "%s %s for store %s",
             "applied" if applied else "ignored redelivered or out-of-date",
@@ -169,31 +167,35 @@ class EasyMode:
         )
         return applied
 
-    async def _authorize(self, event: WebhookEvent) -> None:
-        # ``expires`` is an absolute epoch here; parse_expiry tells it from a duration.
+    async def _authorize(self, event: WebhookEvent, store_id: int) -> bool:
+        # ``expires`` is an absolute epoch here (seconds, or milliseconds; see parse_expiry);
+        # an absurd one refuses the delivery and keeps the old tokens.
         try:
-            tokens = parse_token_response(200, event.data, now=self.vault.now())
+            tokens = parse_token_response(200, event.data, now=self.vault.now(), strict_expiry=True)
         except TokenExchangeError as exc:
             raise TokenExchangeError(
-                f"app.store.authorize for store {event.merchant} carries no usable tokens"
+                f"app.store.authorize for store {store_id} carries no usable tokens "
+                f"({exc.message})",
+                error=exc.error,
             ) from exc
-        store_id = event.merchant
         created_at = event_time(event.created_at)
         raw_expires = event.data.get("expires")
         expires = (
             float(raw_expires)
-            if isinstance(raw_expires, int | float) and not isinstance(raw_expires, bool)
+            if isinstance(raw_expires, int | float)
+            and not isinstance(raw_expires, bool)
+            and math.isfinite(raw_expires)
             else None
         )
-
-        def apply(conn: Connection) -> bool:
-            return self.vault.save_authorize_in(
-                conn, store_id, tokens, created_at=created_at, expires=expires
-            )
-
-        applied = await self._apply(event, apply, once=True)
+        applied = await self._applied(
+            event,
+            lambda: self.vault.installs.authorize(
+                event.digest, store_id, tokens, created_at=created_at, expires=expires
+            ),
+        )
         if applied and self.oauth is not None:
             await self._fetch_profile(store_id, tokens.access_token)
+        return applied
 
     async def _fetch_profile(self, store_id: int, access_token: str) -> None:
         try:
@@ -224,6 +226,14 @@ def easy_mode_app(handler: EasyMode, *, path: str = "/") -> Starlette:
     Answers 200 only after the event is committed; 401 for a bad signature or token, 413 for an
     oversized body, 400 for a malformed one, and 500 when persisting failed so Salla retries.
     """
+    # Starlette comes with the server extra; the rest of sallakit.auth works without it.
+    from sallakit._extras import require_extra
+
+    require_extra("server", "easy_mode_app")
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
     async def receive(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")

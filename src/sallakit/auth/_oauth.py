@@ -20,6 +20,7 @@ import anyio
 import httpx2
 
 from sallakit._exceptions import ConfigurationError, TokenExchangeError
+from sallakit.auth._refresh import boot_clock
 from sallakit.auth._tokens import (
     CONNECT_FAILED,
     UNKNOWN_OUTCOME,
@@ -58,6 +59,15 @@ def _http_timeout(timeout: float) -> httpx2.Timeout:
     return httpx2.Timeout(timeout, connect=timeout * _CONNECT_SHARE, pool=timeout * _CONNECT_SHARE)
 
 
+class _SendWindowClosed(Exception):
+    """The refresh attempt's send deadline passed before the request left (nothing sent)."""
+
+
+def _check_window(send_deadline: float | None) -> None:
+    if send_deadline is not None and boot_clock() > send_deadline:
+        raise _SendWindowClosed
+
+
 class _Progress:
     """What httpcore's ``trace`` extension reported: connecting started, request headers sent.
 
@@ -65,9 +75,12 @@ class _Progress:
     sending; a transport that traces nothing (a mock) is conservatively "maybe sent".
     """
 
-    __slots__ = ("connecting", "cut", "done", "guard", "sending", "sock")
+    __slots__ = ("connecting", "cut", "done", "guard", "send_deadline", "sending", "sock")
 
-    def __init__(self) -> None:
+    def __init__(self, send_deadline: float | None = None) -> None:
+        # With a deadline, the request must start leaving before it: checked by the trace hook
+        # right before the headers are written (after connecting, which may take a while).
+        self.send_deadline = send_deadline
         self.connecting = False
         self.sending = False
         self.sock: socket.socket | None = None
@@ -86,6 +99,7 @@ class _Progress:
                     with self.guard:
                         self.sock = sock
         elif name.endswith(_SENDING_EVENTS):
+            _check_window(self.send_deadline)
             self.sending = True
 
     def expire(self) -> None:
@@ -166,6 +180,14 @@ def _complete(response: httpx2.Response, content: bytes) -> httpx2.Response:
 def _not_sent(exc: Exception) -> TokenExchangeError:
     return TokenExchangeError(
         f"cannot reach the accounts server (nothing was sent): {exc!r}", error=CONNECT_FAILED
+    )
+
+
+def _window_closed() -> TokenExchangeError:
+    return TokenExchangeError(
+        "the refresh token was not sent: the refresh lease's send window had passed (the "
+        "process was stalled); another worker or the operator may own the store's refresh now",
+        error=CONNECT_FAILED,
     )
 
 
@@ -271,10 +293,13 @@ class AsyncOAuthClient(_OAuthBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
-        progress = _Progress()
+    async def _send(
+        self, method: str, path: str, *, send_deadline: float | None = None, **kwargs: Any
+    ) -> httpx2.Response:
+        progress = _Progress(send_deadline)
         kwargs["extensions"] = {"trace": progress.async_trace}
         try:
+            _check_window(send_deadline)
             with anyio.fail_after(self.timeout):
                 async with self._http.stream(method, path, **kwargs) as response:
                     size = 0
@@ -285,6 +310,8 @@ class AsyncOAuthClient(_OAuthBase):
                             raise TokenExchangeError("the accounts server answer is too large")
                         chunks.append(chunk)
                     return _complete(response, b"".join(chunks))
+        except _SendWindowClosed as exc:
+            raise _window_closed() from exc
         except _NOT_SENT as exc:
             # The request never left: safe to try again, nothing was consumed.
             raise _not_sent(exc) from exc
@@ -302,8 +329,14 @@ class AsyncOAuthClient(_OAuthBase):
             "code",
         )
 
-    async def refresh(self, refresh_token: str) -> TokenSet:
+    async def refresh(self, refresh_token: str, *, send_deadline: float | None = None) -> TokenSet:
         """Trade a refresh token (single use!) for a new token pair.
+
+        Args:
+            refresh_token: the token to spend.
+            send_deadline: when given, a :func:`~sallakit.auth._refresh.boot_clock` time after
+                which the request must not start leaving (the refresh lease's send window);
+                past it the call fails as ``connect_failed`` and nothing is sent.
 
         Raises:
             ReinstallRequiredError: invalid_grant.
@@ -311,7 +344,12 @@ class AsyncOAuthClient(_OAuthBase):
                 answer the refresh token may or may not have been consumed.
         """
         return self._tokens(
-            await self._send("POST", "/oauth2/token", data=self._refresh_form(refresh_token))
+            await self._send(
+                "POST",
+                "/oauth2/token",
+                data=self._refresh_form(refresh_token),
+                send_deadline=send_deadline,
+            )
         )
 
     async def user_info(self, access_token: str) -> UserInfo:
@@ -358,17 +396,20 @@ class OAuthClient(_OAuthBase):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+    def _send(
+        self, method: str, path: str, *, send_deadline: float | None = None, **kwargs: Any
+    ) -> httpx2.Response:
         # Overall deadline: connect is bounded by its own (shorter) timeout; once connected, a
         # timer shuts the socket down when the deadline passes, which ends any blocked read or
         # write at once (no thread is left running the call). An answer completed before the
         # cut is accepted even if it arrived late: its tokens are already issued.
-        progress = _Progress()
+        progress = _Progress(send_deadline)
         kwargs["extensions"] = {"trace": progress.sync_trace}
         timer = threading.Timer(self.timeout, progress.expire)
         timer.daemon = True
         timer.start()
         try:
+            _check_window(send_deadline)
             with self._http.stream(method, path, **kwargs) as response:
                 size = 0
                 chunks: list[bytes] = []
@@ -379,6 +420,8 @@ class OAuthClient(_OAuthBase):
                     chunks.append(chunk)
                 progress.finish()
                 return _complete(response, b"".join(chunks))
+        except _SendWindowClosed as exc:
+            raise _window_closed() from exc
         except _NOT_SENT as exc:
             # The request never left: safe to try again, nothing was consumed.
             raise _not_sent(exc) from exc
@@ -397,10 +440,15 @@ class OAuthClient(_OAuthBase):
             self._send("POST", "/oauth2/token", data=self._code_form(code, redirect_uri)), "code"
         )
 
-    def refresh(self, refresh_token: str) -> TokenSet:
-        """Trade a refresh token (single use!) for a new token pair."""
+    def refresh(self, refresh_token: str, *, send_deadline: float | None = None) -> TokenSet:
+        """Trade a refresh token (single use!) for a new token pair (see the async twin)."""
         return self._tokens(
-            self._send("POST", "/oauth2/token", data=self._refresh_form(refresh_token))
+            self._send(
+                "POST",
+                "/oauth2/token",
+                data=self._refresh_form(refresh_token),
+                send_deadline=send_deadline,
+            )
         )
 
     def user_info(self, access_token: str) -> UserInfo:

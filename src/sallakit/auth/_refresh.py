@@ -22,19 +22,59 @@ The protocol, per store, across threads, tasks and processes (the lease lives ON
 from __future__ import annotations
 
 import enum
+import math
+import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = [
+    "DEFAULT_COMMIT_BUDGET",
     "DEFAULT_LEASE_TIMEOUT",
     "INTERRUPTED_MESSAGE",
-    "DEFAULT_COMMIT_BUDGET",
+    "REFRESH_POLICIES",
     "Action",
     "Lease",
+    "RefreshPolicy",
     "Snapshot",
     "StoreStatus",
+    "boot_clock",
     "decide",
     "lease_is_dead",
+    "send_window",
 ]
+
+#: Who refreshes a store's tokens. ``pull``: sallakit, ahead of expiry (the margin).
+#: ``hybrid``: Salla's pushed ``app.store.authorize`` is awaited during the margin; sallakit
+#: refreshes only a token that has expired or that the API rejected. ``push-only``: sallakit
+#: never sends a refresh token on its own (an operator's ``stores refresh`` still does); an
+#: expired token waits for Salla's push.
+RefreshPolicy = Literal["pull", "push-only", "hybrid"]
+REFRESH_POLICIES: tuple[str, ...] = ("pull", "push-only", "hybrid")
+
+
+def boot_clock() -> float:
+    """Seconds on a clock that keeps counting while the process is stopped (SIGSTOP) or the
+    machine is suspended (``CLOCK_BOOTTIME`` on Linux; monotonic elsewhere).
+
+    The send window of a refresh is measured on it: a holder frozen past the window finds the
+    window closed when it resumes, whatever the wall clock did meanwhile.
+    """
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is not None:
+        return time.clock_gettime(boottime)
+    return time.monotonic()
+
+
+def send_window(lease_timeout: float) -> float:
+    """Seconds after taking a lease within which its holder may still send the refresh token.
+
+    Half the lease timeout: the lease can be declared abandoned (and the operator's retry send
+    the token) only after the full timeout, measured on the database's clock from a moment
+    *after* the holder started its own clock, so a holder that has not started sending by then
+    never sends at all.
+    """
+    return lease_timeout / 2
+
 
 #: After this many seconds (database clock) an open lease is considered abandoned even when its
 #: owner cannot be checked (another host). It must exceed the OAuth call's overall deadline plus
@@ -60,6 +100,8 @@ class StoreStatus(enum.StrEnum):
     REFRESH_INTERRUPTED = "refresh_interrupted"
     REINSTALL_REQUIRED = "reinstall_required"
     UNINSTALLED = "uninstalled"
+    #: Shown for a damaged row (an unknown status, an impossible expiry); never stored.
+    UNREADABLE = "unreadable"
 
 
 class Action(enum.Enum):
@@ -132,6 +174,7 @@ def decide(
     force: bool = False,
     lease_dead: bool = False,
     lease_expired: bool = False,
+    policy: RefreshPolicy = "pull",
 ) -> Action:
     """Decide what to do with a store's tokens.
 
@@ -145,7 +188,15 @@ def decide(
         lease_expired: the open lease can no longer be in use: older than the lease timeout
             (database clock), or its owner is provably gone (this process, or a process of the
             same PID namespace and boot).
+        policy: the refresh policy (see :data:`RefreshPolicy`); ``force`` overrides it.
     """
+    if policy != "pull" and not force:
+        # hybrid: no refresh ahead of expiry; push-only: no refresh at all (UNAVAILABLE below
+        # once the token expired, the push is awaited).
+        margin = 0.0
+    expires_at = snap.expires_at
+    if expires_at is not None and not math.isfinite(expires_at):
+        expires_at = None  # a damaged row: treat as unknown (refresh), never as "fresh forever"
     if snap.status is StoreStatus.REFRESH_INTERRUPTED and force:
         # The operator's single retry. An abandoned lease younger than the timeout might still
         # belong to a live (paused, partitioned) worker: sending the token now could be the
@@ -162,14 +213,16 @@ def decide(
         if rejected_token is not None and snap.access_token != rejected_token:
             # Someone refreshed (or an install delivered new tokens) since this token was read.
             return Action.USE_STORED
-        fresh = snap.expires_at is not None and snap.expires_at - now > margin
+        fresh = expires_at is not None and expires_at - now > margin
         if rejected_token is None and fresh:
             return Action.USE_STORED
     if not snap.has_refresh_token:
         # Without offline_access there is nothing to refresh with; a token that has not expired
         # yet is still worth using.
-        still_valid = snap.expires_at is not None and snap.expires_at > now
+        still_valid = expires_at is not None and expires_at > now
         if rejected_token is None and still_valid and not force:
             return Action.USE_STORED
+        return Action.UNAVAILABLE
+    if policy == "push-only" and not force:
         return Action.UNAVAILABLE
     return Action.REFRESH

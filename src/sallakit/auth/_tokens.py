@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +19,8 @@ __all__ = [
     "CONNECT_FAILED",
     "DEFAULT_EXPIRY",
     "EPOCH_THRESHOLD",
+    "INVALID_EXPIRY",
+    "MAX_TOKEN_LIFETIME",
     "UNKNOWN_OUTCOME",
     "TokenSet",
     "UserInfo",
@@ -27,10 +31,19 @@ __all__ = [
     "refresh_outcome",
 ]
 
+logger = logging.getLogger(__name__)
+
 #: ``expires`` values above this are absolute Unix timestamps (2001-09-09 onwards); below it they
 #: are durations in seconds. Salla sends a duration from /oauth2/token (``expires`` or
 #: ``expires_in``, ~1209600) and an absolute epoch in the app.store.authorize event.
 EPOCH_THRESHOLD = 1_000_000_000
+
+#: No token Salla issues lives longer than this (access tokens: 14 days; refresh tokens: about
+#: a month): a longer duration, or an expiry further away, is a unit or parsing error.
+MAX_TOKEN_LIFETIME = 400 * 86_400.0
+
+#: ``TokenExchangeError.error`` for an absurd expiry value.
+INVALID_EXPIRY = "invalid_expiry"
 
 #: Lifetime assumed for an access token answered without any usable ``expires_in``/``expires``:
 #: Salla's documented 14 days minus one day of safety, so the vault refreshes it early rather
@@ -69,33 +82,61 @@ class UserInfo:
 
 
 def parse_expiry(payload: Mapping[str, Any], *, now: float) -> float:
-    """The absolute expiry (epoch seconds) of a token payload.
+    """The absolute expiry (epoch seconds) of a token payload, validated.
 
-    Accepts ``expires_in`` (a duration), ``expires`` as a duration, and ``expires`` as an
-    absolute epoch (any value above :data:`EPOCH_THRESHOLD`). ``expires_in`` wins when both are
-    present because it is never ambiguous.
+    The rule (documented in docs/operating-tokens.md):
+
+    - ``expires_in`` is a duration in seconds; it wins when both fields are present because it
+      is never ambiguous.
+    - ``expires`` up to :data:`EPOCH_THRESHOLD` is a duration too (``/oauth2/token``); above it
+      is an absolute Unix time in seconds (``app.store.authorize``), or in milliseconds when
+      read as seconds it lies beyond the longest lifetime and divided by 1000 it does not.
+    - A duration must be in 0..:data:`MAX_TOKEN_LIFETIME`, an absolute time no later than
+      ``now`` + :data:`MAX_TOKEN_LIFETIME`. NaN, infinities, negative values, booleans and
+      anything else are refused.
 
     Args:
         payload: the token JSON (or the ``data`` of app.store.authorize).
         now: the current time, epoch seconds.
 
     Raises:
-        TokenExchangeError: neither field is a number.
+        TokenExchangeError: no expiry field (``error`` None), or an absurd one (``error ==
+            "invalid_expiry"``; the message names the field, never the tokens).
     """
     for name in ("expires_in", "expires"):
         raw = payload.get(name)
-        if raw is None or isinstance(raw, bool):
+        if raw is None:
             continue
-        try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            continue
-        if value < 0:
-            continue
+        value = _number(raw)
+        if value is None or value < 0:
+            raise _invalid(name, "is not a non-negative number")
         if name == "expires" and value > EPOCH_THRESHOLD:
-            return value
+            latest = now + MAX_TOKEN_LIFETIME
+            if value <= latest:
+                return value
+            if EPOCH_THRESHOLD < value / 1000 <= latest:
+                return value / 1000  # an epoch in milliseconds
+            raise _invalid(name, "lies impossibly far in the future")
+        if value > MAX_TOKEN_LIFETIME:
+            raise _invalid(name, "is a lifetime longer than any token's")
         return now + value
     raise TokenExchangeError("the token response has no usable expires_in or expires")
+
+
+def _number(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _invalid(name: str, why: str) -> TokenExchangeError:
+    return TokenExchangeError(
+        f"the token answer's {name} {why}; the tokens are refused", error=INVALID_EXPIRY
+    )
 
 
 def parse_scopes(raw: Any) -> tuple[str, ...]:
@@ -107,7 +148,12 @@ def parse_scopes(raw: Any) -> tuple[str, ...]:
 
 
 def parse_token_response(
-    status_code: int, body: Any, *, now: float, grant: Literal["refresh", "code"] = "refresh"
+    status_code: int,
+    body: Any,
+    *,
+    now: float,
+    grant: Literal["refresh", "code"] = "refresh",
+    strict_expiry: bool = False,
 ) -> TokenSet:
     """Interpret an ``/oauth2/token`` answer (code exchange or refresh).
 
@@ -117,6 +163,9 @@ def parse_token_response(
         now: the current time, epoch seconds.
         grant: which grant was asked for; ``invalid_grant`` means a dead grant only for a
             refresh (for a code it means a bad, used or expired code).
+        strict_expiry: refuse an absurd expiry (pushed tokens: the old ones stay). Without it
+            (answers to our own requests: Salla already issued the tokens and consumed what we
+            sent) an absurd expiry is replaced like a missing one, and logged.
 
     Only a 4xx answer whose JSON body carries an OAuth ``error`` is a *definite* refusal (the
     token was not consumed). Anything else without tokens (5xx, gateway pages, HTML or JSON
@@ -182,7 +231,15 @@ def parse_token_response(
     assumed = False
     try:
         expires_at = parse_expiry(body, now=now)
-    except TokenExchangeError:
+    except TokenExchangeError as exc:
+        if strict_expiry:
+            raise
+        if exc.error == INVALID_EXPIRY:
+            logger.warning(
+                "%s; keeping the tokens with an assumed expiry",
+                exc.message,
+                extra={"action": "token_expiry_invalid"},
+            )
         expires_at, assumed = now + DEFAULT_EXPIRY, True
     return TokenSet(
         access_token=access,
@@ -193,7 +250,9 @@ def parse_token_response(
     )
 
 
-def refresh_outcome(exc: BaseException) -> str:
+def refresh_outcome(
+    exc: BaseException,
+) -> Literal["reinstall", "unknown", "failed", "connect_failed"]:
     """How a failed refresh call left the refresh token.
 
     Returns ``reinstall`` (invalid_grant: the grant is gone), ``failed`` (a definite refusal or

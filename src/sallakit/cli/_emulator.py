@@ -7,21 +7,21 @@ start (also served at ``GET /_emulator/state``), delivers webhooks in the backgr
 
 With an existing ``--state-file``, the restored snapshot wins, except for the *behaviour* flags
 given explicitly (on the command line or as environment variables): ``--strict-urls``,
-``--quirks``, ``--auto-approve``, ``--easy-mode``, ``--webhook-url``, ``--webhook-secret`` and
-``--redirect-uri`` are applied on top of it. The *seeding* flags (``--stores``, ``--plan``,
-``--products``, ``--orders``, ``--customers``, ``--seed``, ``--client-id``, ``--client-secret``)
-describe a new emulator: given on the command line with an existing state file they are refused
-with an error (their environment twins are ignored then).
+``--quirks``, ``--auto-approve``, ``--list-cap``, ``--easy-mode``, ``--webhook-url``,
+``--webhook-secret`` and ``--redirect-uri`` are applied on top of it. The *seeding* flags
+(``--stores``, ``--plan``, ``--products``, ``--orders``, ``--customers``, ``--seed``,
+``--client-id``, ``--client-secret``) describe a new emulator: given on the command line with an
+existing state file they are refused with an error (their environment twins are ignored then).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 
 from sallakit._exceptions import SallaError
@@ -44,17 +44,23 @@ SEEDING_FLAGS = (
     "client_secret",
 )
 """Options that shape a new emulator: refused (command line) over an existing state file."""
-SETTING_FLAGS = ("strict_urls", "quirks", "auto_approve")
+SETTING_FLAGS = ("strict_urls", "quirks", "auto_approve", "list_cap")
 """Behaviour switches applied over a restored state when given explicitly."""
 APP_FLAGS = ("easy_mode", "webhook_url", "webhook_secret", "redirect_uri")
 """Default-app options applied over a restored state when given explicitly."""
 
 
 def run_emulator(
+    ctx: typer.Context,
     host: Annotated[
         str, typer.Option(help="Interface to listen on.", envvar=f"{_ENV}HOST")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", envvar=f"{_ENV}PORT")] = 8765,
+    port: Annotated[
+        int,
+        typer.Option(
+            help="Port to listen on (0: any free port).", envvar=f"{_ENV}PORT", min=0, max=65535
+        ),
+    ] = 8765,
     stores: Annotated[int, typer.Option(help="Stores to seed.", envvar=f"{_ENV}STORES", min=0)] = 1,
     plan: Annotated[
         str,
@@ -115,6 +121,15 @@ def run_emulator(
         bool,
         typer.Option(help="Reproduce Salla's type drift.", envvar=f"{_ENV}QUIRKS"),
     ] = False,
+    list_cap: Annotated[
+        int,
+        typer.Option(
+            help="List endpoints return no row past this many while pagination.total keeps "
+            "the true count, as Salla reportedly does near 10000 (0: off).",
+            envvar=f"{_ENV}LIST_CAP",
+            min=0,
+        ),
+    ] = 0,
     state_file: Annotated[
         Path | None,
         typer.Option(
@@ -134,6 +149,8 @@ def run_emulator(
     """Run a local Salla emulator (OAuth, Merchant API, webhooks)."""
     import uvicorn
 
+    _check_paths(state_file, snapshot_dir)
+
     options = {
         "stores": stores,
         "plan": plan,
@@ -150,33 +167,88 @@ def run_emulator(
         "auto_approve": auto_approve,
         "strict_urls": strict_urls,
         "quirks": quirks,
+        "list_cap": list_cap,
     }
-    click_ctx = click.get_current_context(silent=True)
     given_cli: set[str] = set()
     given_any: set[str] = set()
-    if click_ctx is not None:
-        for name in options:
-            source = click_ctx.get_parameter_source(name)
-            if source is click.core.ParameterSource.COMMANDLINE:
-                given_cli.add(name)
-                given_any.add(name)
-            elif source is click.core.ParameterSource.ENVIRONMENT:
-                given_any.add(name)
+    for name in options:
+        # Typer vendors its own click: compare the source by name, not by identity.
+        source = getattr(ctx.get_parameter_source(name), "name", None)
+        if source == "COMMANDLINE":
+            given_cli.add(name)
+            given_any.add(name)
+        elif source == "ENVIRONMENT":
+            given_any.add(name)
     try:
         emulator = _build(state_file, explicit=given_any, on_command_line=given_cli, **options)
     except (ValueError, SallaError) as exc:
         # Bad flags (an unknown plan, an unreadable snapshot) are usage errors, not crashes.
         raise typer.BadParameter(str(exc)) from exc
-    emulator.base_url = f"http://{host}:{port}"
+    # Bind first: the banner is a promise that the server is reachable at that address (a busy
+    # port must end in one error line, not in a banner followed by a traceback).
+    listener = _listen(host, port)
+    bound_port = listener.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    emulator.base_url = f"http://{shown_host}:{bound_port}"
     emulator.state_file = state_file
     emulator.snapshot_dir = snapshot_dir
     typer.echo(json.dumps(emulator.describe(), ensure_ascii=False))
-    config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning")
+    config = uvicorn.Config(emulator.app, log_level="warning")
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
+        listener.close()
         if state_file is not None:
             emulator.save(state_file)
+
+
+def _check_paths(state_file: Path | None, snapshot_dir: Path | None) -> None:
+    """Refuse unusable paths before anything starts (one line, not a traceback)."""
+    if state_file is not None:
+        if state_file.is_dir():
+            raise typer.BadParameter(
+                f"{state_file} is a directory: give a file path", param_hint="'--state-file'"
+            )
+        if not state_file.parent.is_dir():
+            raise typer.BadParameter(
+                f"the directory of {state_file} does not exist", param_hint="'--state-file'"
+            )
+    if snapshot_dir is not None and not snapshot_dir.is_dir():
+        raise typer.BadParameter(
+            f"{snapshot_dir} is not a directory", param_hint="'--snapshot-dir'"
+        )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``.
+
+    Raises:
+        typer.BadParameter: the address cannot be resolved or bound (busy port, no permission).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise typer.BadParameter(
+            f"cannot listen on {host}:{port}: {exc}", param_hint="'--host'"
+        ) from exc
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # uvicorn writes a response's head and body separately; without TCP_NODELAY (inherited by
+        # the accepted sockets) Nagle holds the body until the client's delayed ACK, adding
+        # about 40 ms to every request on keep-alive connections.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise typer.BadParameter(
+            f"cannot listen on {host}:{port}: {reason}", param_hint="'--port'"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _build(
@@ -205,7 +277,8 @@ def _build(
         settings = emulator.settings
         for name in SETTING_FLAGS:
             if name in explicit:
-                setattr(settings, name, bool(options[name]))
+                value = options[name]
+                setattr(settings, name, value if name == "list_cap" else bool(value))
         app = emulator.default_app
         for name in APP_FLAGS:
             if name in explicit:
@@ -217,4 +290,7 @@ def _build(
 
 def register(app: typer.Typer) -> None:
     """Add the ``emulator`` command to the CLI."""
+    from sallakit._extras import require_extra
+
+    require_extra("emulator", "sallakit emulator")
     app.command("emulator")(run_emulator)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import secrets
-import threading
-import time
 import webbrowser
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import anyio
 import typer
@@ -24,7 +22,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from sallakit._exceptions import ConfigurationError, OAuthError, SallaError
+from sallakit._exceptions import ConfigurationError, SallaError
 from sallakit.auth import (
     AsyncOAuthClient,
     CustomMode,
@@ -32,7 +30,10 @@ from sallakit.auth import (
     StoredStore,
     TokenVault,
     generate_key,
+    run_loopback_connect,
 )
+from sallakit.auth._records import sane_epoch
+from sallakit.auth._store import MAX_STORE_ID
 from sallakit.settings import Settings
 
 __all__ = ["register", "run_connect"]
@@ -71,7 +72,16 @@ ClientSecretOpt = Annotated[
         show_default=False,
     ),
 ]
+StoreIdArg = Annotated[
+    int, typer.Argument(help="Store (merchant) id.", min=1, max=MAX_STORE_ID, show_default=False)
+]
 JsonOpt = Annotated[bool, typer.Option("--json", envvar="SALLAKIT_JSON", help="Print JSON.")]
+
+
+def _finite(name: str, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{name} must be a finite number of seconds")
+    return value
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -82,8 +92,14 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _vault(
-    settings: Settings, *, with_oauth: bool = False, lease_timeout: float | None = None
+    settings: Settings,
+    *,
+    with_oauth: bool = False,
+    lease_timeout: float | None = None,
+    read_only: bool = False,
 ) -> TokenVault:
+    """The vault for a command; ``read_only`` commands never create tables (that would take
+    the database's write lock, and fail on a read-only file)."""
     oauth = None
     if with_oauth:
         oauth = OAuthClient(
@@ -96,6 +112,7 @@ def _vault(
         settings.token_key_list(),
         oauth=oauth,
         refresh_margin=settings.refresh_margin_seconds,
+        create_tables=not read_only,
         **({} if lease_timeout is None else {"lease_timeout": lease_timeout}),
     )
     return vault
@@ -107,9 +124,10 @@ def _fail(console: Console, exc: SallaError) -> typer.Exit:
 
 
 def _when(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sane = sane_epoch(epoch)
+    if sane is None:
+        return "-" if epoch is None else "?"
+    return datetime.fromtimestamp(sane, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _expiry(record: StoredStore, now: float) -> str:
@@ -175,7 +193,7 @@ def stores_list(
     """List connected stores: status, expiry, scopes, generation (never tokens)."""
     console = Console()
     try:
-        vault = _vault(_settings(database_url=database_url, token_keys=token_keys))
+        vault = _vault(_settings(database_url=database_url, token_keys=token_keys), read_only=True)
         _report_interrupted(vault, console)
         records = vault.list_stores()
     except SallaError as exc:
@@ -208,7 +226,7 @@ def stores_list(
 
 
 def stores_show(
-    store_id: Annotated[int, typer.Argument(help="Store (merchant) id.")],
+    store_id: StoreIdArg,
     database_url: DatabaseOpt = None,
     token_keys: KeysOpt = None,
     as_json: JsonOpt = False,
@@ -216,7 +234,7 @@ def stores_show(
     """Show one store in detail (never its tokens)."""
     console = Console()
     try:
-        vault = _vault(_settings(database_url=database_url, token_keys=token_keys))
+        vault = _vault(_settings(database_url=database_url, token_keys=token_keys), read_only=True)
         _report_interrupted(vault, console)
         record = vault.get(store_id)
     except SallaError as exc:
@@ -247,7 +265,7 @@ def stores_show(
 
 
 def stores_disconnect(
-    store_id: Annotated[int, typer.Argument(help="Store (merchant) id.")],
+    store_id: StoreIdArg,
     purge: Annotated[
         bool,
         typer.Option("--purge", envvar="SALLAKIT_PURGE", help="Delete every row of the store."),
@@ -273,7 +291,7 @@ def stores_disconnect(
 
 
 def stores_refresh(
-    store_id: Annotated[int, typer.Argument(help="Store (merchant) id.")],
+    store_id: StoreIdArg,
     database_url: DatabaseOpt = None,
     token_keys: KeysOpt = None,
     accounts_url: AccountsOpt = None,
@@ -285,6 +303,7 @@ def stores_refresh(
             "--lease-timeout",
             envvar="SALLAKIT_LEASE_TIMEOUT",
             min=1.0,
+            callback=lambda value: _finite("--lease-timeout", value),
             help="Seconds after which an unfinished refresh counts as abandoned; use the value "
             "your workers run with (default 300).",
         ),
@@ -313,51 +332,6 @@ def stores_refresh(
 
 
 # ---------------------------------------------------------------------------------- connect
-
-
-class _CallbackServer(HTTPServer):
-    """A one-shot localhost HTTP server that hands the OAuth callback to ``on_callback``."""
-
-    def __init__(
-        self,
-        port: int,
-        path: str,
-        on_callback: Callable[[Mapping[str, str], str], tuple[bool, str]],
-    ) -> None:
-        super().__init__(("127.0.0.1", port), _CallbackHandler)
-        self.path = path
-        self.on_callback = on_callback
-        self.done = threading.Event()
-        self.result: tuple[bool, str] | None = None
-
-
-class _CallbackHandler(BaseHTTPRequestHandler):
-    server: _CallbackServer
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        if parts.path.rstrip("/") != self.server.path.rstrip("/"):
-            self.send_error(404)
-            return
-        params = dict(parse_qsl(parts.query))
-        host = self.headers.get("Host", f"127.0.0.1:{self.server.server_port}")
-        ok, message = self.server.on_callback(params, f"http://{host}{parts.path}")
-        body = (
-            "<!doctype html><meta charset=utf-8><title>sallakit</title>"
-            f"<h1>{'Connected' if ok else 'Not connected'}</h1><p>{html.escape(message)}</p>"
-            "<p>You can close this window.</p>"
-        ).encode()
-        self.send_response(200 if ok else 400)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.server.result = (ok, message)
-        self.server.done.set()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The query string carries the authorization code: keep it out of the terminal.
-        return
 
 
 def _connect_redirect(settings: Settings, port: int | None) -> tuple[str, int]:
@@ -402,7 +376,8 @@ def run_connect(
         port: callback port (default: the redirect URI's, else 8765).
         open_url: called with the consent URL once the callback server listens (default: open
             a browser).
-        timeout: seconds to wait for the callback.
+        timeout: seconds the whole session may last (idle connections and callbacks with a
+            bad state never extend it nor end it early).
         scopes: scopes to request.
         oauth_transport: an httpx2 async transport for the OAuth calls (tests).
 
@@ -424,8 +399,8 @@ def run_connect(
             f"`sallakit connect` needs {' and '.join(missing)} (the app's OAuth credentials "
             "from the Partner Portal), or --client-id / --client-secret"
         )
-    if timeout <= 0:
-        raise ConfigurationError("the connect timeout must be positive")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ConfigurationError("the connect timeout must be a positive number of seconds")
     assert settings.client_id is not None and settings.client_secret is not None
     client_id = settings.client_id
     client_secret = settings.client_secret.get_secret_value()
@@ -435,70 +410,26 @@ def run_connect(
     state_secret = (
         settings.state_secret.get_secret_value() if settings.state_secret else secrets.token_hex(32)
     )
-    outcome: dict[str, Any] = {}
 
-    async def finish(params: Mapping[str, str], url: str) -> StoredStore:
+    async def session() -> StoredStore:
         async with AsyncOAuthClient(
-            client_id,
-            client_secret,
-            accounts_url=settings.accounts_url,
-            transport=oauth_transport,
+            client_id, client_secret, accounts_url=settings.accounts_url, transport=oauth_transport
         ) as oauth:
             custom = CustomMode(
                 vault, oauth, redirect_uri=redirect_uri, state_secret=state_secret, scopes=scopes
             )
-            return await custom.handle_callback(params, callback_url=url)
-
-    def on_callback(params: Mapping[str, str], url: str) -> tuple[bool, str]:
-        try:
-            record = anyio.run(finish, params, url)
-        except SallaError as exc:
-            outcome["error"] = exc
-            return False, exc.message
-        outcome["store"] = record
-        return True, f"Store {record.store_id} ({record.name or 'unnamed'}) is connected."
+            return await run_loopback_connect(
+                custom,
+                port=listen_port,
+                path=urlsplit(redirect_uri).path or "/",
+                timeout=timeout,
+                open_url=open_url or webbrowser.open,
+            )
 
     try:
-        # Build the consent URL with the same secret the callback will verify against.
-        consent = CustomMode(
-            vault,
-            AsyncOAuthClient(client_id, client_secret, accounts_url=settings.accounts_url),
-            redirect_uri=redirect_uri,
-            state_secret=state_secret,
-            scopes=scopes,
-        )
-        url = consent.authorize_url()
-        anyio.run(consent.oauth.aclose)
-        try:
-            server = _CallbackServer(listen_port, urlsplit(redirect_uri).path or "/", on_callback)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot listen for the callback on 127.0.0.1:{listen_port} ({exc.strerror}); "
-                "is another program (another `sallakit connect`, `sallakit emulator`...) using it?"
-            ) from exc
-        server.timeout = 0.2
-        try:
-            # Only now that the server listens may the merchant be sent to the consent page.
-            thread = threading.Thread(
-                target=(open_url or webbrowser.open), args=(url,), daemon=True
-            )
-            thread.start()
-            deadline = time.monotonic() + timeout
-            while not server.done.is_set() and time.monotonic() < deadline:
-                server.handle_request()
-        finally:
-            server.server_close()
+        return anyio.run(session)
     finally:
-        vault.engine.dispose()
-    if "store" in outcome:
-        return outcome["store"]  # type: ignore[no-any-return]
-    if "error" in outcome:
-        raise outcome["error"]
-    raise OAuthError(
-        f"no callback reached {redirect_uri} within {timeout:g} s: open the printed URL, approve "
-        "the app, and check that this redirect URI is the one registered for the app; then run "
-        "`sallakit connect` again"
-    )
+        vault.close()
 
 
 def connect(
@@ -524,7 +455,12 @@ def connect(
     ] = None,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", envvar="SALLAKIT_CONNECT_TIMEOUT", help="Seconds to wait."),
+        typer.Option(
+            "--timeout",
+            envvar="SALLAKIT_CONNECT_TIMEOUT",
+            callback=lambda value: _finite("--timeout", value),
+            help="Seconds the connection may take in all.",
+        ),
     ] = 300.0,
     database_url: DatabaseOpt = None,
     token_keys: KeysOpt = None,

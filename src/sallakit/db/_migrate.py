@@ -33,27 +33,28 @@ _MIGRATION_LOCK_KEY = 0x5A11A518
 _SCRIPT_LOCATION = Path(__file__).with_name("migrations")
 
 
-def _config(connection: Connection | None = None) -> object:
+def _config(connection: Connection | None = None, script_location: Path | None = None) -> object:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(_SCRIPT_LOCATION))
+    config.set_main_option("script_location", str(script_location or _SCRIPT_LOCATION))
     config.set_main_option("version_table", VERSION_TABLE)
     if connection is not None:
         config.attributes["connection"] = connection
     return config
 
 
-def _script() -> object:
+def _script(script_location: Path | None) -> object:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_config())  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(_config(None, script_location))  # type: ignore[arg-type]
 
 
-def migrate(engine: Engine, *, target: str = "heads") -> None:
+def migrate(engine: Engine, *, target: str = "heads", script_location: Path | None = None) -> None:
     """Upgrade the sallakit tables to ``target`` (every branch's head by default).
 
-    Safe to call on every start and from several processes at once.
+    Safe to call on every start and from several processes at once. ``script_location`` is
+    for tests of the migration machinery; sallakit's own revisions are the default.
 
     Raises:
         ConfigurationError: the database refused the migration (unreachable, permissions,
@@ -68,7 +69,7 @@ def migrate(engine: Engine, *, target: str = "heads") -> None:
             with conn.begin():
                 if not is_sqlite(engine):
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
-                command.upgrade(_config(conn), target)  # type: ignore[arg-type]
+                command.upgrade(_config(conn, script_location), target)  # type: ignore[arg-type]
     except CommandError as exc:
         raise ConfigurationError(f"could not migrate the sallakit tables: {exc}") from exc
     except sa.exc.SQLAlchemyError as exc:
@@ -86,9 +87,9 @@ def applied_revisions(engine: Engine) -> set[str]:
         return {row[0] for row in rows}
 
 
-def pending_revisions(engine: Engine) -> list[str]:
+def pending_revisions(engine: Engine, *, script_location: Path | None = None) -> list[str]:
     """Heads this sallakit knows that the database has not reached (empty when up to date)."""
-    script = _script()
+    script = _script(script_location)
     applied = applied_revisions(engine)
     pending: list[str] = []
     for head in script.get_heads():  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Version of the auth tables below; bump it with a migration when they change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Any constant shared by every sallakit process: the PostgreSQL advisory lock serialising DDL.
 _DDL_LOCK_KEY = 0x5A11A517
@@ -77,6 +77,13 @@ stores = sa.Table(
     # older delivery arriving late never replaces newer tokens.
     sa.Column("authorize_created_at", sa.Double, nullable=True),
     sa.Column("authorize_expires", sa.Double, nullable=True),
+    # Claims (schema v3): the app's own account a store is bound to, and since when a store
+    # installed through Easy mode has waited for that binding (NULL once claimed).
+    sa.Column("account", sa.String(255), nullable=True),
+    sa.Column("pending_since", sa.Double, nullable=True),
+    # When the current token pair was stored (connect, push or refresh): a refresh token unused
+    # for too long expires at Salla, and refresh_due() refreshes it before that.
+    sa.Column("tokens_at", sa.Double, nullable=True),
 )
 
 #: Columns added by schema version 2 (added in place to version-1 tables).
@@ -90,6 +97,13 @@ _V2_COLUMNS = (
     "lease_journal_id INTEGER",
     "authorize_created_at DOUBLE PRECISION",
     "authorize_expires DOUBLE PRECISION",
+)
+
+#: Columns added by schema version 3.
+_V3_COLUMNS = (
+    "account VARCHAR(255)",
+    "pending_since DOUBLE PRECISION",
+    "tokens_at DOUBLE PRECISION",
 )
 
 # The refresh journal: the HISTORY of refreshes (the lease itself lives on the store row). A row
@@ -147,11 +161,11 @@ store_history = sa.Table(
 
 
 def _upgrade(conn: sa.Connection, found: int) -> None:
-    if found < 2:
-        present = {c["name"] for c in sa.inspect(conn).get_columns(stores.name)}
-        for column in _V2_COLUMNS:
-            if column.split()[0] not in present:
-                conn.exec_driver_sql(f"ALTER TABLE {stores.name} ADD COLUMN {column}")
+    present = {c["name"] for c in sa.inspect(conn).get_columns(stores.name)}
+    wanted = (_V2_COLUMNS if found < 2 else ()) + (_V3_COLUMNS if found < 3 else ())
+    for column in wanted:
+        if column.split()[0] not in present:
+            conn.exec_driver_sql(f"ALTER TABLE {stores.name} ADD COLUMN {column}")
 
 
 UPGRADE_IN_FLIGHT_MESSAGE = (
@@ -203,7 +217,8 @@ def create_schema(engine: Engine) -> None:
                     schema_version.insert().values(component="auth", version=SCHEMA_VERSION)
                 )
             elif found < SCHEMA_VERSION:
-                _refuse_if_in_flight(conn, found)
+                if found < 2:
+                    _refuse_if_in_flight(conn, found)
                 _upgrade(conn, found)
                 conn.execute(
                     schema_version.update()

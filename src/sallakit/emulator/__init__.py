@@ -7,6 +7,10 @@ app with the sallakit emulator".
 
 from __future__ import annotations
 
+from sallakit._extras import require_extra
+
+require_extra("emulator", "sallakit.emulator")
+
 from sallakit.emulator._clock import Clock
 from sallakit.emulator._context import (
     ApiRequest,

@@ -32,6 +32,8 @@ from starlette.routing import Mount, Route
 
 from sallakit._registry import load_registry
 from sallakit.emulator import _faults, _ratelimit
+from sallakit.emulator._bodies import MAX_API_BODY, parse_json, read_capped
+from sallakit.emulator._cache import EncodedJSON, splice
 from sallakit.emulator._context import (
     ApiRequest,
     ApiResponse,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from sallakit.emulator._emulator import Emulator
     from sallakit.emulator._state import StoreRecord
 
-__all__ = ["create_app", "error_body", "user_info_body"]
+__all__ = ["cap_list", "create_app", "error_body", "user_info_body"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,10 @@ _SHELL_MESSAGES: dict[str, dict[str, str]] = {
     "bad_json": {
         "ar": "محتوى الطلب ليس بصيغة JSON صالحة.",
         "en": "The request body is not valid JSON.",
+    },
+    "too_large": {
+        "ar": "حجم محتوى الطلب أكبر من المسموح.",
+        "en": "The request body is too large.",
     },
     "too_many_requests": {
         "ar": "عدد الطلبات كبير جداً، يرجى التمهل والمحاولة لاحقاً.",
@@ -534,6 +540,13 @@ class _MerchantAPI:
             try:
                 if faults.page_drift and endpoint.client_method in _DRIFT_INSERTS:
                     self._drift(ctx, _DRIFT_INSERTS[endpoint.client_method], faults.page_drift)
+                    em.note_write(record.profile.id)
+                if method == "GET":
+                    # Only reads use cached records, under the version the store has now.
+                    ctx.render_cache = em.render_cache(record.profile.id)
+                    ctx.cache_version = em.store_version(record.profile.id)
+                else:
+                    em.note_write(record.profile.id)
                 result = self._answer(api_request, ctx, grant)
             except EmulatorHTTPError as exc:
                 return self._count(record, _http_error(exc, rate_headers))
@@ -559,6 +572,7 @@ class _MerchantAPI:
                     media_type="application/json",
                 ),
             )
+        cap_list(result, em.state.settings.list_cap)
         return self._count(record, _render(result, {**rate_headers, **result.headers}))
 
     def _count(self, record: StoreRecord, response: Response) -> Response:
@@ -595,18 +609,29 @@ class _MerchantAPI:
             return None
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            # Closed on the way out: uploads are spooled to temporary files.
-            async with request.form() as form:
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and len(declared) < 20 and int(declared) > MAX_API_BODY:
+                raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)
+            try:
+                form = await request.form(max_part_size=MAX_API_BODY)
+            except Exception as exc:  # starlette's MultiPartException / parse errors
+                raise EmulatorHTTPError(400, shell_message("bad_json", language), code=400) from exc
+            try:
                 return {
                     k: (v if isinstance(v, str) else getattr(v, "filename", "upload"))
                     for k, v in form.multi_items()
                 }
-        raw = await request.body()
+            finally:
+                # Uploaded files are spooled to temporary files: close them now.
+                await form.close()
+        raw = await read_capped(request, MAX_API_BODY)
+        if raw is None:
+            raise EmulatorHTTPError(413, shell_message("too_large", language), code=413)
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return parse_json(raw)
+        except ValueError as exc:
             raise EmulatorHTTPError(400, shell_message("bad_json", language), code=400) from exc
 
     def _context(self, record: StoreRecord, grant: Grant, request: Request) -> RequestContext:
@@ -671,11 +696,38 @@ def _too_many_requests(headers: Mapping[str, str], language: str = "ar") -> Resp
     return _json(body, 429, headers)
 
 
+def cap_list(result: ApiResponse, cap: int) -> None:
+    """Drop the rows of a list page that lie past row ``cap`` of the whole list (0: no cap).
+
+    Salla is reported to stop returning rows near 10,000 (page x per_page) while
+    ``pagination.total`` (and ``totalPages``, ``links``) keep describing the whole list, so a
+    client only notices by comparing the rows it got with ``total``. ``count`` tells the truth
+    about the page.
+    """
+    pagination = result.pagination
+    if not cap or pagination is None or not isinstance(result.data, list):
+        return
+    page, per_page = pagination.get("currentPage"), pagination.get("perPage")
+    if not isinstance(page, int) or not isinstance(per_page, int):
+        return
+    room = max(cap - (page - 1) * per_page, 0)
+    if len(result.data) > room:
+        result.data = result.data[:room]
+        pagination["count"] = room
+
+
 def _render(result: ApiResponse, headers: Mapping[str, str]) -> Response:
     if result.status == 204:
         return Response(b"", 204, headers=dict(headers))
     if result.raw:
         return _json(result.data, result.status, headers)
+    if isinstance(result.data, list) and any(isinstance(x, EncodedJSON) for x in result.data):
+        # Cached records: spliced into the body as encoded, not rebuilt.
+        tail = {"pagination": result.pagination} if result.pagination is not None else {}
+        content = splice({"status": result.status, "success": True}, result.data, tail)
+        return Response(
+            content, result.status, headers=dict(headers), media_type="application/json"
+        )
     body: dict[str, Any] = {"status": result.status, "success": True, "data": result.data}
     if result.pagination is not None:
         body["pagination"] = result.pagination

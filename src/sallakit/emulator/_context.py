@@ -131,8 +131,12 @@ class RequestContext:
     """Render empty pagination ``links`` as ``[]`` instead of ``{}`` (both happen on Salla)."""
     now: Callable[[], datetime]
     """The emulator clock (timezone-aware UTC); tests advance it without sleeping."""
-    emit: Callable[[str, Any], None]
+    emit: Callable[[str, Any], object]
     """Emit a store webhook event: ``emit("order.created", order_dict)``."""
     next_id: Callable[[], int]
     """A fresh, unique, Salla-sized integer id."""
     app_id: int = 0
+    render_cache: Any = None
+    """The store's ``_cache.RenderCache`` (the HTTP shell sets it; None: render every time)."""
+    cache_version: Any = None
+    """The store's version the cache is valid for (changes on every write)."""

@@ -21,9 +21,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx2
 
-from sallakit._exceptions import ConfigurationError
+from sallakit._exceptions import (
+    ConfigurationError,
+    EntityExistsError,
+    InvalidControlInputError,
+    UnknownEntityError,
+)
 from sallakit._registry import load_registry
 from sallakit.emulator import _snapshot, _webhooks
+from sallakit.emulator._cache import RenderCache
 from sallakit.emulator._clock import Clock
 from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext, StoreProfile
 from sallakit.emulator._faults import Fault
@@ -35,7 +41,7 @@ from sallakit.emulator._transport import AsyncEmulatorTransport, SyncEmulatorTra
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-__all__ = ["Emulator", "StoreExistsError", "default_scopes"]
+__all__ = ["AppExistsError", "Emulator", "StoreExistsError", "default_scopes"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +63,20 @@ _STORE_NAMES = (
 )
 
 
-class StoreExistsError(ConfigurationError):
+class StoreExistsError(EntityExistsError, ConfigurationError):
     """``create_store`` was given the id of a store that exists (its data would be lost)."""
+
+
+MAX_SEEDED = 1_000_000
+"""Most products, orders or customers one store may be seeded with."""
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class AppExistsError(EntityExistsError, ConfigurationError):
+    """``create_app`` was given the client id of an app that exists."""
 
 
 def default_scopes() -> tuple[str, ...]:
@@ -119,7 +137,8 @@ class Emulator:
             events instead of redirecting with a code.
         auto_approve: ``/oauth2/auth`` redirects at once, without the consent page.
         strict_urls: Refuse local webhook URLs (``localhost``, loopback, ``test.``) like Salla.
-        quirks: Reproduce Salla's type drift (string amounts, ...).
+        quirks: Reproduce the type drift Salla's own examples show (product ``quantity`` and
+            ``cost_price`` as strings, ``sale_end: {}``); money amounts stay numbers.
         links_as_list: Render empty pagination ``links`` as ``[]``, as most of Salla's
             examples show (the default); False renders ``{}``, also seen.
         expires_field: ``expires_in`` or ``expires`` in the code-exchange response.
@@ -137,6 +156,9 @@ class Emulator:
         duplicate_every: Deliver every Nth event twice (0: never).
         leak_per_second: Requests per second a store still gets while its plan bucket is full
             (Salla: 1). The bucket itself leaks its whole plan limit per minute.
+        list_cap: List endpoints return no row past this many (counted from the first row of
+            the first page) while ``pagination.total`` keeps the true count, as Salla is
+            reported to do near 10,000 rows; 0 or None: no cap.
     """
 
     def __init__(
@@ -170,6 +192,7 @@ class Emulator:
         duplicate_rate: float = 0.0,
         duplicate_every: int = 0,
         leak_per_second: float = 1.0,
+        list_cap: int | None = None,
         _data_factory: DataFactory | None = None,
         _dispatch: Dispatch | None = None,
     ) -> None:
@@ -178,6 +201,8 @@ class Emulator:
         if invalid_grant_status not in (400, 401):
             raise ConfigurationError("invalid_grant_status must be 400 or 401")
         plan_spec(plan)  # fail early on an unknown plan
+        if list_cap is not None and (isinstance(list_cap, bool) or list_cap < 0):
+            raise ConfigurationError("list_cap must be a positive number of rows (or 0: off)")
         if isinstance(clock, Clock):
             the_clock = clock
         elif clock in ("manual", "real"):
@@ -195,6 +220,7 @@ class Emulator:
             duplicate_rate=duplicate_rate,
             duplicate_every=duplicate_every,
             leak_per_second=leak_per_second,
+            list_cap=list_cap or 0,
         )
         state = EmulatorState(
             settings=settings,
@@ -236,6 +262,10 @@ class Emulator:
         """Directory ``POST /_emulator/snapshot`` may write into (None: only the state file)."""
         self.state_file: Path | None = None
         """The server's ``--state-file`` (``POST /_emulator/snapshot`` may always write it)."""
+        self._render_caches: dict[int, RenderCache] = {}
+        """Encoded records per store (runtime only; see ``_cache``)."""
+        self._writes: Counter[int] = Counter()
+        """Writes per store seen by the shell and the control surface (part of the version)."""
         self._claimed: set[int] = set()
         """Ids of deliveries being sent right now (runtime only, never in a snapshot)."""
         self.base_url = "http://emulator.test"
@@ -299,22 +329,33 @@ class Emulator:
         """A store's record (profile, data, buckets); the first store by default.
 
         Raises:
-            KeyError: no such store.
+            UnknownEntityError: no such store (a ``KeyError`` too).
         """
         if store_id is None:
             if not self.state.stores:
-                raise KeyError("the emulator has no store")
+                raise UnknownEntityError("the emulator has no store")
             return next(iter(self.state.stores.values()))
-        return self.state.stores[int(store_id)]
+        record = self.state.stores.get(store_id) if _is_int(store_id) else None
+        if record is None:
+            raise UnknownEntityError(f"no store with id {store_id!r}")
+        return record
 
     @property
     def default_app(self) -> AppRegistration:
         return next(iter(self.state.apps.values()))
 
     def get_app(self, client_id: str | None = None) -> AppRegistration:
+        """An app by client id; the default app when None.
+
+        Raises:
+            UnknownEntityError: no app with that client id.
+        """
         if client_id is None:
             return self.default_app
-        return self.state.apps[client_id]
+        app = self.state.apps.get(client_id) if isinstance(client_id, str) else None
+        if app is None:
+            raise UnknownEntityError(f"no app with client id {client_id!r}")
+        return app
 
     def create_store(
         self,
@@ -327,13 +368,31 @@ class Emulator:
         name: str | None = None,
         name_en: str | None = None,
     ) -> StoreProfile:
-        """Create and seed a store; return its profile."""
-        plan_spec(plan)
+        """Create and seed a store; return its profile.
+
+        Raises:
+            InvalidControlInputError: a bad plan, count, id or name.
+            StoreExistsError: ``store_id`` is taken.
+        """
+        try:
+            plan_spec(plan)
+        except (ValueError, TypeError) as exc:
+            raise InvalidControlInputError(str(exc)) from exc
+        for label, count in (("products", products), ("orders", orders), ("customers", customers)):
+            if not _is_int(count) or not 0 <= count <= MAX_SEEDED:
+                raise InvalidControlInputError(f"{label} must be an integer from 0 to {MAX_SEEDED}")
+        if store_id is not None and (not _is_int(store_id) or not 0 < store_id < 2**63):
+            raise InvalidControlInputError("store_id must be a positive 64-bit integer")
+        for label, text in (("name", name), ("name_en", name_en)):
+            if text is not None and not isinstance(text, str):
+                raise InvalidControlInputError(f"{label} must be a string")
+        if orders and not customers:
+            raise InvalidControlInputError("orders need customers: give customers > 0")
         with self.lock:
             state = self.state
-            if store_id is not None and int(store_id) in state.stores:
+            if store_id is not None and store_id in state.stores:
                 raise StoreExistsError(f"a store with id {store_id} exists")
-            sid = int(store_id) if store_id is not None else state.next_id()
+            sid = store_id if store_id is not None else state.next_id()
             state.issued_ids.add(sid)
             index = len(state.stores)
             now = self.now().replace(microsecond=0)
@@ -395,7 +454,7 @@ class Emulator:
                 easy_mode=easy_mode,
             )
             if app.client_id in state.apps:
-                raise ConfigurationError(f"an app with client id {app.client_id!r} exists")
+                raise AppExistsError(f"an app with client id {app.client_id!r} exists")
             state.apps[app.client_id] = app
             return app
 
@@ -521,8 +580,13 @@ class Emulator:
 
     # ----------------------------------------------------------------------------- events
 
-    def emit(self, store_id: int, event: str, data: Any) -> None:
-        """Emit a store event: queue a delivery to every matching subscription."""
+    def emit(self, store_id: int, event: str, data: Any) -> int:
+        """Emit a store event: queue a delivery to every matching subscription.
+
+        Returns:
+            How many deliveries were queued (duplicates injected on purpose included).
+        """
+        queued = 0
         with self.lock:
             state = self.state
             record = self.store(store_id)
@@ -538,7 +602,7 @@ class Emulator:
                         app.security_strategy if app else "signature"
                     )
                     body = _webhooks.envelope(event, record.profile.id, created_at, data)
-                    self._enqueue(
+                    queued += self._enqueue(
                         record.profile.id, event, sub.url, body, strategy, secret, sub.headers
                     )
                 except Exception:
@@ -550,6 +614,7 @@ class Emulator:
                             "webhook_id": sub.id,
                         },
                     )
+        return queued
 
     def _app_event(
         self, record: StoreRecord, app: AppRegistration, event: str, data: dict[str, Any]
@@ -582,7 +647,7 @@ class Emulator:
         strategy: str,
         secret: str,
         custom: dict[str, str],
-    ) -> None:
+    ) -> int:
         state = self.state
         settings = state.settings
         headers = {"Content-Type": "application/json", "User-Agent": "Salla-Webhooks (emulator)"}
@@ -608,6 +673,7 @@ class Emulator:
                     duplicate=copy > 0,
                 )
             )
+        return copies
 
     async def deliver_due(self) -> list[_webhooks.DeliveryRecord]:
         """Send every delivery due by the emulator clock (retries are rescheduled).
@@ -743,11 +809,59 @@ class Emulator:
         # context, so they emit the same webhook events a Merchant API write would.
         with self.lock:
             ctx = self.context(store_id)
-            return change(ctx.data, ctx)
+            try:
+                return change(ctx.data, ctx)
+            finally:
+                self.note_write(ctx.store.id)
+
+    # ------------------------------------------------------------------ rendered records
+
+    def render_cache(self, store_id: int) -> RenderCache:
+        """The store's cache of encoded records (runtime only, never in a snapshot)."""
+        cache = self._render_caches.get(store_id)
+        if cache is None:
+            cache = self._render_caches[store_id] = RenderCache()
+        return cache
+
+    def note_write(self, store_id: int) -> None:
+        """Record that a store's data may have changed: its cached records are dropped."""
+        self._writes[store_id] += 1
+
+    def store_version(self, store_id: int) -> tuple[int, int]:
+        """Changes whenever the store's data may have: writes seen here and the data's own
+        write counter (``StoreData.serial``, bumped by every mutation it performs)."""
+        data = self.state.stores[store_id].data
+        return (self._writes[store_id], int(getattr(data, "serial", 0)))
 
     def place_order(self, store_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
         """Place an order as a shopper would (emits ``order.created``)."""
         return self._mutate(store_id, lambda data, ctx: data.place_order(ctx, **kwargs))
+
+    def place_orders(self, store_id: int | None, count: int) -> list[int]:
+        """Place ``count`` random orders at once (a sale-day burst): each emits
+        ``order.created`` (and the stock events it causes). Returns the new order ids."""
+
+        def burst(data: Any, ctx: RequestContext) -> dict[str, Any]:
+            return {"ids": [data.place_order(ctx)["id"] for _ in range(count)]}
+
+        ids: list[int] = self._mutate(store_id, burst)["ids"]
+        return ids
+
+    def delete_order(self, store_id: int | None, order_id: int) -> None:
+        """Delete an order, as the merchant can in the dashboard (emits ``order.deleted``)."""
+        self._mutate(store_id, lambda data, ctx: data.delete_order(ctx, order_id) or {})
+
+    def delete_product(self, store_id: int | None, product_id: int) -> None:
+        """Delete a product (emits ``product.deleted``)."""
+        self._mutate(store_id, lambda data, ctx: data.delete_product(ctx, product_id) or {})
+
+    def update_customer(
+        self, store_id: int | None, customer_id: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Edit a customer (emits ``customer.updated``)."""
+        return self._mutate(
+            store_id, lambda data, ctx: data.update_customer(ctx, customer_id, dict(changes))
+        )
 
     def add_product(
         self, store_id: int | None = None, fields: dict[str, Any] | None = None
@@ -794,7 +908,10 @@ class Emulator:
         with self.lock:
             # Fault ids and draws come from their own random stream, so injecting a fault
             # never changes the ids of the data created afterwards.
-            fault = Fault(kind=kind, id=self.state.fault_id(), **options)
+            try:
+                fault = Fault(kind=kind, id=self.state.fault_id(), **options)
+            except (TypeError, ValueError) as exc:
+                raise InvalidControlInputError(str(exc)) from exc
             self.state.faults.append(fault)
             return fault
 
@@ -864,6 +981,7 @@ class Emulator:
                     "auto_approve": self.settings.auto_approve,
                     "strict_urls": self.settings.strict_urls,
                     "quirks": self.settings.quirks,
+                    "list_cap": self.settings.list_cap,
                 },
                 "stores": [
                     {

@@ -71,6 +71,21 @@ class EmulatorSettings:
     """Deliver every Nth event twice (0: never)."""
     leak_per_second: float = 1.0
     """Requests per second still admitted while a plan bucket is full (Salla: 1)."""
+    list_cap: int = 0
+    """Rows a list endpoint returns at most, counted from its first row (0: no cap). Salla is
+    reported to stop near 10,000 rows while ``pagination.total`` keeps the true count."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in EmulatorSettings.__dataclass_fields__}
+
+    def __setstate__(self, state: Any) -> None:
+        # Snapshots written before a field existed lack it: the default fills it. (Older
+        # snapshots pickled the slots as ``(None, {name: value})``.)
+        if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
+            state = {**(state[0] or {}), **state[1]}
+        defaults = EmulatorSettings()
+        for name in EmulatorSettings.__dataclass_fields__:
+            setattr(self, name, state.get(name, getattr(defaults, name)))
 
 
 @dataclass(slots=True)

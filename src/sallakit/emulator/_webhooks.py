@@ -34,7 +34,9 @@ __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_RETRY_INTERVAL",
     "DEFAULT_TIMEOUT",
+    "DEPRECATED_EVENTS",
     "STORE_EVENTS",
+    "UNMODELED_EVENTS",
     "Delivery",
     "DeliveryRecord",
     "Subscription",
@@ -75,9 +77,7 @@ STORE_EVENTS: tuple[tuple[str, str], ...] = (
     ("order.shipment.return.cancelled", "تم إلغاء شحنة إرجاع"),
     ("order.shipping.address.updated", "تم تحديث عنوان شحن طلب"),
     ("product.created", "تم إنشاء منتج"),
-    ("product.updated", "تم تحديث منتج"),
     ("product.deleted", "تم حذف منتج"),
-    ("product.available", "المنتج متوفر"),
     ("product.quantity.low", "كمية المنتج منخفضة"),
     ("product.price.updated", "تم تحديث سعر منتج"),
     ("product.status.updated", "تم تحديث حالة منتج"),
@@ -120,6 +120,37 @@ STORE_EVENTS: tuple[tuple[str, str], ...] = (
     ("review.added", "تمت إضافة تقييم"),
 )
 _KNOWN_EVENTS = {event for event, _ in STORE_EVENTS}
+
+DEPRECATED_EVENTS: Mapping[str, str] = {
+    # Struck through in Salla's event list and its changelog (2.10.61, Dec 2025): neither is
+    # offered by ``GET /webhooks/events``, and subscribing is refused rather than accepted and
+    # then never sent.
+    "product.updated": (
+        "product.updated is deprecated: subscribe to product.price.updated, "
+        "product.status.updated, product.image.updated, product.category.updated, "
+        "product.brand.updated or product.tags.updated"
+    ),
+    "product.available": (
+        "product.available is deprecated: subscribe to product.status.updated (status sale)"
+    ),
+}
+
+UNMODELED_EVENTS: Mapping[str, str] = {
+    # Offered events whose cause the emulator does not model (shopper-side actions, state it
+    # does not keep). ``POST /_emulator/stores/{id}/events`` sends them with any payload.
+    "customer.login": "a shopper signs in on the storefront",
+    "customer.otp.request": "a shopper's e-mail and SMS one-time codes both failed",
+    "abandoned.cart": "a shopper leaves a cart",
+    "abandoned.cart.status.changed": "a shopper's abandoned cart changes state",
+    "abandoned.cart.purchased": "a shopper buys an abandoned cart",
+    "coupon.applied": "a shopper applies a coupon at checkout",
+    "review.added": "a shopper reviews a product",
+    "product.tags.updated": "product tags are not kept per product",
+    "product.channels.changed": "product sales channels are not kept",
+    "order.coupon.updated": "order coupons are not kept",
+    "order.shipping.address.updated": "order shipping addresses are not editable",
+}
+"""Offered events the emulator sends only on request (control API), with why."""
 
 
 def event_id(event: str) -> int:
@@ -377,6 +408,8 @@ def validate_body(body: Any, *, strict_urls: bool, require: bool) -> _Changes:
         event = body.get("event")
         if not isinstance(event, str) or not event:
             bad("event", "The event field is required.")
+        elif event in DEPRECATED_EVENTS:
+            bad("event", DEPRECATED_EVENTS[event])
         elif event not in _KNOWN_EVENTS:
             bad("event", "The selected event is invalid.")
         else:

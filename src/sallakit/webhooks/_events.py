@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from sallakit._exceptions import PayloadTooLargeError, WebhookError
+
+if TYPE_CHECKING:
+    from sallakit.models import SallaModel
 
 __all__ = [
     "APP_EVENTS",
@@ -21,8 +27,12 @@ __all__ = [
     "WebhookEvent",
     "body_digest",
     "event_time",
+    "model_for",
     "parse_event",
+    "typed_data",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Bodies above this size are refused before parsing. Salla's largest payloads (orders with many
 #: items) are tens of kilobytes.
@@ -114,3 +124,49 @@ def parse_event(raw_body: bytes, *, max_size: int = DEFAULT_MAX_BODY_SIZE) -> We
         data=data if isinstance(data, dict) else {},
         digest=body_digest(raw_body),
     )
+
+
+def _event_models() -> list[tuple[str, type[SallaModel]]]:
+    from sallakit.models import Brand, Category, Customer, Order, Product, Shipment
+
+    # First match wins: the order shipment events carry a shipment, not the order.
+    return [
+        ("order.shipment.", Shipment),
+        ("order.", Order),
+        ("shipment.", Shipment),
+        ("product.", Product),
+        ("customer.created", Customer),
+        ("customer.updated", Customer),
+        ("customer.login", Customer),
+        ("category.", Category),
+        ("brand.", Brand),
+    ]
+
+
+def model_for(event: str) -> type[SallaModel] | None:
+    """The :mod:`sallakit.models` class of an event's ``data``, or ``None`` (kept as a dict)."""
+    for prefix, model in _event_models():
+        if event == prefix or (prefix.endswith(".") and event.startswith(prefix)):
+            return model
+    return None
+
+
+def typed_data(event: str, data: Any) -> Any:
+    """``data`` as the event's model (Order, Product, Customer, Shipment, Category, Brand).
+
+    Unknown events, and data the model refuses (Salla drifts), keep the plain dict, so a
+    handler is never denied an event because of a model.
+    """
+    model = model_for(event)
+    if model is None or not isinstance(data, dict):
+        return data
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        logger.warning(
+            "%s data does not fit %s; handlers get the dict",
+            event,
+            model.__name__,
+            extra={"action": "webhook_untyped", "event": event},
+        )
+        return data

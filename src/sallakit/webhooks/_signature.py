@@ -5,14 +5,15 @@
   spacing or key order changes the digest.
 * ``token``: ``Authorization`` carries the secret itself, verbatim (no ``Bearer`` prefix).
 
-Both compare in constant time.
+Both compare in constant time. Several secrets may be given while one is being rotated (the
+Partner Portal's new secret and the old one): a delivery verified by any of them is accepted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from sallakit._exceptions import ConfigurationError, SignatureVerificationError
@@ -23,6 +24,8 @@ Strategy = Literal["auto", "signature", "token"]
 
 SIGNATURE_HEADER = "x-salla-signature"
 STRATEGY_HEADER = "x-salla-security-strategy"
+
+Secret = str | bytes
 
 
 def compute_signature(raw_body: bytes, secret: str | bytes) -> str:
@@ -35,10 +38,18 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
+def _keys(secret: Secret | Sequence[Secret]) -> list[bytes]:
+    secrets = [secret] if isinstance(secret, str | bytes) else list(secret)
+    keys = [s.encode("utf-8") if isinstance(s, str) else s for s in secrets if s]
+    if not keys or len(keys) != len(secrets):
+        raise ConfigurationError("the webhook secret is empty")
+    return keys
+
+
 def verify_request(
     raw_body: bytes,
     headers: Mapping[str, str],
-    secret: str | bytes,
+    secret: Secret | Sequence[Secret],
     *,
     strategy: Strategy = "auto",
 ) -> Literal["signature", "token"]:
@@ -47,7 +58,8 @@ def verify_request(
     Args:
         raw_body: the request body exactly as received.
         headers: the request headers (any case).
-        secret: the app's webhook secret from the Partner Portal.
+        secret: the app's webhook secret from the Partner Portal, or several (the current one
+            first) while rotating it.
         strategy: ``signature`` or ``token`` to accept only that strategy; ``auto`` follows
             ``X-Salla-Security-Strategy`` (safe: both strategies require the secret).
 
@@ -55,30 +67,56 @@ def verify_request(
         The strategy that verified the request.
 
     Raises:
-        SignatureVerificationError: missing or wrong signature / token.
-        ConfigurationError: empty secret.
+        SignatureVerificationError: missing or wrong signature / token; the message says what
+            this receiver expected.
+        ConfigurationError: no secret, or an empty one.
     """
-    if not secret:
-        raise ConfigurationError("the webhook secret is empty")
-    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    keys = _keys(secret)
     lowered = _lower(headers)
+    chosen = strategy
     if strategy == "auto":
         declared = lowered.get(STRATEGY_HEADER, "").strip().lower()
         if declared in ("signature", "token"):
-            strategy = declared  # type: ignore[assignment]
+            chosen = declared  # type: ignore[assignment]
+        elif SIGNATURE_HEADER in lowered:
+            chosen = "signature"
+        elif "authorization" in lowered:
+            chosen = "token"
         else:
-            strategy = "signature" if SIGNATURE_HEADER in lowered else "token"
-    if strategy == "signature":
+            raise SignatureVerificationError(
+                "expected an X-Salla-Signature header (signature strategy) or an Authorization "
+                "header (token strategy); the request has neither"
+            )
+    if chosen == "signature":
         given = lowered.get(SIGNATURE_HEADER, "").strip().lower()
         if not given:
-            raise SignatureVerificationError("the X-Salla-Signature header is missing")
-        expected = compute_signature(raw_body, key)
-        if not hmac.compare_digest(given.encode("ascii", "replace"), expected.encode("ascii")):
-            raise SignatureVerificationError("the webhook signature does not match the body")
+            raise SignatureVerificationError(
+                "expected an X-Salla-Signature header: this receiver uses the signature "
+                "strategy (HMAC-SHA256 of the raw body with the webhook secret)"
+            )
+        given_bytes = given.encode("ascii", "replace")
+        # Every key is tried (no early exit), so timing does not tell which one matched.
+        ok = False
+        for key in keys:
+            expected = compute_signature(raw_body, key).encode("ascii")
+            ok |= hmac.compare_digest(given_bytes, expected)
+        if not ok:
+            raise SignatureVerificationError(
+                "the X-Salla-Signature does not match the body for the configured webhook secret(s)"
+            )
         return "signature"
     given_token = lowered.get("authorization", "")
     if not given_token:
-        raise SignatureVerificationError("the Authorization header is missing")
-    if not hmac.compare_digest(given_token.encode("utf-8"), key):
-        raise SignatureVerificationError("the webhook token is wrong")
+        raise SignatureVerificationError(
+            "expected an Authorization header carrying the webhook secret: this receiver uses "
+            "the token strategy"
+        )
+    token = given_token.encode("utf-8", "replace")
+    ok = False
+    for key in keys:
+        ok |= hmac.compare_digest(token, key)
+    if not ok:
+        raise SignatureVerificationError(
+            "the Authorization token does not match the configured webhook secret(s)"
+        )
     return "token"

@@ -24,8 +24,8 @@ CLIENT_SECRET = "itest-client-secret"
 
 
 class CrashingOAuthClient(AsyncOAuthClient):
-    async def refresh(self, refresh_token: str) -> TokenSet:
-        await super().refresh(refresh_token)
+    async def refresh(self, refresh_token: str, *, send_deadline: float | None = None) -> TokenSet:
+        await super().refresh(refresh_token, send_deadline=send_deadline)
         os._exit(17)  # the answer is lost: exactly the window the journal exists for
 
 

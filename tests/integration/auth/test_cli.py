@@ -23,7 +23,7 @@ def test_stores_and_keys(tmp_path: Path) -> None:
     old = generate_key()
     vault = TokenVault.from_url(db_url, [old])
     vault.save_tokens(77, TOKENS, merchant={"id": 77, "name": "متجر التجربة"})
-    vault.engine.dispose()
+    vault.close()
     runner = CliRunner()
     env = {"SALLAKIT_DATABASE_URL": db_url, "SALLAKIT_TOKEN_KEYS": old}
 
@@ -43,7 +43,7 @@ def test_stores_and_keys(tmp_path: Path) -> None:
     assert "1 stores" in rotated.output
     only_new = TokenVault.from_url(db_url, [new])
     assert only_new.tokens(77).access_token == "ory_at_cli_secret"
-    only_new.engine.dispose()
+    only_new.close()
 
     missing = runner.invoke(app, ["stores", "show", "78"], env={**env, "SALLAKIT_TOKEN_KEYS": new})
     assert missing.exit_code == 1 and "no store 78" in missing.output

@@ -149,7 +149,7 @@ def test_connect_end_to_end(world: ConnectWorld) -> None:
         tokens = vault.tokens(store_id)
         record = vault.get(store_id)
     finally:
-        vault.engine.dispose()
+        vault.close()
     assert record.status is StoreStatus.ACTIVE and record.connected_via == "custom"
     assert record.expires_at is not None
     secrets = [tokens.access_token, tokens.refresh_token]

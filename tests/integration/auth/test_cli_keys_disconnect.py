@@ -61,7 +61,7 @@ def _vault(db_url: str, keys: list[str]) -> Iterator[TokenVault]:
     try:
         yield vault
     finally:
-        vault.engine.dispose()
+        vault.close()
 
 
 def _open(db_url: str, keys: list[str], store_id: int) -> TokenSet:
@@ -69,7 +69,7 @@ def _open(db_url: str, keys: list[str], store_id: int) -> TokenSet:
     try:
         return vault.tokens(store_id)
     finally:
-        vault.engine.dispose()
+        vault.close()
 
 
 def _text(output: str) -> str:

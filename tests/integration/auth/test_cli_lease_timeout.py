@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ def test_refresh_uses_the_lease_timeout(
     key = generate_key()
     vault = TokenVault.from_url(db_url, [key])
     vault.save_tokens(77, TokenSet("ory_at_x", "ory_rt_x", time.time() - 10))
-    with vault.engine.begin() as conn:  # a refresh abandoned 100 s ago on another host
+    with vault.store.engine.begin() as conn:  # a refresh abandoned 100 s ago on another host
         conn.execute(
             stores.update().values(
                 status=StoreStatus.REFRESH_INTERRUPTED.value,
@@ -35,7 +36,7 @@ def test_refresh_uses_the_lease_timeout(
                 lease_journal_id=1,
             )
         )
-    vault.engine.dispose()
+    vault.close()
     with socket.socket() as sock:  # a closed port: the retry, if allowed, cannot connect
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -51,5 +52,6 @@ def test_refresh_uses_the_lease_timeout(
     result = CliRunner().invoke(app, ["stores", "refresh", "77"], env=env)
     assert result.exit_code == 1
     output = " ".join(result.output.split())
-    assert ("started only 100 s ago" in output) is refused
+    # 100 s, or a little more on a loaded machine.
+    assert (re.search(r"started only 10\d s ago", output) is not None) is refused
     assert ("cannot reach the accounts server" in output) is not refused

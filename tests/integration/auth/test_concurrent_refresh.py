@@ -94,7 +94,7 @@ def _assert_exactly_one_refresh(server: EmulatorServer, db_url: str, keys: list[
     assert record.status is StoreStatus.ACTIVE
     assert record.generation == 2  # saved once, refreshed once
     assert record.expires_at is not None and record.expires_at > time.time() + 86_400
-    vault.engine.dispose()
+    vault.close()
 
 
 @pytest.mark.slow
@@ -149,7 +149,7 @@ def test_crash_between_refresh_and_commit_is_reported(
             vault.token_provider(store_id).force_refresh()
     assert vault.get(store_id).status is StoreStatus.REINSTALL_REQUIRED
     assert list(emulator_server.counters()["invalid_grant"].values()) == [1]
-    vault.engine.dispose()
+    vault.close()
 
 
 @pytest.mark.slow
@@ -170,7 +170,7 @@ def test_crash_seen_by_the_other_workers(emulator_server: EmulatorServer, tmp_pa
     assert list(counters["token_refreshes"].values()) == [1]
     assert not any(counters["invalid_grant"].values())
     assert vault.get(store_id).status is StoreStatus.REFRESH_INTERRUPTED
-    vault.engine.dispose()
+    vault.close()
 
 
 @pytest.mark.postgres
@@ -227,4 +227,4 @@ def test_repeatable_read_engine_still_refreshes_once(postgres_url: str) -> None:
     assert results == {"one": "at2", "two": "at2"}
     assert one.get(111).status is StoreStatus.ACTIVE
     for vault in (one, two):
-        vault.engine.dispose()
+        vault.close()

@@ -70,7 +70,7 @@ def docs_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Docs
             scopes=tuple(issued["scope"].split()),
         ),
     )
-    vault.engine.dispose()
+    vault.close()
     # What the snippets import, pointed at the emulator.
     monkeypatch.setattr(
         sallakit.auth,
@@ -113,7 +113,7 @@ def _stored(world: DocsWorld) -> tuple[int, TokenSet]:
     try:
         return vault.get(world.store_id).generation, vault.tokens(world.store_id)
     finally:
-        vault.engine.dispose()
+        vault.close()
 
 
 def test_readme_connect_stores_snippet_runs(

@@ -71,7 +71,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     w = await _world(tmp_path, auto_approve=True)
     yield w
     await w.oauth.aclose()
-    w.vault.engine.dispose()
+    w.vault.close()
 
 
 async def _consent(world: World, url: str, **form: str) -> httpx2.Response:
@@ -140,7 +140,7 @@ async def test_custom_mode_denied_consent(tmp_path: Path) -> None:
         assert w.vault.list_stores() == []
     finally:
         await w.oauth.aclose()
-        w.vault.engine.dispose()
+        w.vault.close()
 
 
 @pytest.mark.anyio
@@ -210,7 +210,7 @@ async def test_easy_mode_install_update_uninstall(tmp_path: Path) -> None:
         assert w.vault.list_stores() == []
     finally:
         await w.oauth.aclose()
-        w.vault.engine.dispose()
+        w.vault.close()
 
 
 @pytest.mark.anyio
@@ -228,7 +228,7 @@ async def test_no_clear_token_on_disk_or_in_logs_and_rotation(
     secrets = [tokens.access_token, tokens.refresh_token or "", params["code"]]
 
     # Rotate: a new key first, the old one kept for decryption; every store still works.
-    old_engine = world.vault.engine
+    old_engine = world.vault.store.engine
     old_key_vault = world.vault
     new_key = generate_key()
     rotated = TokenVault(

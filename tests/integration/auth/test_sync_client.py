@@ -59,7 +59,7 @@ def sync_world(tmp_path: Path) -> Iterator[SyncWorld]:
         yield SyncWorld(emulator, vault, store_id, issued)
     finally:
         oauth.close()
-        vault.engine.dispose()
+        vault.close()
 
 
 def _assert_one_refresh(world: SyncWorld) -> None:

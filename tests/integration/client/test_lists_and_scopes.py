@@ -95,13 +95,14 @@ async def test_page_drift_ends(make_client: Any, caplog: pytest.LogCaptureFixtur
     assert requests_to(em, "products.list") == 3
 
     # A page's worth of inserts before every page would make the listing endless; the client
-    # notices the repeated page and stops instead of looping.
+    # notices the repeated page and stops instead of looping (the pages it had asked ahead,
+    # within totalPages, are the only extra requests).
     em.clear_faults()
     em.inject_fault("page_drift", endpoint="products.list", count=60)
     before = requests_to(em, "products.list")
     with caplog.at_level(logging.WARNING, logger="sallakit.api"), anyio.fail_after(10):
         drifting = [p.id async for p in client.products.list()]
-    assert requests_to(em, "products.list") - before == 2
+    assert requests_to(em, "products.list") - before <= 3
     assert len(drifting) == 60
     assert any("repeats an earlier page" in r.getMessage() for r in caplog.records)
 

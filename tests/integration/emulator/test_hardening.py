@@ -272,7 +272,7 @@ async def test_a_bad_clock_request_is_refused_and_changes_nothing(body):
     token = em.issue_tokens()["access_token"]
     async with _control(em) as ctl:
         refused = await ctl.post("/_emulator/clock/advance", content=body)
-        assert refused.status_code == 400
+        assert refused.status_code == 422
         assert em.now() == START
         assert (await ctl.get("/_emulator/state")).status_code == 200
         ok = await ctl.post("/_emulator/clock/advance", json={"seconds": 5})
@@ -307,7 +307,7 @@ async def test_fault_options_are_validated_on_injection(body):
     em = Emulator(products=3, orders=1, customers=1, now=START)
     async with _control(em) as ctl:
         refused = await ctl.post("/_emulator/faults", content=json.dumps(body))
-        assert refused.status_code == 400, refused.text
+        assert refused.status_code == 422, refused.text
     assert em.state.faults == []
 
 
@@ -506,7 +506,7 @@ async def test_token_scopes_must_be_a_list_of_strings(scopes):
         response = await ctl.post(
             f"/_emulator/stores/{em.stores[0].id}/tokens", json={"scopes": scopes}
         )
-    assert response.status_code == 400
+    assert response.status_code == 422
 
 
 async def test_creating_a_store_with_an_existing_id_is_refused():

@@ -113,4 +113,4 @@ async def test_control_api(emulator):
         missing = await c.post("/_emulator/stores/1/tokens", json={})
         assert missing.status_code == 404
         bad = await c.post("/_emulator/clock/advance", json={"seconds": -1})
-        assert bad.status_code == 400
+        assert bad.status_code == 422

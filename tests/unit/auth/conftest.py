@@ -1,20 +1,33 @@
-"""Fixtures for the auth unit tests: a vault on a temporary SQLite file and a fake token server."""
+"""Fixtures for the auth unit tests: a vault on the in-memory token store (no database file)
+and a fake token server.
+
+``make_store`` builds the token store every vault of a test uses; the integration suite
+(``tests/integration/auth/test_logic_on_sql.py``) runs these same tests again with it returning
+SQLite and PostgreSQL stores.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx2
 import pytest
 
-from sallakit.auth import AsyncOAuthClient, OAuthClient, TokenSet, TokenVault, generate_key
-from sallakit.db import create_engine
+from sallakit.auth import (
+    AsyncOAuthClient,
+    OAuthClient,
+    TokenSet,
+    TokenStore,
+    TokenVault,
+    generate_key,
+)
+from sallakit.testing import MemoryTokenStore
 
 NOW = 1_750_000_000.0
 
@@ -113,25 +126,65 @@ def accounts() -> FakeAccounts:
     return FakeAccounts()
 
 
+StoreFactory = Callable[..., TokenStore]
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "vault.db"
+def make_store() -> StoreFactory:
+    """Builds a token store; ``busy_timeout`` is how long a writer waits for another."""
+
+    def build(busy_timeout: float = 60.0) -> TokenStore:
+        return MemoryTokenStore(lock_wait=busy_timeout)
+
+    return build
 
 
 @pytest.fixture
 def vault(
-    db_path: Path, keys: list[str], clock: FakeClock, accounts: FakeAccounts
+    make_store: StoreFactory, keys: list[str], clock: FakeClock, accounts: FakeAccounts
 ) -> Iterator[TokenVault]:
     transport = httpx2.MockTransport(accounts.handler)
     oauth = OAuthClient("cid", "csecret", accounts_url="https://accounts.test", transport=transport)
     async_oauth = AsyncOAuthClient(
         "cid", "csecret", accounts_url="https://accounts.test", transport=transport, clock=clock
     )
-    engine = create_engine(f"sqlite:///{db_path}")
-    vault = TokenVault(engine, keys, oauth=oauth, async_oauth=async_oauth, clock=clock)
+    vault = TokenVault(make_store(), keys, oauth=oauth, async_oauth=async_oauth, clock=clock)
     yield vault
     oauth.close()
-    engine.dispose()
+    vault.close()
+
+
+def set_lease(vault: TokenVault, store_id: int, *, age: float, **fields: Any) -> None:
+    """Put a lease of another process on a store's row, ``age`` seconds old (database clock)."""
+    values = {
+        "lease_id": "theirs",
+        "lease_owner": "another-process",
+        "lease_pid": 1,
+        "lease_host": "host-a",
+        "lease_node": "other-boot|pid:[9]|1",
+        "lease_journal_id": 0,
+        **fields,
+    }
+    with vault.store.write() as tx:
+        values["lease_started_at"] = tx.now() - age
+        tx.update(store_id, values)
+
+
+def hog(vault: TokenVault, store_id: int, seconds: float) -> threading.Thread:
+    """Hold the write lock on a store's row for ``seconds`` in another thread (returns once it
+    is held)."""
+    held = threading.Event()
+
+    def run() -> None:
+        with vault.store.write() as tx:
+            tx.get(store_id, lock=True)
+            held.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    held.wait(10)
+    return thread
 
 
 def seed(vault: TokenVault, accounts: FakeAccounts, store_id: int, *, expires_at: float) -> str:

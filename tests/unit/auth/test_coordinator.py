@@ -1,4 +1,4 @@
-"""The vault and its coordinator against a fake token server (SQLite file, no network)."""
+"""The vault and its coordinator against a fake token server (no database file, no network)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sallakit._exceptions import (
 )
 from sallakit.auth import StoreStatus, TokenVault
 
-from .conftest import NOW, FakeAccounts, seed
+from .conftest import NOW, FakeAccounts, seed, set_lease
 
 
 def test_fresh_token_is_used_without_refresh(vault: TokenVault, accounts: FakeAccounts) -> None:
@@ -113,24 +113,8 @@ def test_lost_answer_is_an_interrupted_refresh(vault: TokenVault, accounts: Fake
 
 
 def test_stale_lease_of_another_host_times_out(vault: TokenVault, accounts: FakeAccounts) -> None:
-    import sqlalchemy as sa
-
-    from sallakit.db._schema import stores
-
     seed(vault, accounts, 111, expires_at=NOW - 1)
-    with vault.engine.begin() as conn:
-        db_now = conn.execute(sa.select(vault._db_now())).scalar_one()
-        conn.execute(
-            stores.update().values(
-                lease_id="x",
-                lease_owner="another-process",
-                lease_pid=1,
-                lease_host="elsewhere",
-                lease_node="other-boot|pid:[1]|1",
-                lease_started_at=db_now - 10_000,
-                lease_journal_id=0,
-            )
-        )
+    set_lease(vault, 111, age=10_000, lease_host="elsewhere")
     assert [f.store_id for f in vault.find_interrupted()] == [111]
     assert vault.get(111).status is StoreStatus.ACTIVE  # find_interrupted is read-only
     found = vault.recover_interrupted()

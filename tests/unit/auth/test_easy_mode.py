@@ -79,16 +79,3 @@ async def test_bad_requests(vault: TokenVault) -> None:
         await _post(app, junk, {"X-Salla-Signature": compute_signature(junk, SECRET)})
     ).status_code == 400
     assert vault.list_stores() == []
-
-
-@pytest.mark.anyio
-async def test_persistence_failure_is_a_5xx(vault: TokenVault) -> None:
-    app = easy_mode_app(EasyMode(vault, SECRET))
-    vault.engine.dispose()
-    import sqlalchemy as sa
-
-    with vault.engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE sallakit_stores"))
-    body = _authorize_body()
-    response = await _post(app, body, {"X-Salla-Signature": compute_signature(body, SECRET)})
-    assert response.status_code == 500

@@ -6,18 +6,15 @@ import asyncio
 import json
 import os
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
 import httpx2
 import pytest
-import sqlalchemy as sa
 
 from sallakit._exceptions import (
     InvalidStateError,
@@ -37,10 +34,11 @@ from sallakit.auth import (
     easy_mode_app,
     generate_key,
 )
-from sallakit.auth import _vault as vault_module
-from sallakit.db import create_engine
-from sallakit.db._schema import refresh_journal, stores
+from sallakit.auth import _identity as identity_module
+from sallakit.auth._identity import ProcessIdentity
 from sallakit.webhooks import compute_signature
+
+from .conftest import StoreFactory, hog, set_lease
 
 Hook = Callable[[httpx2.Request, dict[str, Any]], httpx2.Response | None]
 
@@ -92,7 +90,9 @@ def acc() -> Accounts:
     return Accounts()
 
 
-def make_vault(path: Path, acc: Accounts, keys: list[str] | None = None, **kw: Any) -> TokenVault:
+def make_vault(
+    make_store: StoreFactory, acc: Accounts, keys: list[str] | None = None, **kw: Any
+) -> TokenVault:
     busy = kw.pop("busy_timeout", 60.0)
     oauth = OAuthClient(
         "cid", "cs", accounts_url="https://a.test", transport=httpx2.MockTransport(acc.handler)
@@ -103,15 +103,15 @@ def make_vault(path: Path, acc: Accounts, keys: list[str] | None = None, **kw: A
         accounts_url="https://a.test",
         transport=httpx2.MockTransport(acc.async_handler),
     )
-    engine = create_engine(f"sqlite:///{path}", busy_timeout=busy)
-    return TokenVault(engine, keys or [generate_key()], oauth=oauth, async_oauth=aoauth, **kw)
+    store = make_store(busy_timeout=busy)
+    return TokenVault(store, keys or [generate_key()], oauth=oauth, async_oauth=aoauth, **kw)
 
 
 @pytest.fixture
-def vault(tmp_path: Path, acc: Accounts) -> Iterator[TokenVault]:
-    v = make_vault(tmp_path / "v.db", acc)
+def vault(make_store: StoreFactory, acc: Accounts) -> Iterator[TokenVault]:
+    v = make_vault(make_store, acc)
     yield v
-    v.engine.dispose()
+    v.close()
 
 
 def seed(vault: TokenVault, acc: Accounts, expires_at: float | None = None) -> None:
@@ -281,46 +281,33 @@ def test_one_vault_from_two_event_loops(vault: TokenVault, acc: Accounts) -> Non
 # ---------------------------------------------------------------- failed commit (item 4)
 
 
-def _hog(path: Path, seconds: float) -> threading.Thread:
-    def run() -> None:
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        time.sleep(seconds)
-        conn.execute("ROLLBACK")
-        conn.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-def test_commit_is_retried_while_the_database_is_busy(tmp_path: Path, acc: Accounts) -> None:
-    path = tmp_path / "v.db"
-    vault = make_vault(path, acc, busy_timeout=0.2, commit_budget=5.0)
+def test_commit_is_retried_while_the_database_is_busy(
+    make_store: StoreFactory, acc: Accounts
+) -> None:
+    vault = make_vault(make_store, acc, busy_timeout=0.2, commit_budget=5.0)
     seed(vault, acc)
     hogs: list[threading.Thread] = []
 
     def after(req: httpx2.Request, minted: dict[str, Any]) -> None:
-        hogs.append(_hog(path, 0.8))
+        hogs.append(hog(vault, 111, 0.8))
         time.sleep(0.1)
 
     acc.after = after  # type: ignore[assignment]
     assert vault.token_provider(111).get_token() == "ory_at_2"
     hogs[0].join()
     assert vault.tokens(111).access_token == "ory_at_2"
-    vault.engine.dispose()
+    vault.close()
 
 
 def test_commit_that_finally_fails_is_reported_not_waited_for(
-    tmp_path: Path, acc: Accounts, caplog: pytest.LogCaptureFixture
+    make_store: StoreFactory, acc: Accounts, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "v.db"
-    vault = make_vault(path, acc, busy_timeout=0.1, commit_budget=0.3)
+    vault = make_vault(make_store, acc, busy_timeout=0.1, commit_budget=0.3)
     seed(vault, acc)
     hogs: list[threading.Thread] = []
 
     def after(req: httpx2.Request, minted: dict[str, Any]) -> None:
-        hogs.append(_hog(path, 1.0))
+        hogs.append(hog(vault, 111, 1.0))
         time.sleep(0.1)
 
     acc.after = after  # type: ignore[assignment]
@@ -335,7 +322,7 @@ def test_commit_that_finally_fails_is_reported_not_waited_for(
     assert time.monotonic() - started < 2
     assert vault.get(111).status is StoreStatus.REFRESH_INTERRUPTED
     assert acc.presented == ["ory_rt_1"]
-    vault.engine.dispose()
+    vault.close()
 
 
 # ------------------------------------------------------------ generation, uninstall (item 5)
@@ -357,9 +344,7 @@ def test_invalid_grant_for_an_older_generation_is_superseded(
     assert vault.token_provider(111).get_token() == "ory_at_2"
     record = vault.get(111)
     assert record.status is StoreStatus.ACTIVE
-    with vault.engine.connect() as conn:
-        states = conn.execute(sa.select(refresh_journal.c.state)).scalars().all()
-    assert states == ["superseded"]
+    assert [entry.state for entry in vault.journal(111)] == ["superseded"]
 
 
 def test_failure_never_overwrites_uninstalled(vault: TokenVault, acc: Accounts) -> None:
@@ -379,38 +364,26 @@ def test_failure_never_overwrites_uninstalled(vault: TokenVault, acc: Accounts) 
 
 
 def _foreign_lease(vault: TokenVault, age: float) -> None:
-    with vault.engine.begin() as conn:
-        db_now = conn.execute(sa.select(vault._db_now())).scalar_one()
-        conn.execute(
-            stores.update().values(
-                lease_id="theirs",
-                lease_owner="another-process",
-                lease_pid=1,
-                lease_host="host-a",
-                lease_node="other-boot|pid:[9]|1",
-                lease_started_at=db_now - age,
-                lease_journal_id=0,
-            )
-        )
+    set_lease(vault, 111, age=age)
 
 
-def test_lease_age_uses_the_database_clock(tmp_path: Path, acc: Accounts) -> None:
+def test_lease_age_uses_the_database_clock(make_store: StoreFactory, acc: Accounts) -> None:
     keys = [generate_key()]
-    skewed = make_vault(tmp_path / "v.db", acc, keys, clock=lambda: time.time() + 3600)
+    skewed = make_vault(make_store, acc, keys, clock=lambda: time.time() + 3600)
     seed(skewed, acc)
     _foreign_lease(skewed, age=1)
     assert skewed.find_interrupted() == []
     assert skewed.recover_interrupted() == []
     assert skewed.get(111).status is StoreStatus.ACTIVE
-    skewed.engine.dispose()
+    skewed.close()
 
 
 def test_list_is_read_only_and_operator_retry_waits_for_the_timeout(
     vault: TokenVault, acc: Accounts
 ) -> None:
     seed(vault, acc)
-    with vault.engine.begin() as conn:
-        conn.execute(stores.update().values(status=StoreStatus.REFRESH_INTERRUPTED.value))
+    with vault.store.write() as tx:
+        tx.update(111, {"status": StoreStatus.REFRESH_INTERRUPTED.value})
     _foreign_lease(vault, age=10)
     assert [i.store_id for i in vault.find_interrupted()] == [111]
     with pytest.raises(RefreshInterruptedError, match="Retry"):
@@ -421,29 +394,31 @@ def test_list_is_read_only_and_operator_retry_waits_for_the_timeout(
 
 
 def test_lease_owner_is_renewed_after_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    parent = vault_module._process()
-    monkeypatch.setattr(vault_module.os, "getpid", lambda: parent.pid + 100_000)
-    child = vault_module._process()
+    identity = ProcessIdentity()
+    parent = identity.current()
+    monkeypatch.setattr(identity_module.os, "getpid", lambda: parent.pid + 100_000)
+    child = identity.current()
     assert child.pid == parent.pid + 100_000 and child.owner != parent.owner
     monkeypatch.undo()
-    assert vault_module._process().pid == os.getpid()
+    assert identity.current().pid == os.getpid()
 
 
 # ------------------------------------------------------------------- fast path (item 11)
 
 
-def test_fresh_token_needs_no_write_lock(tmp_path: Path, acc: Accounts) -> None:
-    path = tmp_path / "v.db"
-    vault = make_vault(path, acc, busy_timeout=0.2)
+def test_fresh_token_needs_no_write_lock(make_store: StoreFactory, acc: Accounts) -> None:
+    vault = make_vault(make_store, acc, busy_timeout=0.2)
     seed(vault, acc, expires_at=time.time() + 10 * 86400)
-    hog = _hog(path, 1.0)
-    time.sleep(0.1)
+    holder = hog(vault, 111, 1.0)
     assert vault.token_provider(111).get_token() == "ory_at_1"
-    hog.join()
-    vault.engine.dispose()
+    holder.join()
+    vault.close()
 
 
 # ------------------------------------------------------------ Easy and Custom mode (9, 13, 14)
+
+#: An absolute expiry two weeks ahead, as Salla sends in app.store.authorize.
+SOON = int(time.time()) + 14 * 86_400
 
 SECRET = "whsec"
 
@@ -454,7 +429,7 @@ def _event(event: str, when: str, data: dict[str, Any]) -> tuple[bytes, dict[str
     return raw, {"X-Salla-Signature": compute_signature(raw, SECRET)}
 
 
-def _authorize(token: str, when: str, expires: int = 1_900_000_000) -> tuple[bytes, dict[str, str]]:
+def _authorize(token: str, when: str, expires: int = SOON) -> tuple[bytes, dict[str, str]]:
     data = {"access_token": token, "refresh_token": "rt" + token, "expires": expires}
     return _event("app.store.authorize", when, data)
 
@@ -466,7 +441,7 @@ def test_late_authorize_is_ignored(vault: TokenVault) -> None:
         await easy.handle_app_event(*_authorize("atB", "2025-01-01 10:02:00"))
         await easy.handle_app_event(*_authorize("atA", "2025-01-01 10:00:00"))
         # Same second: the later expiry wins.
-        await easy.handle_app_event(*_authorize("atC", "2025-01-01 10:02:00", 1_800_000_000))
+        await easy.handle_app_event(*_authorize("atC", "2025-01-01 10:02:00", SOON - 3600))
 
     anyio.run(main)
     assert vault.tokens(321).access_token == "atB"

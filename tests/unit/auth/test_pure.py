@@ -16,7 +16,7 @@ from sallakit._exceptions import (
 )
 from sallakit.auth import TokenCipher, generate_key, parse_expiry, sign_state, verify_state
 from sallakit.auth._refresh import Action, Lease, Snapshot, StoreStatus, decide, lease_is_dead
-from sallakit.auth._tokens import parse_token_response, parse_user_info
+from sallakit.auth._tokens import MAX_TOKEN_LIFETIME, parse_token_response, parse_user_info
 
 NOW = 1_750_000_000.0
 SECRET = "0123456789abcdef-state-secret"
@@ -43,7 +43,7 @@ def test_no_expiry_is_an_exchange_error() -> None:
         parse_expiry({"expires": "soon"}, now=NOW)
 
 
-@given(st.integers(min_value=0, max_value=10**9))
+@given(st.integers(min_value=0, max_value=int(MAX_TOKEN_LIFETIME)))
 def test_any_duration_lands_after_now(seconds: int) -> None:
     assert parse_expiry({"expires": seconds}, now=NOW) == NOW + seconds
 
@@ -220,8 +220,10 @@ def test_lease_liveness() -> None:
 
 
 def test_snapshot_and_begin_reprs_show_no_token() -> None:
-    from sallakit.auth._vault import _Begin
+    from sallakit.auth._leases import RefreshAttempt
 
     assert "at1" not in repr(_snap())
-    begin = _Begin(Action.REFRESH, access_token="ory_at_secret", refresh_token="ory_rt_secret")
+    begin = RefreshAttempt(
+        Action.REFRESH, access_token="ory_at_secret", refresh_token="ory_rt_secret"
+    )
     assert "secret" not in repr(begin)

@@ -44,13 +44,30 @@ def test_bursts_while_plenty_remains() -> None:
 
 
 def test_paces_when_low_and_waits_for_reset_when_empty() -> None:
-    bucket = Bucket()
+    bucket = Bucket(shared_seen_at=NOW)  # another client of the store: the reserve is kept
     bucket.on_headers(RateLimitHeaders(100, 5, NOW + 50), others_in_flight=0)
     bucket.on_send(NOW)  # remaining 4, low: spread 4 calls over 50 s
     assert bucket.delay(NOW) == pytest.approx(12.5)
     bucket.on_headers(RateLimitHeaders(100, 0, NOW + 50), others_in_flight=0)
     assert bucket.delay(NOW + 10) == pytest.approx(40.0)
     assert bucket.delay(NOW + 50) == 0.0
+
+
+def test_the_reserve_is_kept_while_another_client_spends_and_released_when_alone() -> None:
+    bucket = Bucket()
+    bucket.on_headers(RateLimitHeaders(100, 30, NOW + 60), others_in_flight=0, now=NOW)
+    bucket.on_send(NOW)  # we expect 29; alone, 29 of 100 is no reason to pace
+    bucket.on_send(NOW)
+    assert bucket.reserve_fraction(NOW) == pytest.approx(0.02)
+    bucket.remaining = 15
+    assert bucket.delay(NOW) == 0.0
+    # The server counts 5 fewer than we sent: someone else spends this store's budget.
+    bucket.on_headers(RateLimitHeaders(100, 10, NOW + 60), others_in_flight=0, now=NOW)
+    assert bucket.shared_seen_at == NOW
+    assert bucket.reserve_fraction(NOW) == pytest.approx(0.2)
+    assert bucket.delay(NOW) > 0  # 10 left of 100, under the 20 % reserve: paced
+    # Nobody else for a while: the reserve is released again.
+    assert bucket.reserve_fraction(NOW + 600) == pytest.approx(0.02)
 
 
 def test_in_flight_requests_are_subtracted_and_old_responses_cannot_raise_the_estimate() -> None:

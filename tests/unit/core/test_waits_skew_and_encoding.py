@@ -90,7 +90,7 @@ def test_past_reset_without_date_counts_as_unknown_and_paces_by_limit() -> None:
     }
     parsed = parse_rate_limit_headers(headers, NOW)
     assert parsed is not None and parsed.reset_at is None
-    bucket = Bucket()
+    bucket = Bucket(shared_seen_at=NOW)  # the 20 % reserve applies
     bucket.on_headers(parsed, others_in_flight=0)
     bucket.last_sent = NOW
     assert bucket.delay(NOW) == pytest.approx(0.5)  # 60 s / 120 calls

@@ -16,8 +16,9 @@ from __future__ import annotations
 import http
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -45,7 +46,9 @@ from sallakit.api._core._retry import parse_retry_after
 
 __all__ = [
     "STATUS_ERRORS",
+    "WRITE_MAY_HAVE_APPLIED",
     "classify_unauthorized",
+    "field_summary",
     "map_status_error",
     "map_transport_error",
     "parse_body",
@@ -124,6 +127,22 @@ def _fields(raw: Any) -> dict[str, list[str]]:
 
 
 _UNSET: Any = object()
+
+WRITE_MAY_HAVE_APPLIED = (
+    "the request may have reached Salla and been applied (request_sent=True): check before "
+    "sending it again"
+)
+_FIELDS_SHOWN = 5
+
+
+def field_summary(fields: Mapping[str, Sequence[str]]) -> str:
+    """``name: required; price: must be a number`` for the first few fields."""
+    parts = [f"{name}: {' '.join(messages)}" for name, messages in list(fields.items())]
+    shown = "; ".join(parts[:_FIELDS_SHOWN])
+    more = len(parts) - _FIELDS_SHOWN
+    return shown + (f" (and {more} more fields)" if more > 0 else "")
+
+
 _EXCERPT = 200
 
 
@@ -161,6 +180,7 @@ def map_status_error(
     now: float,
     retry_after: float | None = _UNSET,
     reason: str = "",
+    idempotent: bool = True,
 ) -> SallaError:
     """Translate an error response into the exception to raise.
 
@@ -173,6 +193,8 @@ def map_status_error(
         now: Current Unix time, for ``Retry-After`` given as an HTTP date.
         retry_after: The already parsed ``Retry-After`` (parsed from ``headers`` if omitted).
         reason: The HTTP reason phrase, the message of last resort.
+        idempotent: Whether the request could be replayed harmlessly; a server error on one
+            that could not says that the write may have been applied.
 
     Returns:
         ReinstallRequiredError for ``invalid_grant`` bodies, otherwise an APIStatusError subclass
@@ -223,8 +245,15 @@ def map_status_error(
     # The exception's str() starts with the status: a message that repeats it ("502 Bad
     # Gateway", a proxy page's title) would read "502 502 Bad Gateway".
     message = _without_status(message, status_code)
+    text = message or _without_status(reason, status_code) or _phrase(status_code)
+    if fields:
+        # The useful part of a 422 is which field is wrong: "alert.invalid_fields" alone says
+        # nothing. Salla's own validation messages, a few fields at most.
+        text = f"{text}: {field_summary(fields)}"
+    if status_code >= 500 and not idempotent:
+        text += f"; {WRITE_MAY_HAVE_APPLIED}"
     return cls(
-        message or _without_status(reason, status_code) or _phrase(status_code),
+        text,
         status_code=status_code,
         method=method,
         url=url,
@@ -236,21 +265,30 @@ def map_status_error(
     )
 
 
-def map_transport_error(exc: Exception, *, method: str, url: str) -> APIConnectionError:
+def map_transport_error(
+    exc: Exception, *, method: str, url: str, idempotent: bool = True
+) -> APIConnectionError:
     """Translate an httpx2 exception raised while sending into APIConnectionError.
 
     ``request_sent`` is False only for failures to connect: then Salla certainly never saw the
-    request, which is the one case in which a write may be replayed.
+    request, which is the one case in which a write may be replayed. The text names the host (a
+    wrong base URL shows at once) and, for a write that may have arrived, says so: repeating it
+    blindly could create a second order.
     """
     not_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
     kind = type(exc).__name__
+    host = urlsplit(url).netloc or "Salla"
+    sent_note = "" if not_sent or idempotent else f"; {WRITE_MAY_HAVE_APPLIED}"
     if isinstance(exc, httpx2.TimeoutException):
         return APITimeoutError(
-            f"Request to Salla timed out ({kind})",
+            f"Request to Salla at {host} timed out ({kind}){sent_note}",
             method=method,
             url=url,
             request_sent=not not_sent,
         )
     return APIConnectionError(
-        f"Could not reach Salla ({kind})", method=method, url=url, request_sent=not not_sent
+        f"Could not reach Salla at {host} ({kind}){sent_note}",
+        method=method,
+        url=url,
+        request_sent=not not_sent,
     )

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_PER_PAGE",
     "PageInfo",
     "PageWalker",
+    "ShiftTracker",
     "check_per_page",
     "item_id",
     "parse_page_info",
@@ -181,3 +182,32 @@ class PageWalker:
             return None
         self.page = current + 1
         return self.page
+
+
+class ShiftTracker:
+    """Notices rows deleted during a walk: ``total`` dropped between two pages.
+
+    With offset pages, a row deleted before the page being read moves every later row one place
+    up, so one row crosses onto a page already read and is never seen. ``deleted`` is the largest
+    drop of ``total`` seen during the walk (0 when the list did not shrink).
+    """
+
+    def __init__(self) -> None:
+        self.first_total: int | None = None
+        self.lowest_total: int | None = None
+
+    def observe(self, info: PageInfo | None) -> None:
+        """Record the ``total`` of one page."""
+        if info is None or info.total is None:
+            return
+        if self.first_total is None:
+            self.first_total = info.total
+        if self.lowest_total is None or info.total < self.lowest_total:
+            self.lowest_total = info.total
+
+    @property
+    def deleted(self) -> int:
+        """How far ``total`` dropped during the walk."""
+        if self.first_total is None or self.lowest_total is None:
+            return 0
+        return max(0, self.first_total - self.lowest_total)

@@ -37,8 +37,13 @@ __all__ = [
 CUSTOMERS_BUDGET = (500, 600.0)
 """Salla's separate budget for ``/customers*``: 500 requests per 10 minutes."""
 
-# Below this fraction of the limit we stop bursting and pace the remaining calls.
+# Below this fraction of the limit we stop bursting and pace the remaining calls: the reserve left
+# for the store's other clients (other processes, other hosts) while they are around.
 LOW_WATERMARK_FRACTION = 0.2
+# Alone on a store (no other client seen for SHARED_MEMORY_SECONDS), the reserve shrinks to this
+# fraction: pacing starts only near the end of the bucket.
+SOLE_CLIENT_WATERMARK_FRACTION = 0.02
+SHARED_MEMORY_SECONDS = 120.0
 # A reset at or above this is a Unix time; below it, seconds from now.
 _EPOCH_THRESHOLD = 1_000_000_000
 # Added to every announced reset: the server's ``Date`` has one-second resolution and the response
@@ -155,6 +160,15 @@ class Bucket:
     remaining: int | None = None
     reset_at: float | None = None
     last_sent: float | None = None
+    # When a response last showed requests this process did not send (another client of the
+    # store); None when never seen.
+    shared_seen_at: float | None = None
+
+    def reserve_fraction(self, now: float) -> float:
+        """The share of the bucket kept back for other clients (paced instead of burst)."""
+        if self.shared_seen_at is not None and now - self.shared_seen_at < SHARED_MEMORY_SECONDS:
+            return LOW_WATERMARK_FRACTION
+        return SOLE_CLIENT_WATERMARK_FRACTION
 
     def delay(self, now: float) -> float:
         """Seconds to wait before the next request may go out (0 = now)."""
@@ -166,7 +180,7 @@ class Bucket:
             if self.reset_at is None:
                 return 1.0  # Salla still leaks one request per second when the bucket is full
             return self.reset_at - now
-        low = max(1, int((self.limit or 0) * LOW_WATERMARK_FRACTION))
+        low = max(1, int((self.limit or 0) * self.reserve_fraction(now)))
         if self.remaining > low or self.last_sent is None:
             return 0.0
         if self.reset_at is None:
@@ -189,13 +203,22 @@ class Bucket:
             self.remaining -= 1
         self.last_sent = now
 
-    def on_headers(self, headers: RateLimitHeaders, *, others_in_flight: int) -> None:
-        """Take the server's figures, minus requests still in flight that it has not counted."""
+    def on_headers(
+        self, headers: RateLimitHeaders, *, others_in_flight: int, now: float | None = None
+    ) -> None:
+        """Take the server's figures, minus requests still in flight that it has not counted.
+
+        A figure below what our own sends explain (by more than one, for rounding) means another
+        client spends this store's budget: the reserve is kept for a while (see
+        :meth:`reserve_fraction`).
+        """
         if headers.limit is not None:
             self.limit = headers.limit
         if headers.remaining is None:
             return
         estimate = max(0, headers.remaining - others_in_flight)
+        if self.remaining is not None and now is not None and estimate < self.remaining - 1:
+            self.shared_seen_at = now
         new_window = headers.reset_at is not None and (
             self.reset_at is None or headers.reset_at > self.reset_at
         )
@@ -283,6 +306,6 @@ class RateLimitState:
         # against the general bucket (on_send).
         bucket = self.customers if customers else self.general
         if parsed is not None:
-            bucket.on_headers(parsed, others_in_flight=others_in_flight)
+            bucket.on_headers(parsed, others_in_flight=others_in_flight, now=now)
         if status == 429:
             bucket.on_rate_limited(retry_after, now)

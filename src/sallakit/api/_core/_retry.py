@@ -129,6 +129,7 @@ def decide_retry(
     retry_after: float | None = None,
     rand: float = 0.5,
     idempotent: bool | None = None,
+    bad_body: bool = False,
 ) -> RetryDecision:
     """Decide whether a failed attempt is retried and after how long.
 
@@ -144,6 +145,8 @@ def decide_retry(
         idempotent: Whether replaying the request is harmless; None decides by the method. The
             registry sets it per endpoint: some PUTs perform an action (a refund, a quantity
             increment) and must be treated like a POST.
+        bad_body: A success status whose body is truncated or not JSON: a broken answer like a
+            gateway's 502, retried the same way (idempotent requests only).
 
     Returns:
         The decision, with the delay to sleep before the next attempt.
@@ -153,7 +156,10 @@ def decide_retry(
         return RetryDecision(False, reason="retries exhausted")
     if idempotent is None:
         idempotent = method in IDEMPOTENT_METHODS
-    if connection_error:
+    if bad_body:
+        if not idempotent:
+            return RetryDecision(False, reason="write answered with a broken body")
+    elif connection_error:
         # A write whose request may have reached Salla might have been applied: replaying it
         # could create a second order or webhook. Only a failure to connect is safe.
         if not idempotent and request_sent:

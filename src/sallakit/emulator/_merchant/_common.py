@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
+from sallakit.emulator._cache import Pending
 from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext
 
 from ._schema import data_schema, schema_type
@@ -51,13 +53,30 @@ def list_response(
     window, pagination = paginate(
         request, ctx, len(rows), f"{base_url(request)}{concrete_path(request)}"
     )
-    data = [render(row) for row in rows[window]]
+    page = rows[window]
+    data: list[Any]
+    if ctx.render_cache is not None and page and hasattr(page[0], "id"):
+        # Records (they have an id) are rendered on a cache miss only: see ``_cache``.
+        base = _cache_key(request, ctx)
+        data = [Pending((base, type(row).__name__, row.id), partial(render, row)) for row in page]  # type: ignore[attr-defined]
+    else:
+        data = [render(row) for row in page]
     if not request.endpoint.paginated:
         # Some lists (order items, statuses) are documented without pagination.
         return ApiResponse(
             data=[render(row) for row in rows], status=request.endpoint.success_status
         )
     return ApiResponse(data=data, status=request.endpoint.success_status, pagination=pagination)
+
+
+def _cache_key(request: ApiRequest, ctx: RequestContext) -> tuple[Any, ...]:
+    # Everything a row's rendering may depend on besides the store's data (whose version the
+    # cache checks): the endpoint, the language, quirks, the calling app, and the filters and
+    # options of the query (``fields[]``, ``format``, ``with``).
+    query = tuple(
+        sorted((k, tuple(v)) for k, v in request.query.items() if k not in ("page", "per_page"))
+    )
+    return (request.endpoint.client_method, ctx.language, ctx.quirks, ctx.app_id, query)
 
 
 def ack(request: ApiRequest, ctx: RequestContext, *, deleted: bool = False) -> ApiResponse:

@@ -132,7 +132,8 @@ def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
 
 
 def _item_id_value(raw: str) -> int | str:
-    return int(raw) if raw.isdigit() else raw
+    # At most 19 ASCII digits: ``int`` refuses thousands, and no Salla id is that long.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else raw
 
 
 def render_item(item: Mapping[str, Any], schema: Mapping[str, Any] | None) -> Any:

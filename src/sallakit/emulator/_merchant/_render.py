@@ -1,8 +1,11 @@
 """Salla-shaped JSON built from the compact records, on read.
 
 Each function takes the request context (language, quirks) and the store, and returns the plain
-JSON value Salla would put under ``data``. Quirks mode reproduces documented type drift (string
-amounts and quantities, ``sale_end: {}``); otherwise values follow the published schemas' types.
+JSON value Salla would put under ``data``. Quirks mode reproduces only the type drift the facts
+file documents from Salla's own examples: product ``quantity``, ``notify_quantity`` and
+``cost_price`` and ``skus[].stock_quantity`` as strings (``"50"``, ``"35"``), ``sale_end: {}``.
+Money objects keep numeric amounts in both modes (``{"amount": 100, "currency": "SAR"}``, as
+every published example shows); ``tax.percent`` is always the string ``"15.00"``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "customer_json",
     "history_json",
     "image_url",
+    "invoice_json",
     "order_amounts",
     "order_json",
     "order_item_json",
@@ -260,10 +264,10 @@ def product_json(
         "sku": p.sku,
         "type": p.product_type,
         "name": name,
-        "price": money(price, cur, q),
-        "taxed_price": money(price + tax_of(price), cur, q),
-        "pre_tax_price": money(price, cur, q),
-        "tax": money(tax_of(price), cur, q),
+        "price": money(price, cur),
+        "taxed_price": money(price + tax_of(price), cur),
+        "pre_tax_price": money(price, cur),
+        "tax": money(tax_of(price), cur),
         "quantity": quantity,
         "unlimited_quantity": p.unlimited,
         "status": status,
@@ -293,7 +297,7 @@ def product_json(
             "short_link_code": f"p{p.id % 10_000_000:07d}",
             "description": localized(ctx, p.description_ar, p.description_en) or f"<p>{name}</p>",
             "views": p.views,
-            "sale_price": money(p.sale_price, cur, q),
+            "sale_price": money(p.sale_price, cur),
             "sale_end": _sale_end(ctx, p),
             "require_shipping": p.product_type == "product",
             "cost_price": (str(amount(p.cost)) if q else amount(p.cost)),
@@ -316,7 +320,7 @@ def product_json(
             ],
             "sold_quantity": p.sold,
             "rating": {"total": 0, "count": 0, "rate": 0},
-            "regular_price": money(p.price, cur, q),
+            "regular_price": money(p.price, cur),
             "max_items_per_user": 0,
             "maximum_quantity_per_order": None,
             "show_in_app": True,
@@ -357,11 +361,11 @@ def option_value_json(
     ctx: RequestContext, o: OptionRec, v: OptionValueRec, p: ProductRec
 ) -> dict[str, Any]:
     """One option value as the product details and ``GET /products/options/values/{id}``."""
-    q, cur = ctx.quirks, ctx.store.currency
+    cur = ctx.store.currency
     return {
         "id": v.id,
         "name": localized(ctx, v.name_ar, v.name_en),
-        "price": money(v.price, cur, q),
+        "price": money(v.price, cur),
         "formatted_price": f"{amount(v.price)} ر.س",
         "display_value": v.display_value or v.name_en,
         "advance": False,
@@ -413,10 +417,10 @@ def sku_json(ctx: RequestContext, p: ProductRec, i: int) -> dict[str, Any]:
     stock = (p.variant_qty or [])[i] if i < len(p.variant_qty or []) else 0
     return {
         "id": v.id,
-        "price": money(sale or regular, cur, q),
-        "regular_price": money(regular, cur, q),
-        "cost_price": money(cost, cur, q),
-        "sale_price": money(sale, cur, q),
+        "price": money(sale or regular, cur),
+        "regular_price": money(regular, cur),
+        "cost_price": money(cost, cur),
+        "sale_price": money(sale, cur),
         "has_special_price": bool(sale),
         "stock_quantity": str(stock) if q else stock,
         "unlimited_quantity": p.unlimited,
@@ -492,11 +496,11 @@ def customer_json(
             "is_inactive": False,
             "is_notifications_enabled": True,
             "total_points": 0,
-            "wallet_balance": money(0, ctx.store.currency, ctx.quirks),
+            "wallet_balance": money(0, ctx.store.currency),
             "country_id": COUNTRY_IDS.get(country_code, 0),
             "orders_count": count,
-            "orders_amount": money(total, ctx.store.currency, ctx.quirks),
-            "orders_average": money(total // count if count else 0, ctx.store.currency, ctx.quirks),
+            "orders_amount": money(total, ctx.store.currency),
+            "orders_average": money(total // count if count else 0, ctx.store.currency),
             "latest_purchase": date_obj(last) if last else None,
         }
         out.update({k: v for k, v in extra.items() if k in fields})
@@ -530,12 +534,12 @@ def _cancellable(o: OrderRec) -> bool:
 
 def order_summary_json(ctx: RequestContext, store: StoreData, o: OrderRec) -> dict[str, Any]:
     """An order as ``GET /orders`` lists it: a summary without customer or amounts."""
-    q, cur = ctx.quirks, ctx.store.currency
+    cur = ctx.store.currency
     _, _, _, total = order_amounts(o)
     return {
         "id": o.id,
         "reference_id": o.reference_id,
-        "total": money(total, cur, q),
+        "total": money(total, cur),
         "date": date_obj(o.created),
         "status": _order_status(ctx, o.status_id, store.custom_status_of(o)),
         "draft": False,
@@ -561,7 +565,7 @@ def order_json(
     ctx: RequestContext, store: StoreData, o: OrderRec, *, light: bool = False
 ) -> dict[str, Any]:
     """An order as ``GET /orders/{id}`` (and order events) show it."""
-    q, cur = ctx.quirks, ctx.store.currency
+    cur = ctx.store.currency
     sub_total, shipping, tax, total = order_amounts(o)
     customer = store.customers.get(o.customer_id)
     customer_obj = customer_json(ctx, customer) if customer else None
@@ -595,17 +599,17 @@ def order_json(
         "payment_method": o.payment_method,
         "currency": cur,
         "amounts": {
-            "sub_total": money(sub_total, cur, q),
-            "shipping_cost": money(shipping, cur, q),
-            "cash_on_delivery": money(0, cur, q),
+            "sub_total": money(sub_total, cur),
+            "shipping_cost": money(shipping, cur),
+            "cash_on_delivery": money(0, cur),
             "tax": {
                 "percent": f"{TAX_PERCENT}.00",
-                "amount": money(tax, cur, q),
+                "amount": money(tax, cur),
             },
             "discounts": [],
-            "total": money(total, cur, q),
+            "total": money(total, cur),
         },
-        "total": money(total, cur, q),
+        "total": money(total, cur),
         "can_cancel": _cancellable(o),
         "show_weight": True,
         "can_reorder": True,
@@ -631,11 +635,39 @@ def order_json(
     return out
 
 
+def invoice_json(ctx: RequestContext, store: StoreData, o: OrderRec) -> dict[str, Any]:
+    """The invoice Salla issues for an order (``invoice.created``)."""
+    cur = ctx.store.currency
+    sub_total, shipping, tax, total = order_amounts(o)
+    issued = max(o.updated, o.created)
+    return {
+        "id": derive_id(o.id, 4),
+        "order_id": o.id,
+        "invoice_number": f"INV-{o.reference_id}",
+        "uuid": f"{derive_id(o.id, 5):08x}-0000-4000-8000-{o.id:012x}"[:36],
+        "type": "invoice",
+        "date": date_str(issued),
+        "payment_method": o.payment_method,
+        "sub_total": money(sub_total, cur),
+        "shipping_cost": money(shipping, cur),
+        "tax": {"percent": f"{TAX_PERCENT}.00", "amount": money(tax, cur)},
+        "total": money(total, cur),
+        "items": [
+            {
+                "name": _item_name(ctx, it),
+                "quantity": it.quantity,
+                "price": money(it.unit_price, cur),
+            }
+            for it in o.items
+        ],
+    }
+
+
 def order_item_json(
     ctx: RequestContext, store: StoreData, o: OrderRec, it: OrderItemRec
 ) -> dict[str, Any]:
     """An order line as ``GET /orders/items?order_id=`` shows it."""
-    q, cur = ctx.quirks, ctx.store.currency
+    cur = ctx.store.currency
     line = it.unit_price * it.quantity
     options: list[dict[str, Any]] = []
     product = store.products.get(it.product_id)
@@ -656,7 +688,7 @@ def order_item_json(
                         {
                             "id": val.id,
                             "name": localized(ctx, val.name_ar, val.name_en),
-                            "price": money(val.price, cur, q),
+                            "price": money(val.price, cur),
                         }
                     ],
                 }
@@ -671,10 +703,10 @@ def order_item_json(
         "weight": 0.5,
         "weight_label": "٥٠٠ جم",
         "amounts": {
-            "price_without_tax": money(it.unit_price, cur, q),
-            "total_discount": money(0, cur, q),
-            "tax": {"percent": f"{TAX_PERCENT}.00", "amount": money(tax_of(line), cur, q)},
-            "total": money(line, cur, q),
+            "price_without_tax": money(it.unit_price, cur),
+            "total_discount": money(0, cur),
+            "tax": {"percent": f"{TAX_PERCENT}.00", "amount": money(tax_of(line), cur)},
+            "total": money(line, cur),
         },
         "notes": "",
         "options": options,
@@ -717,7 +749,7 @@ def history_json(ctx: RequestContext, store: StoreData, h: HistoryRec) -> dict[s
 
 
 def shipment_json(ctx: RequestContext, store: StoreData, s: ShipmentRec) -> dict[str, Any]:
-    q, cur = ctx.quirks, ctx.store.currency
+    cur = ctx.store.currency
     order = store.orders.get(s.order_id)
     courier_id, courier_ar, courier_en = COURIERS[s.courier]
     customer = store.customers.get(order.customer_id) if order else None
@@ -745,8 +777,8 @@ def shipment_json(ctx: RequestContext, store: StoreData, s: ShipmentRec) -> dict
         "payment_method": s.payment_method,
         "source": "api",
         "status": s.status,
-        "total": money(total, cur, q),
-        "cash_on_delivery": money(total if s.payment_method == "cod" else 0, cur, q),
+        "total": money(total, cur),
+        "cash_on_delivery": money(total if s.payment_method == "cod" else 0, cur),
         "is_international": country_code != "SA",
         "total_weight": {
             "value": sum(it.quantity for it in order.items) * 0.5 if order else 0,
@@ -763,7 +795,7 @@ def shipment_json(ctx: RequestContext, store: StoreData, s: ShipmentRec) -> dict
                 "external_id": None,
                 "name": _item_name(ctx, it),
                 "sku": it.sku,
-                "price": money(it.unit_price, cur, q),
+                "price": money(it.unit_price, cur),
                 "quantity": it.quantity,
                 "weight": {"value": 0.5, "units": "kg"},
                 "options": [],

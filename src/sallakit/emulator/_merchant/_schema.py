@@ -21,6 +21,7 @@ every response; ``conform`` stays the reference the plan is tested against.
 
 from __future__ import annotations
 
+import math
 import pickle
 import uuid
 import zlib
@@ -412,7 +413,7 @@ def _coerce_scalar(value: Any, kind: str | None, name: str) -> Any:
         if isinstance(value, str):
             try:
                 return int(float(value))
-            except ValueError:
+            except (ValueError, OverflowError):  # "abc", "nan"; "1e999" is infinite
                 return 0
         return int(bool(value)) if isinstance(value, bool) else 0
     if kind == "number":
@@ -423,6 +424,8 @@ def _coerce_scalar(value: Any, kind: str | None, name: str) -> Any:
                 number = float(value)
             except ValueError:
                 return 0
+            if not math.isfinite(number):
+                return 0  # JSON has no infinity or NaN
             return int(number) if number.is_integer() else number
         return 0
     if kind == "boolean":

@@ -120,7 +120,10 @@ def parse_int(value: Any) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
+        # ``isdigit`` accepts any Unicode digit and ``int`` refuses over 4,300 of them: no
+        # id, page or quantity has more than 19 ASCII digits, so longer ones are not numbers.
+        digits = text.removeprefix("-")
+        if digits.isascii() and digits.isdigit() and len(digits) <= 19:
             return int(text)
     return None
 

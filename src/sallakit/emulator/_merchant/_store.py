@@ -8,6 +8,7 @@ input like Salla does (404 for unknown ids, 422 for missing fields) by raising
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ from ._tables import CITIES, COURIERS, PAYMENT_METHODS, STATUS_BY_ID, STATUS_BY_
 __all__ = ["StoreData"]
 
 _PRODUCT_STATUSES = ("sale", "out", "hidden")
+MAX_HALALAS = 10**15
+"""The largest amount accepted, in halalas (ten trillion riyals): beyond, a 422."""
 # Shipment statuses every published shipment schema accepts.
 _SHIPMENT_STATUSES = frozenset(
     {"created", "in_progress", "delivering", "delivered", "shipped", "cancelled"}
@@ -52,9 +55,13 @@ def _halalas(value: Any) -> int | None:
     if isinstance(value, dict):
         value = value.get("amount")
     try:
-        return round(float(value) * 100)
-    except (TypeError, ValueError):
+        halalas = float(value) * 100
+    except (TypeError, ValueError, OverflowError):
         return None
+    # ``1e308`` riyals (or ``inf``) is no price: refused like any other non-amount.
+    if not math.isfinite(halalas) or abs(halalas) > MAX_HALALAS:
+        return None
+    return round(halalas)
 
 
 def _names(value: Any, fallback_ar: str = "", fallback_en: str = "") -> tuple[str, str]:
@@ -840,6 +847,19 @@ class StoreData:
         self._emit_order(ctx, "order.created", o)
         return r.order_json(ctx, self, o)
 
+    def delete_order(self, ctx: RequestContext, order_id: Any) -> None:
+        """Remove an order and its shipments; emits ``order.deleted`` with its last shape."""
+        o = self.order(ctx, order_id)
+        payload = r.order_json(ctx, self, o)
+        for sid in self.order_shipments.pop(o.id, []):
+            self.shipments.pop(sid, None)
+        for it in o.items:
+            if self.item_order is not None:
+                self.item_order.pop(it.id, None)
+        del self.orders[o.id]
+        self.serial += 1
+        emit(ctx, "order.deleted", payload, "/orders/{}")
+
     def _last_orders(self) -> list[OrderRec]:
         # Orders are inserted in creation order; the newest few carry the highest reference.
         return list(self.orders.values())[-5:] if self.orders else []
@@ -949,6 +969,7 @@ class StoreData:
         o.updated = now if now > o.updated else o.updated + 1
         self.serial += 1
         self._emit_order(ctx, "order.products.updated", o)
+        self._emit_order(ctx, "order.total.price.updated", o)
         self._emit_order(ctx, "order.updated", o)
         return [r.order_item_json(ctx, self, o, it) for it in o.items]
 
@@ -1087,6 +1108,11 @@ class StoreData:
         self._emit_order(ctx, "order.updated", o)
         if status.slug == "canceled":
             self._emit_order(ctx, "order.cancelled", o)
+        if status.slug == "restored" and previous != status.id:
+            self._emit_order(ctx, "order.refunded", o)
+        if status.slug in ("completed", "restored") and previous != status.id:
+            # Salla issues the invoice when an order is completed (or restored).
+            emit(ctx, "invoice.created", r.invoice_json(ctx, self, o), "/orders/invoices/{}")
         return r.order_json(ctx, self, o)
 
     # -- order statuses and tags ----------------------------------------------------------
@@ -1241,7 +1267,11 @@ class StoreData:
         self.order_shipments.setdefault(o.id, []).append(sid)
         self.serial += 1
         payload = r.shipment_json(ctx, self, s)
-        emit(ctx, "shipment.created", payload, "/shipments/{}")
+        prefix = "order.shipment.return" if s.type == "return" else "order.shipment"
+        for event in ("shipment.creating", f"{prefix}.creating"):
+            emit(ctx, event, payload, "/shipments/{}")
+        for event in ("shipment.created", f"{prefix}.created"):
+            emit(ctx, event, payload, "/shipments/{}")
         return payload
 
     def shipment(self, ctx: RequestContext, shipment_id: Any) -> ShipmentRec:
@@ -1259,6 +1289,8 @@ class StoreData:
         self.serial += 1
         payload = r.shipment_json(ctx, self, s)
         emit(ctx, "shipment.cancelled", payload, "/shipments/{}")
+        prefix = "order.shipment.return" if s.type == "return" else "order.shipment"
+        emit(ctx, f"{prefix}.cancelled", payload, "/shipments/{}")
         return payload
 
     def return_shipment(self, ctx: RequestContext, shipment_id: int) -> dict[str, Any]:

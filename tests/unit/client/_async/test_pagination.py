@@ -86,7 +86,8 @@ async def test_repeated_page_stops_with_a_warning(
     async with make(pages, governors) as client:
         ids = [p.id async for p in client.products.list()]
     assert ids == [1, 2]
-    assert len(pages.requested) == 2
+    # No request storm: page 1, then the pages it claims, asked ahead (prefetch), and no more.
+    assert len(pages.requested) <= 3
     assert any("pagination stopped" in r.getMessage() for r in caplog.records)
 
 

@@ -85,7 +85,8 @@ def test_repeated_page_stops_with_a_warning(
     with make(pages, governors) as client:
         ids = [p.id for p in client.products.list()]
     assert ids == [1, 2]
-    assert len(pages.requested) == 2
+    # No request storm: page 1, then the pages it claims, asked ahead (prefetch), and no more.
+    assert len(pages.requested) <= 3
     assert any("pagination stopped" in r.getMessage() for r in caplog.records)
 
 

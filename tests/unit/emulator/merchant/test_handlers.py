@@ -126,9 +126,8 @@ def test_quirks_drift(h: Any) -> None:
     assert isinstance(typed["quantity"], int) and drift["quantity"] == str(product.quantity)
     assert isinstance(drift["cost_price"], str) and drift["sale_end"] == {}
     assert isinstance(typed["sale_end"], str)
-    amount = drift["price"]["amount"]
-    assert isinstance(amount, str) and amount.replace(".", "", 1).isdigit()
-    assert amount.split(".")[1].__len__() == 2  # "15.00"
+    # Money amounts stay numbers: no published example shows them as strings.
+    assert drift["price"] == typed["price"]
     assert isinstance(typed["price"]["amount"], int | float)
 
 
@@ -236,7 +235,14 @@ def test_categories_brands_and_shipments(h: Any) -> None:
     assert shipment["id"] in [s["id"] for s in rows]
     cancelled = h.call("shipments.cancel", {"shipment_id": shipment["id"]}).data
     assert cancelled["status"] == "cancelled"
-    assert h.event_names()[-2:] == ["shipment.created", "shipment.cancelled"]
+    assert h.event_names()[-6:] == [
+        "shipment.creating",
+        "order.shipment.creating",
+        "shipment.created",
+        "order.shipment.created",
+        "shipment.cancelled",
+        "order.shipment.cancelled",
+    ]
 
 
 def test_generic_collection_is_stateful(h: Any) -> None:

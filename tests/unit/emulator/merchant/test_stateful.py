@@ -147,7 +147,11 @@ def test_order_items_change_order_amounts_and_emit(h: Any) -> None:
     items = h.call(
         "orders.items.create", body={"order_id": order.id, "identifier": pid, "quantity": 2}
     ).data
-    assert h.event_names() == ["order.products.updated", "order.updated"]
+    assert h.event_names() == [
+        "order.products.updated",
+        "order.total.price.updated",
+        "order.updated",
+    ]
     line = next(it for it in items if it["product_id"] == pid)
     after = h.call("orders.retrieve", {"order_id": order.id}).data
     sub = before["amounts"]["sub_total"]["amount"] + 200

@@ -1,0 +1,302 @@
+"""Prometheus metrics of the service, and the rate-limit history the dashboard charts.
+
+Two feeds, no global state (each app owns a :class:`ServiceMetrics` with its own registry):
+
+- *events* the library already reports as structured log records (``extra["action"]``):
+  ``salla_request`` from the API client (status, attempt, rate-limit remaining, store) and
+  ``token_refreshed`` / ``reinstall_required`` / ``refresh_interrupted`` from the token vault.
+  :class:`MetricsLogHandler` turns them into counters while the app runs;
+- *state* read at scrape time from the database through :class:`StateSource` callables: the
+  webhook inbox by status (depth, dead letters) and the mirror's sync lag and last duration per
+  store and resource. A source that fails is logged and skipped: a scrape never fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+__all__ = [
+    "CONTENT_TYPE",
+    "MetricsLogHandler",
+    "RateBucket",
+    "RateHistory",
+    "ServiceMetrics",
+    "StateSource",
+    "SyncStat",
+]
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+#: Refresh outcomes counted, by the vault's log action.
+_REFRESH_OUTCOMES = {
+    "token_refreshed": "refreshed",
+    "reinstall_required": "reinstall_required",
+    "refresh_interrupted": "interrupted",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStat:
+    """The mirror's state for one store and resource, as the metrics export it."""
+
+    store_id: int
+    resource: str
+    lag_seconds: float | None
+    last_duration_seconds: float | None
+
+
+@dataclass(slots=True)
+class StateSource:
+    """Callables reading the database at scrape time (each optional)."""
+
+    inbox_counts: Callable[[], Mapping[str, int]] | None = None
+    """Deliveries in the webhook inbox by status (pending, processing, done, failed, dead)."""
+    sync_stats: Callable[[], Iterable[SyncStat]] | None = None
+    """Lag and last duration per store and resource."""
+
+
+@dataclass(slots=True)
+class RateBucket:
+    """One minute of one store's traffic to Salla."""
+
+    minute: int
+    requests: int = 0
+    rate_limited: int = 0
+    min_remaining: int | None = None
+
+
+@dataclass
+class RateHistory:
+    """Per store, the last ``keep_minutes`` minutes of requests, 429s and lowest remaining.
+
+    Thread-safe: the client logs from event-loop and worker threads alike.
+    """
+
+    keep_minutes: int = 180
+    clock: Callable[[], float] = time.time
+    _buckets: dict[str, deque[RateBucket]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, store: str, status: int | None, remaining: int | None) -> None:
+        """Count one request attempt."""
+        minute = int(self.clock() // 60)
+        with self._lock:
+            buckets = self._buckets.setdefault(store, deque(maxlen=self.keep_minutes))
+            if not buckets or buckets[-1].minute != minute:
+                buckets.append(RateBucket(minute))
+            bucket = buckets[-1]
+            bucket.requests += 1
+            if status == 429:
+                bucket.rate_limited += 1
+            if remaining is not None and (
+                bucket.min_remaining is None or remaining < bucket.min_remaining
+            ):
+                bucket.min_remaining = remaining
+
+    def series(self, store: str, *, minutes: int = 60) -> list[RateBucket]:
+        """The store's last ``minutes`` minutes, one bucket per minute (empty minutes filled)."""
+        now = int(self.clock() // 60)
+        with self._lock:
+            known = {b.minute: b for b in self._buckets.get(store, ())}
+            return [
+                RateBucket(m, known[m].requests, known[m].rate_limited, known[m].min_remaining)
+                if m in known
+                else RateBucket(m)
+                for m in range(now - minutes + 1, now + 1)
+            ]
+
+    def stores(self) -> list[str]:
+        """Stores seen so far."""
+        with self._lock:
+            return sorted(self._buckets)
+
+
+class _StateCollector(Collector):
+    def __init__(self, source: StateSource) -> None:
+        self._source = source
+
+    def _read(self, name: str, read: Callable[[], Any]) -> Any:
+        try:
+            return read()
+        except Exception:
+            # A scrape must not fail because the database hiccupped: the gauge is just absent.
+            logger.warning(
+                "metrics source %s failed", name, exc_info=True, extra={"action": "metrics_source"}
+            )
+            return None
+
+    def collect(self) -> Iterator[Metric]:
+        if self._source.inbox_counts is not None:
+            counts = self._read("inbox", self._source.inbox_counts)
+            if counts is not None:
+                depth = GaugeMetricFamily(
+                    "sallakit_webhook_inbox_deliveries",
+                    "Webhook deliveries in the inbox by status.",
+                    labels=["status"],
+                )
+                for status in sorted(counts):
+                    depth.add_metric([status], counts[status])
+                yield depth
+                yield GaugeMetricFamily(
+                    "sallakit_webhook_inbox_depth",
+                    "Deliveries waiting to be processed (pending, processing or failed "
+                    "awaiting a retry).",
+                    value=sum(counts.get(s, 0) for s in ("pending", "processing", "failed")),
+                )
+                yield GaugeMetricFamily(
+                    "sallakit_webhook_dead_letters",
+                    "Deliveries whose handlers gave up (replay them from the dashboard).",
+                    value=counts.get("dead", 0),
+                )
+        if self._source.sync_stats is not None:
+            stats = self._read("sync", self._source.sync_stats)
+            if stats is not None:
+                lag = GaugeMetricFamily(
+                    "sallakit_sync_lag_seconds",
+                    "Seconds since the last successful sync of a store's resource.",
+                    labels=["store", "resource"],
+                )
+                duration = GaugeMetricFamily(
+                    "sallakit_sync_duration_seconds",
+                    "Wall time of the last sync run of a store's resource.",
+                    labels=["store", "resource"],
+                )
+                for stat in stats:
+                    labels = [str(stat.store_id), stat.resource]
+                    if stat.lag_seconds is not None:
+                        lag.add_metric(labels, stat.lag_seconds)
+                    if stat.last_duration_seconds is not None:
+                        duration.add_metric(labels, stat.last_duration_seconds)
+                yield lag
+                yield duration
+
+
+class ServiceMetrics:
+    """The service's metrics registry, its counters and the rate history.
+
+    Args:
+        source: database reads made at scrape time.
+        clock: epoch seconds for the rate history.
+    """
+
+    def __init__(
+        self, source: StateSource | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self.source = source or StateSource()
+        self.rate_history = RateHistory(clock=clock)
+        self.requests = Counter(
+            "sallakit_salla_requests",
+            "Request attempts to Salla by store and HTTP status (connection_error: no response).",
+            ["store", "status"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "sallakit_salla_retries",
+            "Request attempts to Salla that were retries of an earlier attempt.",
+            ["store"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "sallakit_salla_rate_limited",
+            "429 answers from Salla.",
+            ["store"],
+            registry=self.registry,
+        )
+        self.remaining = Gauge(
+            "sallakit_salla_rate_limit_remaining",
+            "Requests left in the store's rate-limit bucket, as last reported by Salla.",
+            ["store"],
+            registry=self.registry,
+        )
+        self.refreshes = Counter(
+            "sallakit_token_refreshes",
+            "Token refreshes by outcome (refreshed, reinstall_required, interrupted).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.registry.register(_StateCollector(self.source))
+
+    def observe_request(
+        self, store: str | None, status: int | None, attempt: int, remaining: int | None
+    ) -> None:
+        """Count one request attempt to Salla."""
+        label = store or "unknown"
+        self.requests.labels(
+            store=label, status=str(status) if status else "connection_error"
+        ).inc()
+        if attempt > 1:
+            self.retries.labels(store=label).inc()
+        if status == 429:
+            self.rate_limited.labels(store=label).inc()
+        if remaining is not None:
+            self.remaining.labels(store=label).set(remaining)
+        self.rate_history.record(label, status, remaining)
+
+    def observe_refresh(self, outcome: str) -> None:
+        """Count one refresh outcome."""
+        self.refreshes.labels(outcome=outcome).inc()
+
+    def render(self) -> bytes:
+        """The exposition text for ``GET /metrics``."""
+        return generate_latest(self.registry)
+
+
+class MetricsLogHandler(logging.Handler):
+    """Feeds :class:`ServiceMetrics` from sallakit's structured log records.
+
+    Attach it to the ``sallakit`` logger for the life of the app (see :meth:`attach`); it
+    ignores every record without a known ``action``.
+    """
+
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        super().__init__(level=logging.INFO)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        action = getattr(record, "action", None)
+        try:
+            if action == "salla_request":
+                store = getattr(record, "store", None)
+                status = getattr(record, "status", None)
+                remaining = getattr(record, "rate_remaining", None)
+                self.metrics.observe_request(
+                    str(store) if store is not None else None,
+                    status if isinstance(status, int) else None,
+                    int(getattr(record, "attempt", 1) or 1),
+                    remaining if isinstance(remaining, int) else None,
+                )
+            elif action in _REFRESH_OUTCOMES:
+                self.metrics.observe_refresh(_REFRESH_OUTCOMES[action])
+        except Exception:  # pragma: no cover - logging handlers must never raise
+            self.handleError(record)
+
+    def attach(self, logger_name: str = "sallakit") -> Callable[[], None]:
+        """Start listening on ``logger_name``; returns the function that stops it.
+
+        The logger is raised to INFO if it was quieter, so that the per-request records are
+        made at all (the root handlers keep their own levels, so nothing extra is printed).
+        """
+        target = logging.getLogger(logger_name)
+        previous = target.level
+        if previous == logging.NOTSET or previous > logging.INFO:
+            target.setLevel(logging.INFO)
+        target.addHandler(self)
+
+        def detach() -> None:
+            target.removeHandler(self)
+            target.setLevel(previous)
+
+        return detach

@@ -1,0 +1,7 @@
+"""``tests/unit/auth/test_protocol.py`` on SQLite and PostgreSQL token stores."""
+
+from __future__ import annotations
+
+from .conftest import reexport
+
+reexport("tests.unit.auth.test_protocol", globals())
