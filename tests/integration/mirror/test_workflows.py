@@ -40,8 +40,8 @@ async def test_worker_runs_queued_jobs_per_store(tmp_path):
 
 
 async def test_scheduler_queues_due_resources_and_webhook_marks(tmp_path):
-    from sallakit.webhooks import parse_event
     from sallakit.testing import webhook_body
+    from sallakit.webhooks import parse_event
 
     emulator = new_emulator(products=20, orders=6, customers=10)
     store_id = emulator.stores[0].id
