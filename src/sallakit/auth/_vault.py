@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sallakit._exceptions import ConfigurationError, SallaError, StoreNotFoundError
+from sallakit._exceptions import ConfigurationError, StoreNotFoundError
 from sallakit.auth._claims import DEFAULT_CLAIM_TTL, claim_url, sign_claim, verify_claim
 from sallakit.auth._crypto import BodyCipher, TokenCipher
 from sallakit.auth._identity import LeaseOwners, ProcessIdentity
@@ -26,8 +26,11 @@ from sallakit.auth._maintenance import (
     DEFAULT_REFRESH_TOKEN_LIFETIME,
     DueRefresh,
     RefreshReport,
+    arefresh_due,
     due_for_refresh,
+    refresh_due,
     rotate_keys,
+    vault_from_settings,
 )
 from sallakit.auth._oauth import DEFAULT_OAUTH_TIMEOUT
 from sallakit.auth._records import InterruptedRefresh, StoredStore, to_record
@@ -190,23 +193,7 @@ class TokenVault:
         Args:
             settings: The settings; None reads them from the environment now.
         """
-        from sallakit.auth._oauth import AsyncOAuthClient, OAuthClient
-        from sallakit.settings import Settings
-
-        settings = Settings() if settings is None else settings
-        options: dict[str, Any] = {"refresh_margin": settings.refresh_margin_seconds}
-        if settings.client_id and settings.client_secret is not None:
-            secret = settings.client_secret.get_secret_value()
-            options["oauth"] = OAuthClient(
-                settings.client_id, secret, accounts_url=settings.accounts_url
-            )
-            options["async_oauth"] = AsyncOAuthClient(
-                settings.client_id, secret, accounts_url=settings.accounts_url
-            )
-        options.update(kwargs)
-        vault = cls(settings.database_url, settings.token_key_list(), **options)
-        vault.client_defaults["base_url"] = settings.api_base_url
-        return vault
+        return vault_from_settings(cls, settings, **kwargs)
 
     def _warn_if_cannot_refresh(self, store_id: int, oauth: object) -> None:
         # Without an OAuth client everything works until the first refresh, days later; say it
@@ -444,34 +431,11 @@ class TokenVault:
         """Refresh every store whose access token expires within the margin or whose refresh
         token would otherwise expire unused (run it daily); one report per store tried. Also
         expires unclaimed installs (see ``pending_ttl``)."""
-        self.expire_pending()
-        reports: list[RefreshReport] = []
-        for due in self.due_for_refresh():
-            provider = self.token_provider(due.store_id)
-            try:
-                provider.force_refresh() if due.reason == "idle" else provider.get_token()
-                reports.append(RefreshReport(due.store_id, due.reason, True))
-            except SallaError as exc:
-                reports.append(RefreshReport(due.store_id, due.reason, False, exc.message))
-        return reports
+        return refresh_due(self)
 
     async def arefresh_due(self) -> list[RefreshReport]:
         """:meth:`refresh_due` for async applications (refreshes run on the event loop)."""
-        import anyio
-
-        await anyio.to_thread.run_sync(self.expire_pending)
-        reports: list[RefreshReport] = []
-        for due in await anyio.to_thread.run_sync(self.due_for_refresh):
-            provider = self.async_token_provider(due.store_id)
-            try:
-                if due.reason == "idle":
-                    await provider.force_refresh()
-                else:
-                    await provider.get_token()
-                reports.append(RefreshReport(due.store_id, due.reason, True))
-            except SallaError as exc:
-                reports.append(RefreshReport(due.store_id, due.reason, False, exc.message))
-        return reports
+        return await arefresh_due(self)
 
     # --------------------------------------------------------------- providers
 
