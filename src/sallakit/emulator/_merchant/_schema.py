@@ -195,6 +195,9 @@ def _string(name: str, fmt: str | None, seed: int, path: str) -> str:
         return "SA"
     if lowered == "timezone":
         return "Asia/Riyadh"
+    if lowered.endswith(("_id", "_ids", "id")) or "reference" in lowered or "number" in lowered:
+        # An id or reference carried as text: digits, as Salla's are.
+        return str(100_000_000 + zlib.crc32(f"{seed}|{path}".encode()) % 900_000_000)
     if lowered in ("iso", "iso2", "code") and "country" in path.lower():
         return "SA"
     if lowered == "code":
@@ -277,6 +280,8 @@ def example(
         return _integer(schema, name, seed, path)
     if kind == "number":
         lowered = name.lower()
+        if lowered == "timezone_type":
+            return 3  # PHP's "named timezone" kind, in every published date object
         if lowered == "id" or lowered.endswith("_id"):
             return _integer(schema, name, seed, path)
         low = schema.get("minimum", 0)
