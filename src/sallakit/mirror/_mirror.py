@@ -441,13 +441,44 @@ class Mirror:
         return handle
 
     def register(
-        self, handlers: Any, on_marked: Callable[[int], Awaitable[Any] | Any] | None = None
+        self,
+        handlers: Any,
+        on_marked: Callable[[int], Awaitable[Any] | Any] | None = None,
+        on_install: Callable[[int], Awaitable[Any] | Any] | None = None,
     ) -> None:
         """Register the mirror's handler on a webhook receiver (or its ``Handlers``) for every
-        event of :attr:`EVENTS`, under stable names (``sallakit.mirror:order.*``...)."""
+        event of :attr:`EVENTS`, under stable names (``sallakit.mirror:order.*``...).
+
+        With ``on_install`` (e.g. the worker's ``enqueue_backfill``), an
+        ``app.store.authorize`` of a store the mirror never backfilled starts its backfill,
+        unless the store's ``auto_backfill_on_install`` setting is off.
+        """
         handler = self.webhook_handler(on_marked)
         for pattern in self.EVENTS:
             handlers.on(pattern, name=f"sallakit.mirror:{pattern}")(handler)
+        if on_install is None:
+            return
+
+        async def installed(event: Any) -> None:
+            store_id = _event_parts(event)[1]
+            if await anyio.to_thread.run_sync(self.wants_backfill, store_id):
+                result = on_install(store_id)
+                if inspect.isawaitable(result):
+                    await result
+
+        handlers.on("app.store.authorize", name="sallakit.mirror:install")(installed)
+
+    def wants_backfill(self, store_id: int) -> bool:
+        """Whether a newly authorized store should start its backfill on its own: the setting
+        is on and no resource of it was ever backfilled."""
+        if store_id <= 0:
+            return False
+        settings = self.settings_for(store_id)
+        if not settings.auto_backfill_on_install:
+            return False
+        return not any(
+            self.store.resource_state(store_id, r).backfilled for r in settings.resources
+        )
 
     #: The store events the mirror listens to (register its handler for these).
     EVENTS: tuple[str, ...] = (

@@ -179,24 +179,52 @@ def _string(name: str, fmt: str | None, seed: int, path: str) -> str:
     if fmt == "email" or "email" in lowered:
         return f"user{n}@example.com"
     if fmt in ("uri", "url") or any(
-        k in lowered for k in ("url", "link", "image", "avatar", "logo", "thumbnail", "banner")
+        k in lowered
+        for k in ("url", "link", "image", "avatar", "logo", "thumbnail", "banner", "flag", "icon")
     ):
         return f"https://cdn.salla.sa/emulator/{lowered or 'item'}/{n}.png"
     if "currency" in lowered:
         return "SAR"
     if "mobile" in lowered or "phone" in lowered:
         return f"+9665{n:04d}{n:04d}"[:13]
-    if lowered in ("lang", "language", "iso_code", "locale"):
+    if lowered in ("lang", "language", "locale"):
         return "ar"
+    if lowered == "iso_code":
+        return ("ar", "en", "fr", "tr", "ur")[_pick(seed, path, 5)]
     if "country_code" in lowered:
         return "SA"
     if lowered == "timezone":
         return "Asia/Riyadh"
-    if lowered in ("slug", "code", "key", "type"):
-        return f"{lowered}-{n}"
+    if lowered.endswith(("_id", "_ids", "id")) or "reference" in lowered or "number" in lowered:
+        # An id or reference carried as text: digits, as Salla's are.
+        return str(100_000_000 + zlib.crc32(f"{seed}|{path}".encode()) % 900_000_000)
+    if lowered in ("iso", "iso2", "code") and "country" in path.lower():
+        return "SA"
+    if lowered == "code":
+        # Coupon, voucher and reference codes: upper-case letters and digits.
+        return f"SALLA{n}"
+    if lowered in ("slug", "key"):
+        return _SLUGS[_pick(seed, path, len(_SLUGS))]
+    if lowered == "type":
+        return "default"
+    if any(k in lowered for k in ("sort", "count", "number", "quantity", "duration", "length")):
+        return str(n % 100)
+    if any(k in lowered for k in ("price", "amount", "cost", "total", "rate")):
+        return f"{n / 100:.2f}"
     if "name" in lowered or "title" in lowered or "label" in lowered:
-        return f"عنصر {n}"
-    return f"{lowered or 'value'}-{n}"
+        return _NAMES[_pick(seed, path, len(_NAMES))]
+    return _TEXTS[_pick(seed, path, len(_TEXTS))]
+
+
+# Realistic values for generated strings (a store's vocabulary, written for this project).
+_SLUGS = ("summer-sale", "new-arrivals", "best-sellers", "gift-ideas", "free-shipping")
+_NAMES = ("عطور فاخرة", "قهوة مختصة", "تمور سكري", "هدايا العيد", "Premium Oud", "Arabic Coffee")
+_TEXTS = (
+    "شحن مجاني للطلبات فوق 300 ريال",
+    "منتج أصلي بضمان سنة",
+    "Delivered within 3 business days",
+    "متوفر في جميع الفروع",
+)
 
 
 def example(
@@ -252,6 +280,8 @@ def example(
         return _integer(schema, name, seed, path)
     if kind == "number":
         lowered = name.lower()
+        if lowered == "timezone_type":
+            return 3  # PHP's "named timezone" kind, in every published date object
         if lowered == "id" or lowered.endswith("_id"):
             return _integer(schema, name, seed, path)
         low = schema.get("minimum", 0)
