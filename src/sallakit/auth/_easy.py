@@ -2,17 +2,22 @@
 
 Salla performs the code exchange itself and posts ``app.store.authorize`` (tokens, with
 ``expires`` as an absolute epoch) to the app's webhook URL, on install and on every update.
-Nothing resends those tokens, so they must be durable before Salla sees a 2xx:
-:meth:`EasyMode.handle_app_event` returns only after the commit, and :func:`easy_mode_app`
-answers 200 only when it returned, 5xx otherwise so that Salla retries.
+Nothing resends those tokens, so they must be durable before Salla sees a 2xx.
+
+Easy mode is a *consumer* of the webhook receiver (:class:`sallakit.webhooks.WebhookReceiver`):
+:meth:`EasyMode.register` adds :meth:`EasyMode.handle_event` for ``app.*`` events. The receiver
+stores each delivery in its inbox before answering 200 (token-carrying bodies sealed with
+``vault.body_cipher()``), and its worker applies them here. :func:`easy_mode_app`, the older
+standalone endpoint that applies events before answering, is deprecated.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import anyio
 
@@ -21,6 +26,7 @@ from sallakit._exceptions import (
     PayloadTooLargeError,
     SallaError,
     SignatureVerificationError,
+    StoreNotFoundError,
     TokenExchangeError,
     WebhookError,
 )
@@ -28,6 +34,8 @@ from sallakit.auth._store import check_store_id
 from sallakit.auth._tokens import parse_token_response
 from sallakit.webhooks import (
     DEFAULT_MAX_BODY_SIZE,
+    Event,
+    Handler,
     Strategy,
     WebhookEvent,
     event_time,
@@ -41,7 +49,15 @@ if TYPE_CHECKING:
     from sallakit.auth._oauth import AsyncOAuthClient
     from sallakit.auth._vault import TokenVault
 
-__all__ = ["EasyMode", "UninstallRetention", "easy_mode_app"]
+__all__ = ["HANDLER_NAME", "EasyMode", "UninstallRetention", "easy_mode_app"]
+
+#: The name Easy mode's handler is registered under on a receiver (success records key on it).
+HANDLER_NAME = "sallakit.auth.easy_mode"
+
+
+class _Registry(Protocol):
+    def on(self, pattern: str, *, name: str | None = None) -> Callable[[Handler], Handler]: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +69,9 @@ class EasyMode:
 
     Args:
         vault: where tokens go.
-        webhook_secret: the app's webhook secret (Partner Portal).
+        webhook_secret: the app's webhook secret (Partner Portal); only needed by
+            :meth:`verify` / :meth:`handle_app_event` (the receiver verifies for
+            :meth:`handle_event`).
         strategy: which security strategy to accept (``auto`` follows the request's header).
         uninstall_retention: on ``app.uninstalled`` tokens are always erased; ``keep`` keeps the
             store's row (status ``uninstalled``), ``purge`` deletes every row about the store.
@@ -65,15 +83,13 @@ class EasyMode:
     def __init__(
         self,
         vault: TokenVault,
-        webhook_secret: str,
+        webhook_secret: str | None = None,
         *,
         strategy: Strategy = "auto",
         uninstall_retention: UninstallRetention = "keep",
         oauth: AsyncOAuthClient | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
-        if not webhook_secret:
-            raise ConfigurationError("Easy mode needs the webhook secret (SALLAKIT_WEBHOOK_SECRET)")
         if uninstall_retention not in ("keep", "purge"):
             raise ConfigurationError("uninstall_retention must be 'keep' or 'purge'")
         self.vault = vault
@@ -92,6 +108,8 @@ class EasyMode:
         Raises:
             PayloadTooLargeError, SignatureVerificationError, WebhookError.
         """
+        if not self._secret:
+            raise ConfigurationError("Easy mode needs the webhook secret (SALLAKIT_WEBHOOK_SECRET)")
         if len(raw_body) > self.max_body_size:
             raise PayloadTooLargeError(
                 f"webhook body of {len(raw_body)} bytes exceeds {self.max_body_size}"
@@ -117,15 +135,43 @@ class EasyMode:
         await self.handle(event)
         return event
 
+    def register(self, receiver: _Registry, *, pattern: str = "app.*") -> None:
+        """Consume ``pattern`` events of a :class:`~sallakit.webhooks.WebhookReceiver` (or
+        :class:`~sallakit.webhooks.Handlers`) with :meth:`handle_event`."""
+        receiver.on(pattern, name=HANDLER_NAME)(self.handle_event)
+
+    async def handle_event(self, event: Event) -> None:
+        """The receiver's handler: apply one stored, verified app event (after the commit).
+
+        Raises (the worker retries, then dead-letters):
+            TokenExchangeError: an ``app.store.authorize`` without usable tokens.
+            TokenVaultError: the database refused.
+        """
+        data = event.payload.get("data")
+        # The idempotency key ends with the SHA-256 of the raw body: the same digest a direct
+        # delivery is recorded under, so a copy through either path is applied once.
+        digest = event.idempotency_key.rsplit(":", 1)[-1]
+        parsed = WebhookEvent(
+            event=event.name,
+            merchant=event.store_id,
+            created_at=event.created_at,
+            data=data if isinstance(data, dict) else {},
+            digest=digest,
+        )
+        await self.handle(parsed)
+
     async def handle(self, event: WebhookEvent) -> bool:
-        """Apply one verified app event (the consumer a webhook receiver calls); returns
-        after the commit. False when the event was ignored (a redelivery, out of date, or not
-        an app event Easy mode handles).
+        """Apply one verified app event; returns after the commit. False when the event was
+        ignored (a redelivery, out of date, or not an app event Easy mode handles).
 
         Raises:
             TokenExchangeError, TokenVaultError: as for :meth:`handle_app_event`.
+            WebhookError: a merchant id no store can have.
         """
-        store_id = check_store_id(event.merchant)
+        try:
+            store_id = check_store_id(event.merchant)
+        except StoreNotFoundError as exc:
+            raise WebhookError(exc.message) from exc
         if event.event == "app.store.authorize":
             return await self._authorize(event, store_id)
         if event.event in ("app.installed", "app.updated"):
@@ -221,11 +267,19 @@ class EasyMode:
 
 
 def easy_mode_app(handler: EasyMode, *, path: str = "/") -> Starlette:
-    """A Starlette app receiving Salla's app events at ``path`` (POST).
+    """A Starlette app receiving Salla's app events at ``path`` (POST). Deprecated: register
+    Easy mode on the webhook receiver instead (``easy.register(receiver)``), which stores every
+    delivery before answering and serves store events on the same URL.
 
     Answers 200 only after the event is committed; 401 for a bad signature or token, 413 for an
     oversized body, 400 for a malformed one, and 500 when persisting failed so Salla retries.
     """
+    warnings.warn(
+        "easy_mode_app is deprecated: use EasyMode(vault).register(WebhookReceiver(...)); see "
+        "docs/connecting-stores.md",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     # Starlette comes with the server extra; the rest of sallakit.auth works without it.
     from sallakit._extras import require_extra
 

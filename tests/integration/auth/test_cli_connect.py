@@ -11,9 +11,11 @@ import json
 import os
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -205,6 +207,60 @@ def test_connect_times_out_without_callback(world: ConnectWorld) -> None:
     assert "Traceback" not in err
 
 
+def _idle_connection(redirect_uri: str) -> socket.socket:
+    """A TCP connection to the callback port that sends half a request and then nothing, as a
+    browser's preconnect does."""
+    parts = urlsplit(redirect_uri)
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=5)
+    sock.sendall(b"GET /callback?code=")
+    return sock
+
+
+@pytest.mark.slow
+def test_connect_survives_an_idle_connection_and_forged_callbacks(world: ConnectWorld) -> None:
+    connect = _Connect(world)
+    url = connect.authorize_url()
+    idle = _idle_connection(world.redirect_uri)
+    try:
+        forged = [
+            f"{world.redirect_uri}?code=stolen&state=forged",
+            f"{world.redirect_uri}?error=access_denied",  # no state: proves nothing
+            f"{world.redirect_uri}?code=x&state={'ab' * 40}",  # well formed, wrong signature
+        ]
+        for bogus in forged:
+            answer = httpx2.get(bogus, timeout=10)  # answered at once, despite the idle peer
+            assert answer.status_code == 400 and "Not connected" in answer.text
+        # The merchant's real approval still finds the callback server listening.
+        page = httpx2.get(url, follow_redirects=True, timeout=30)
+        assert page.status_code == 200, page.text
+        assert "Connected" in page.text
+    finally:
+        idle.close()
+    returncode, out, err = connect.finish()
+    assert returncode == 0, out + err
+    assert f"connected store {world.server.store_id()}" in out
+
+
+@pytest.mark.slow
+def test_connect_timeout_holds_with_an_idle_connection(world: ConnectWorld) -> None:
+    connect = _Connect(world, "--timeout", "2")
+    connect.authorize_url()
+    started = time.monotonic()
+    idle = _idle_connection(world.redirect_uri)
+    try:
+        bogus = httpx2.get(f"{world.redirect_uri}?code=x&state=forged", timeout=10)
+        assert bogus.status_code == 400
+        returncode, out, err = connect.finish()
+        elapsed = time.monotonic() - started
+    finally:
+        idle.close()
+    assert returncode == 1, out + err
+    text = " ".join(out.split())
+    assert "within 2 s (1 with a bad state were ignored)" in text
+    assert "Traceback" not in err
+    assert elapsed < 10  # the timeout, not the idle connection, ended it
+
+
 # ---------------------------------------------------------------- bad settings (no network)
 
 
@@ -260,8 +316,6 @@ def test_connect_port_taken_or_inconsistent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    import socket
-
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

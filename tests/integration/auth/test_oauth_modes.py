@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
@@ -24,11 +25,11 @@ from sallakit.auth import (
     EasyMode,
     StoreStatus,
     TokenVault,
-    easy_mode_app,
     generate_key,
 )
 from sallakit.db import create_engine
 from sallakit.emulator import Emulator
+from sallakit.webhooks import Event, MemoryInbox, WebhookReceiver
 
 REDIRECT = "http://127.0.0.1:8000/oauth/callback"
 WEBHOOK_URL = "http://app.test/webhooks"
@@ -145,23 +146,40 @@ async def test_custom_mode_denied_consent(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_easy_mode_install_update_uninstall(tmp_path: Path) -> None:
+    # Easy mode as a consumer of the webhook receiver: deliveries are stored (token bodies
+    # sealed with the vault's keys) before the 200, then applied by the worker.
     holder: dict[str, EasyMode] = {}
 
-    async def receiver(scope, receive, send):  # type: ignore[no-untyped-def]
-        await easy_mode_app(holder["easy"], path="/webhooks")(scope, receive, send)
+    async def apply(event: Event) -> None:
+        await holder["easy"].handle_event(event)
+
+    receiver_box: dict[str, WebhookReceiver] = {}
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        await receiver_box["r"](scope, receive, send)
 
     w = await _world(
         tmp_path,
         webhook_url=WEBHOOK_URL,
-        webhook_transport=httpx2.ASGITransport(app=receiver),
+        webhook_transport=httpx2.ASGITransport(app=app),
     )
+
+    async def deliver() -> list[Any]:
+        attempts = await w.emulator.deliver_due()
+        await receiver.worker.drain()
+        return attempts
+
     try:
-        easy = EasyMode(w.vault, w.emulator.default_app.webhook_secret, oauth=w.oauth)
+        inbox = MemoryInbox(cipher=w.vault.body_cipher())
+        receiver = WebhookReceiver(inbox, w.emulator.default_app.webhook_secret)
+        receiver.on("app.*", name="sallakit.auth.easy_mode")(apply)
+        receiver_box["r"] = receiver
+        easy = EasyMode(w.vault, oauth=w.oauth)
         holder["easy"] = easy
         store_id = w.emulator.stores[0].id
 
         data = w.emulator.install_app(store_id)
-        attempts = await w.emulator.deliver_due()
+        attempts = await deliver()
         assert [(a.event, a.status) for a in attempts] == [
             ("app.installed", 200),
             ("app.store.authorize", 200),
@@ -177,7 +195,7 @@ async def test_easy_mode_install_update_uninstall(tmp_path: Path) -> None:
 
         # Update: the old grant is revoked and new tokens replace the stored ones.
         new = w.emulator.update_app(store_id)
-        await w.emulator.deliver_due()
+        await deliver()
         assert w.vault.tokens(store_id).access_token == new["access_token"]
         assert w.vault.get(store_id).generation == record.generation + 1
         async with w.vault.async_client(
@@ -189,7 +207,7 @@ async def test_easy_mode_install_update_uninstall(tmp_path: Path) -> None:
 
         # Uninstall (retention "keep"): tokens erased, the row stays.
         w.emulator.uninstall_app(store_id)
-        await w.emulator.deliver_due()
+        await deliver()
         record = w.vault.get(store_id)
         assert record.status is StoreStatus.UNINSTALLED
         assert not record.has_tokens
@@ -200,13 +218,11 @@ async def test_easy_mode_install_update_uninstall(tmp_path: Path) -> None:
         # (A minute later: identical uninstall bodies are one delivery, recorded by digest.)
         w.emulator.advance(60)
         w.emulator.install_app(store_id)
-        await w.emulator.deliver_due()
+        await deliver()
         assert w.vault.get(store_id).status is StoreStatus.ACTIVE
-        holder["easy"] = EasyMode(
-            w.vault, w.emulator.default_app.webhook_secret, uninstall_retention="purge"
-        )
+        holder["easy"] = EasyMode(w.vault, uninstall_retention="purge")
         w.emulator.uninstall_app(store_id)
-        await w.emulator.deliver_due()
+        await deliver()
         assert w.vault.list_stores() == []
     finally:
         await w.oauth.aclose()

@@ -97,6 +97,15 @@ def merchant_requests(draw: st.DrawFn, real: dict[str, list[int]]) -> tuple[str,
         )
     )
     body = draw(st.one_of(st.none(), _json, _field_bodies(endpoint.body_fields)))
+    if draw(st.integers(0, 9)) == 0:
+        # Now and then a path of no endpoint, with any method: a 404 or 405, never a 500.
+        segments = draw(
+            st.lists(
+                st.text(alphabet="abcdefgh0123456789-_.~%", min_size=1, max_size=9), max_size=5
+            )
+        )
+        method = draw(st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]))
+        return method, "/" + "/".join(segments), query, body
     return endpoint.method, _path(endpoint.path, ids), query, body
 
 

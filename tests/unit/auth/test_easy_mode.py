@@ -12,6 +12,10 @@ from sallakit.webhooks import compute_signature
 
 from .conftest import NOW
 
+#: These tests cover the deprecated standalone endpoint; test_easy_consumer.py covers the
+#: receiver path.
+pytestmark = pytest.mark.filterwarnings("ignore:easy_mode_app is deprecated:DeprecationWarning")
+
 SECRET = "whsec-test"
 
 

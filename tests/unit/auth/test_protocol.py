@@ -464,6 +464,7 @@ def test_old_uninstall_after_a_reinstall_is_ignored(vault: TokenVault) -> None:
     assert vault.tokens(321).access_token == "at2"
 
 
+@pytest.mark.filterwarnings("ignore:easy_mode_app is deprecated:DeprecationWarning")
 def test_chunked_body_is_cut_at_the_limit(vault: TokenVault) -> None:
     app = easy_mode_app(EasyMode(vault, SECRET, max_body_size=1000))
     received = 0

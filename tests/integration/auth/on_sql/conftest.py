@@ -26,14 +26,18 @@ if str(_ROOT) not in sys.path:
 
 
 def reexport(name: str, namespace: dict[str, Any]) -> None:
-    """Copy the tests and fixtures of module ``name`` into ``namespace`` (a module's globals):
-    pytest finds both by module attribute."""
+    """Copy the tests, fixtures and module marks of module ``name`` into ``namespace`` (a
+    module's globals): pytest finds them by module attribute."""
     module = importlib.import_module(name)
     for attr, value in vars(module).items():
         is_fixture = type(value).__name__ == "FixtureFunctionDefinition" or hasattr(
             value, "_fixture_function_marker"
         )
-        if attr.startswith("test_") or (is_fixture and attr != "make_store"):
+        if (
+            attr.startswith("test_")
+            or attr == "pytestmark"
+            or (is_fixture and attr != "make_store")
+        ):
             namespace[attr] = value
 
 
