@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sallakit._exceptions import ConfigurationError, SallaError, StoreNotFoundError
 from sallakit.auth._claims import DEFAULT_CLAIM_TTL, claim_url, sign_claim, verify_claim
 from sallakit.auth._crypto import BodyCipher, TokenCipher
+from sallakit.auth._from_settings import vault_options, warn_if_cannot_refresh
 from sallakit.auth._identity import LeaseOwners, ProcessIdentity
 from sallakit.auth._installs import InstallBook
 from sallakit.auth._leases import REINSTALL_MESSAGE, LeaseBook
@@ -179,46 +180,12 @@ class TokenVault:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> TokenVault:
-        """The vault the CLI and the service use, from :class:`~sallakit.settings.Settings`.
-
-        Reads ``SALLAKIT_DATABASE_URL``, ``SALLAKIT_TOKEN_KEYS`` and
-        ``SALLAKIT_REFRESH_MARGIN_SECONDS``; when ``SALLAKIT_CLIENT_ID`` and
-        ``SALLAKIT_CLIENT_SECRET`` are set, builds both OAuth clients (``SALLAKIT_ACCOUNTS_URL``)
-        so that tokens can be refreshed. Clients built by the vault use
-        ``SALLAKIT_API_BASE_URL``. ``kwargs`` override the constructor's arguments.
-
-        Args:
-            settings: The settings; None reads them from the environment now.
-        """
-        from sallakit.auth._oauth import AsyncOAuthClient, OAuthClient
-        from sallakit.settings import Settings
-
-        settings = Settings() if settings is None else settings
-        options: dict[str, Any] = {"refresh_margin": settings.refresh_margin_seconds}
-        if settings.client_id and settings.client_secret is not None:
-            secret = settings.client_secret.get_secret_value()
-            options["oauth"] = OAuthClient(
-                settings.client_id, secret, accounts_url=settings.accounts_url
-            )
-            options["async_oauth"] = AsyncOAuthClient(
-                settings.client_id, secret, accounts_url=settings.accounts_url
-            )
-        options.update(kwargs)
-        vault = cls(settings.database_url, settings.token_key_list(), **options)
-        vault.client_defaults["base_url"] = settings.api_base_url
+        """The vault the CLI uses, from ``Settings`` (None: the environment); see
+        :func:`sallakit.auth._from_settings.vault_options`. ``kwargs`` override."""
+        store, keys, options, base_url = vault_options(settings)
+        vault = cls(store, keys, **{**options, **kwargs})
+        vault.client_defaults["base_url"] = base_url
         return vault
-
-    def _warn_if_cannot_refresh(self, store_id: int, oauth: object) -> None:
-        # Without an OAuth client everything works until the first refresh, days later; say it
-        # now, when the client is built, rather than then.
-        if oauth is None:
-            logger.warning(
-                "the vault has no OAuth client: the tokens of store %s cannot be refreshed and "
-                "calls will fail once its access token expires (pass oauth=/async_oauth=, or set "
-                "SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET for TokenVault.from_settings)",
-                store_id,
-                extra={"action": "vault_cannot_refresh", "store_id": store_id},
-            )
 
     def __repr__(self) -> str:
         return f"TokenVault({self.store!r})"
@@ -495,20 +462,14 @@ class TokenVault:
         """
         from sallakit.api import AsyncSalla
 
-        self._warn_if_cannot_refresh(store_id, self.async_oauth)
-        return AsyncSalla(
-            token_provider=self.async_token_provider(store_id),
-            store_id=store_id,
-            **{**self.client_defaults, **client_kwargs},
-        )
+        warn_if_cannot_refresh(store_id, self.async_oauth)
+        options = {"store_id": store_id, **self.client_defaults, **client_kwargs}
+        return AsyncSalla(token_provider=self.async_token_provider(store_id), **options)
 
     def client(self, store_id: int, **client_kwargs: Any) -> Salla:
         """A blocking :class:`~sallakit.api.Salla` for ``store_id`` using this vault's tokens."""
         from sallakit.api import Salla
 
-        self._warn_if_cannot_refresh(store_id, self.oauth)
-        return Salla(
-            token_provider=self.token_provider(store_id),
-            store_id=store_id,
-            **{**self.client_defaults, **client_kwargs},
-        )
+        warn_if_cannot_refresh(store_id, self.oauth)
+        options = {"store_id": store_id, **self.client_defaults, **client_kwargs}
+        return Salla(token_provider=self.token_provider(store_id), **options)
