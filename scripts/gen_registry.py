@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import yaml
 
@@ -532,11 +533,54 @@ def _normalize_type(node: Mapping[str, Any], out: dict[str, Any]) -> None:
         out["type"] = raw
 
 
+def ref_name(ref: str) -> str | None:
+    """The component name a local ``$ref`` points at, decoded; None for any other ref.
+
+    A ``$ref`` is a URI fragment holding a JSON pointer: percent-escapes are decoded first
+    (Apidog writes ``ShipmentTracking%20`` for a component whose name ends with a space), then
+    the pointer's own ``~1``/``~0`` escapes.
+    """
+    prefix = "#/components/schemas/"
+    if not ref.startswith(prefix):
+        return None
+    token = unquote(ref[len(prefix) :])
+    if "/" in token:
+        return None
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def defs_ref(name: str) -> str:
+    """The ``$ref`` of a recursive model kept in the schema's ``$defs`` (an escaped pointer)."""
+    return "#/$defs/" + quote(name.replace("~", "~0").replace("/", "~1"), safe="")
+
+
+class UnresolvedRefError(ValueError):
+    """A ``$ref`` of a published document names no component of that document."""
+
+
 class SchemaCleaner:
-    """Resolves ``$ref``s inline and keeps only :data:`SCHEMA_KEYWORDS`."""
+    """Resolves ``$ref``s inline and keeps only :data:`SCHEMA_KEYWORDS`.
+
+    A model that contains itself (a category's ``items`` are categories) cannot be inlined; the
+    inner occurrence becomes ``{"$ref": "#/$defs/<name>"}`` and :meth:`clean_root` puts the
+    model once under the root schema's ``$defs``, so the schema stays whole and finite.
+    """
 
     def __init__(self, components: Mapping[str, Any]) -> None:
         self._schemas: Mapping[str, Any] = (components or {}).get("schemas") or {}
+        self._recursive: set[str] = set()
+
+    def clean_root(self, node: Any) -> Any:
+        """A whole schema: :meth:`clean` plus the ``$defs`` its recursive references need."""
+        self._recursive = set()
+        out = self.clean(node)
+        defs: dict[str, Any] = {}
+        while pending := sorted(self._recursive - defs.keys()):
+            for name in pending:
+                defs[name] = self.clean(self._schemas[name], (name,))
+        if defs and isinstance(out, dict):
+            out["$defs"] = {name: defs[name] for name in sorted(defs)}
+        return out
 
     def clean(self, node: Any, stack: tuple[str, ...] = ()) -> Any:
         if not isinstance(node, Mapping):
@@ -544,12 +588,16 @@ class SchemaCleaner:
             return {}
         ref = node.get("$ref")
         if isinstance(ref, str):
-            name = ref.rsplit("/", 1)[-1]
-            if not ref.startswith("#/components/schemas/") or name not in self._schemas:
-                return {"type": "object"}
+            name = ref_name(ref)
+            if name is None or name not in self._schemas:
+                raise UnresolvedRefError(f"unresolved $ref {ref!r}")
             if name in stack:
-                # Recursive model (category children...): cut the cycle.
-                return {"type": "object"}
+                # A recursive model (category items): a reference to the one copy in $defs.
+                self._recursive.add(name)
+                out_ref: dict[str, Any] = {"$ref": defs_ref(name)}
+                if node.get("nullable") is True:
+                    out_ref["nullable"] = True
+                return out_ref
             resolved = self.clean(self._schemas[name], (*stack, name))
             if node.get("nullable") is True and isinstance(resolved, dict):
                 resolved = {**resolved, "nullable": True}
@@ -746,7 +794,7 @@ def _request_body(
     for ctype in ("application/json", "multipart/form-data", *content):
         if ctype in content:
             schema = (content[ctype] or {}).get("schema")
-            return ctype, (cleaner.clean(schema) if schema else None)
+            return ctype, (cleaner.clean_root(schema) if schema else None)
     return None, None
 
 
@@ -757,7 +805,7 @@ def _success(op: Mapping[str, Any], cleaner: SchemaCleaner) -> tuple[int, dict[s
     response = op["responses"].get(codes[0]) or op["responses"].get(int(codes[0])) or {}
     content = response.get("content") or {}
     schema = (content.get("application/json") or {}).get("schema")
-    return int(codes[0]), (cleaner.clean(schema) if schema else None)
+    return int(codes[0]), (cleaner.clean_root(schema) if schema else None)
 
 
 def endpoint_from_source(row: SourceRow, source: Path) -> dict[str, Any]:

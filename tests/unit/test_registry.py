@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -233,7 +234,114 @@ def test_schemas_hold_no_prose_and_no_refs(registry: Registry) -> None:
     for e in registry:
         for schema in (e.request_schema, e.response_schema):
             bad = {k for k, _ in _walk_keys(schema) if k in DROPPED_KEYS or k.startswith("x-")}
-            assert not bad, (e.client_method, bad)
+            refs = {v for k, v in _walk_keys(schema) if k == "$ref"}
+            defs = (schema or {}).get("$defs") or {}
+            # The one kind of reference kept: a recursive model, once under the root's $defs.
+            assert all(
+                r.startswith("#/$defs/") and unquote(r.removeprefix("#/$defs/")) in defs
+                for r in refs
+            ), (e.client_method, refs)
+            assert not bad - {"$ref"}, (e.client_method, bad)
+
+
+def test_recursive_models_are_kept_as_references(registry: Registry) -> None:
+    schema = registry["categories.list"].response_schema
+    assert schema is not None
+    category = schema["properties"]["data"]["items"]
+    assert category["properties"]["items"]["items"] == {"$ref": "#/$defs/Category"}
+    kept = schema["$defs"]["Category"]
+    assert kept["properties"]["items"]["items"] == {"$ref": "#/$defs/Category"}
+    assert {"id", "name", "urls", "translations"} <= kept["properties"].keys()
+    # Escaped component names are decoded, so their models are whole too.
+    tracking = registry["shipments.retrieve_tracking"].response_schema
+    assert tracking is not None and tracking["properties"]["data"].get("properties")
+    status = registry["orders.statuses.retrieve"].response_schema
+    assert status is not None
+    assert {"color", "children"} <= status["properties"]["data"]["properties"].keys()
+
+
+def _is_bare_object(node: Any) -> bool:
+    return (
+        isinstance(node, dict)
+        and node.get("type") == "object"
+        and set(node)
+        <= {
+            "type",
+            "nullable",
+            "required",
+        }
+        and not node.get("properties")
+    )
+
+
+def _doc_ref(doc: dict[str, Any], ref: str) -> Any:
+    """An independent JSON-pointer resolution of a document-local ``$ref`` (RFC 6901 + 3986)."""
+    assert ref.startswith("#/"), ref
+    node: Any = doc
+    for token in unquote(ref[2:]).split("/"):
+        node = node[token.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _bare_objects(
+    doc: dict[str, Any], source: Any, ours: Any, where: str, seen: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Paths where the registry has a bare object while the document has a real model."""
+    while isinstance(source, dict) and isinstance(source.get("$ref"), str):
+        if source["$ref"] in seen:
+            return
+        seen = (*seen, source["$ref"])
+        source = _doc_ref(doc, source["$ref"])
+    if not isinstance(source, dict) or not isinstance(ours, dict) or "$ref" in ours:
+        return
+    if _is_bare_object(ours) and (
+        source.get("properties") or any(k in source for k in ("allOf", "oneOf", "anyOf"))
+    ):
+        yield where
+        return
+    for name, sub in (source.get("properties") or {}).items():
+        yield from _bare_objects(
+            doc, sub, (ours.get("properties") or {}).get(name), f"{where}.{name}", seen
+        )
+    if "items" in source:
+        yield from _bare_objects(doc, source["items"], ours.get("items"), f"{where}[]", seen)
+    for key in ("allOf", "oneOf", "anyOf"):
+        for n, (sub, mine) in enumerate(
+            zip(source.get(key) or (), ours.get(key) or (), strict=False)
+        ):
+            yield from _bare_objects(doc, sub, mine, f"{where}.{key}[{n}]", seen)
+
+
+@pytest.mark.skipif(not SOURCE.is_dir(), reason="../shared/salla-openapi is not available")
+def test_no_published_schema_ends_in_a_bare_object(registry: Registry) -> None:
+    yaml = pytest.importorskip("yaml")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    problems: list[str] = []
+    for e in registry:
+        if e.hand_added:
+            continue
+        rows = _index_rows()
+        doc = yaml.load((SOURCE / rows[(e.method, e.path)]).read_text("utf-8"), Loader=loader)
+        op = next(iter(doc["paths"].values()))[e.method.lower()]
+        success = min(str(c) for c in op["responses"] if str(c).startswith("2"))
+        content = op["responses"][success].get("content") or {}
+        schema = (content.get("application/json") or {}).get("schema")
+        if schema is not None:
+            problems += _bare_objects(doc, schema, e.response_schema, f"{e.client_method}:$")
+        body = (op.get("requestBody") or {}).get("content") or {}
+        for ctype in body:
+            request = (body[ctype] or {}).get("schema")
+            if request is not None and e.request_schema is not None:
+                problems += _bare_objects(doc, request, e.request_schema, f"{e.client_method}:<")
+                break
+    assert problems == []
+
+
+@functools.cache
+def _index_rows() -> dict[tuple[str, str], str]:
+    """(method, normalised path) -> document file, from the source's endpoints.tsv."""
+    gen = _load_generator()
+    return {(row.method, gen.normalize_path(row.path)): row.file for row in gen.read_index(SOURCE)}
 
 
 def test_response_schemas_are_resolved_envelopes(registry: Registry) -> None:
@@ -361,7 +469,25 @@ def test_generator_bracket_array_param() -> None:
     }
 
 
-def test_generator_schema_cleaner_resolves_and_cuts_cycles() -> None:
+def test_generator_schema_cleaner_decodes_escaped_refs() -> None:
+    gen = _load_generator()
+    components = {
+        "schemas": {
+            "ShipmentTracking ": {"type": "object", "properties": {"status": {"type": "string"}}},
+            "a/b~c": {"type": "integer"},
+        }
+    }
+    cleaner = gen.SchemaCleaner(components)
+    assert cleaner.clean({"$ref": "#/components/schemas/ShipmentTracking%20"}) == {
+        "type": "object",
+        "properties": {"status": {"type": "string"}},
+    }
+    assert cleaner.clean({"$ref": "#/components/schemas/a~1b~0c"}) == {"type": "integer"}
+    with pytest.raises(gen.UnresolvedRefError):
+        cleaner.clean({"$ref": "#/components/schemas/Missing"})
+
+
+def test_generator_schema_cleaner_resolves_and_keeps_cycles() -> None:
     gen = _load_generator()
     components = {
         "schemas": {
@@ -381,16 +507,17 @@ def test_generator_schema_cleaner_resolves_and_cuts_cycles() -> None:
             }
         }
     }
-    cleaned = gen.SchemaCleaner(components).clean({"$ref": "#/components/schemas/Category"})
-    assert cleaned == {
+    cleaned = gen.SchemaCleaner(components).clean_root({"$ref": "#/components/schemas/Category"})
+    category = {
         "type": "object",
         "properties": {
             "id": {"type": "integer", "nullable": True},
             "description": {"type": "string"},
-            "children": {"type": "array", "items": {"type": "object"}},
+            "children": {"type": "array", "items": {"$ref": "#/$defs/Category"}},
         },
         "required": ["id"],
     }
+    assert cleaned == {**category, "$defs": {"Category": category}}
 
 
 def test_generator_crud_derivation() -> None:

@@ -5,20 +5,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from sallakit._exceptions import SallaError
 from sallakit.auth._crypto import TokenCipher
 from sallakit.auth._records import sane_epoch
 from sallakit.auth._refresh import RefreshPolicy, StoreStatus
 from sallakit.auth._store import StoreRow, TokenStore
+
+if TYPE_CHECKING:
+    from sallakit.auth._vault import TokenVault
+    from sallakit.settings import Settings
+
+    V = TypeVar("V", bound=TokenVault)
 
 __all__ = [
     "DEFAULT_IDLE_MARGIN",
     "DEFAULT_REFRESH_TOKEN_LIFETIME",
     "DueRefresh",
     "RefreshReport",
+    "arefresh_due",
     "due_for_refresh",
+    "refresh_due",
     "rotate_keys",
+    "vault_from_settings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -112,3 +122,57 @@ def rotate_keys(store: TokenStore, cipher: TokenCipher) -> int:
         "re-encrypted the tokens of %d stores", changed, extra={"action": "vault_rotate_keys"}
     )
     return changed
+
+
+def vault_from_settings(cls: type[V], settings: Settings | None = None, **kwargs: Any) -> V:
+    """The body of :meth:`TokenVault.from_settings` (see there)."""
+    from sallakit.auth._oauth import AsyncOAuthClient, OAuthClient
+    from sallakit.settings import Settings
+
+    settings = Settings() if settings is None else settings
+    options: dict[str, Any] = {"refresh_margin": settings.refresh_margin_seconds}
+    if settings.client_id and settings.client_secret is not None:
+        secret = settings.client_secret.get_secret_value()
+        options["oauth"] = OAuthClient(
+            settings.client_id, secret, accounts_url=settings.accounts_url
+        )
+        options["async_oauth"] = AsyncOAuthClient(
+            settings.client_id, secret, accounts_url=settings.accounts_url
+        )
+    options.update(kwargs)
+    vault = cls(settings.database_url, settings.token_key_list(), **options)
+    vault.client_defaults["base_url"] = settings.api_base_url
+    return vault
+
+
+def refresh_due(vault: TokenVault) -> list[RefreshReport]:
+    """The body of :meth:`TokenVault.refresh_due` (see there)."""
+    vault.expire_pending()
+    reports: list[RefreshReport] = []
+    for due in vault.due_for_refresh():
+        provider = vault.token_provider(due.store_id)
+        try:
+            provider.force_refresh() if due.reason == "idle" else provider.get_token()
+            reports.append(RefreshReport(due.store_id, due.reason, True))
+        except SallaError as exc:
+            reports.append(RefreshReport(due.store_id, due.reason, False, exc.message))
+    return reports
+
+
+async def arefresh_due(vault: TokenVault) -> list[RefreshReport]:
+    """The body of :meth:`TokenVault.arefresh_due` (see there)."""
+    import anyio
+
+    await anyio.to_thread.run_sync(vault.expire_pending)
+    reports: list[RefreshReport] = []
+    for due in await anyio.to_thread.run_sync(vault.due_for_refresh):
+        provider = vault.async_token_provider(due.store_id)
+        try:
+            if due.reason == "idle":
+                await provider.force_refresh()
+            else:
+                await provider.get_token()
+            reports.append(RefreshReport(due.store_id, due.reason, True))
+        except SallaError as exc:
+            reports.append(RefreshReport(due.store_id, due.reason, False, exc.message))
+    return reports

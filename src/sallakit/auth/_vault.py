@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sallakit._exceptions import ConfigurationError, SallaError, StoreNotFoundError
+from sallakit._exceptions import ConfigurationError, StoreNotFoundError
 from sallakit.auth._claims import DEFAULT_CLAIM_TTL, claim_url, sign_claim, verify_claim
 from sallakit.auth._crypto import BodyCipher, TokenCipher
-from sallakit.auth._from_settings import vault_options, warn_if_cannot_refresh
 from sallakit.auth._identity import LeaseOwners, ProcessIdentity
 from sallakit.auth._installs import InstallBook
 from sallakit.auth._leases import REINSTALL_MESSAGE, LeaseBook
@@ -27,8 +26,11 @@ from sallakit.auth._maintenance import (
     DEFAULT_REFRESH_TOKEN_LIFETIME,
     DueRefresh,
     RefreshReport,
+    arefresh_due,
     due_for_refresh,
+    refresh_due,
     rotate_keys,
+    vault_from_settings,
 )
 from sallakit.auth._oauth import DEFAULT_OAUTH_TIMEOUT
 from sallakit.auth._records import InterruptedRefresh, StoredStore, to_record
@@ -180,12 +182,30 @@ class TokenVault:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> TokenVault:
-        """The vault the CLI uses, from ``Settings`` (None: the environment); see
-        :func:`sallakit.auth._from_settings.vault_options`. ``kwargs`` override."""
-        store, keys, options, base_url = vault_options(settings)
-        vault = cls(store, keys, **{**options, **kwargs})
-        vault.client_defaults["base_url"] = base_url
-        return vault
+        """The vault the CLI and the service use, from :class:`~sallakit.settings.Settings`.
+
+        Reads ``SALLAKIT_DATABASE_URL``, ``SALLAKIT_TOKEN_KEYS`` and
+        ``SALLAKIT_REFRESH_MARGIN_SECONDS``; when ``SALLAKIT_CLIENT_ID`` and
+        ``SALLAKIT_CLIENT_SECRET`` are set, builds both OAuth clients (``SALLAKIT_ACCOUNTS_URL``)
+        so that tokens can be refreshed. Clients built by the vault use
+        ``SALLAKIT_API_BASE_URL``. ``kwargs`` override the constructor's arguments.
+
+        Args:
+            settings: The settings; None reads them from the environment now.
+        """
+        return vault_from_settings(cls, settings, **kwargs)
+
+    def _warn_if_cannot_refresh(self, store_id: int, oauth: object) -> None:
+        # Without an OAuth client everything works until the first refresh, days later; say it
+        # now, when the client is built, rather than then.
+        if oauth is None:
+            logger.warning(
+                "the vault has no OAuth client: the tokens of store %s cannot be refreshed and "
+                "calls will fail once its access token expires (pass oauth=/async_oauth=, or set "
+                "SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET for TokenVault.from_settings)",
+                store_id,
+                extra={"action": "vault_cannot_refresh", "store_id": store_id},
+            )
 
     def __repr__(self) -> str:
         return f"TokenVault({self.store!r})"
@@ -411,34 +431,11 @@ class TokenVault:
         """Refresh every store whose access token expires within the margin or whose refresh
         token would otherwise expire unused (run it daily); one report per store tried. Also
         expires unclaimed installs (see ``pending_ttl``)."""
-        self.expire_pending()
-        reports: list[RefreshReport] = []
-        for due in self.due_for_refresh():
-            provider = self.token_provider(due.store_id)
-            try:
-                provider.force_refresh() if due.reason == "idle" else provider.get_token()
-                reports.append(RefreshReport(due.store_id, due.reason, True))
-            except SallaError as exc:
-                reports.append(RefreshReport(due.store_id, due.reason, False, exc.message))
-        return reports
+        return refresh_due(self)
 
     async def arefresh_due(self) -> list[RefreshReport]:
         """:meth:`refresh_due` for async applications (refreshes run on the event loop)."""
-        import anyio
-
-        await anyio.to_thread.run_sync(self.expire_pending)
-        reports: list[RefreshReport] = []
-        for due in await anyio.to_thread.run_sync(self.due_for_refresh):
-            provider = self.async_token_provider(due.store_id)
-            try:
-                if due.reason == "idle":
-                    await provider.force_refresh()
-                else:
-                    await provider.get_token()
-                reports.append(RefreshReport(due.store_id, due.reason, True))
-            except SallaError as exc:
-                reports.append(RefreshReport(due.store_id, due.reason, False, exc.message))
-        return reports
+        return await arefresh_due(self)
 
     # --------------------------------------------------------------- providers
 
@@ -462,14 +459,20 @@ class TokenVault:
         """
         from sallakit.api import AsyncSalla
 
-        warn_if_cannot_refresh(store_id, self.async_oauth)
-        options = {"store_id": store_id, **self.client_defaults, **client_kwargs}
-        return AsyncSalla(token_provider=self.async_token_provider(store_id), **options)
+        self._warn_if_cannot_refresh(store_id, self.async_oauth)
+        return AsyncSalla(
+            token_provider=self.async_token_provider(store_id),
+            store_id=store_id,
+            **{**self.client_defaults, **client_kwargs},
+        )
 
     def client(self, store_id: int, **client_kwargs: Any) -> Salla:
         """A blocking :class:`~sallakit.api.Salla` for ``store_id`` using this vault's tokens."""
         from sallakit.api import Salla
 
-        warn_if_cannot_refresh(store_id, self.oauth)
-        options = {"store_id": store_id, **self.client_defaults, **client_kwargs}
-        return Salla(token_provider=self.token_provider(store_id), **options)
+        self._warn_if_cannot_refresh(store_id, self.oauth)
+        return Salla(
+            token_provider=self.token_provider(store_id),
+            store_id=store_id,
+            **{**self.client_defaults, **client_kwargs},
+        )

@@ -53,6 +53,16 @@ COMMANDS = (
         "The webhook inbox and the store's webhook subscriptions.",
     ),
     LazyCommand(
+        "sync",
+        "sallakit.cli._sync",
+        "Sync stores into the mirror (backfill, reconcile); status; unblock.",
+    ),
+    LazyCommand(
+        "export",
+        "sallakit.cli._sync",
+        "Export a mirrored table of a store (live rows: normalized columns and ``data``).",
+    ),
+    LazyCommand(
         "doctor",
         "sallakit.cli._doctor",
         "Check settings, database, keys, webhooks and stores; print each finding and its fix.",

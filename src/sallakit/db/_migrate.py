@@ -75,7 +75,13 @@ def migrate(engine: Engine, *, target: str = "heads", script_location: Path | No
     except sa.exc.SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         name = type(orig if orig is not None else exc).__name__
-        raise ConfigurationError(f"could not migrate the sallakit tables ({name})") from exc
+        # The driver's first line ("unable to open database file", "permission denied for
+        # schema public") is what an operator needs; migrations carry no secret parameters.
+        detail = str(orig if orig is not None else exc).strip().splitlines()
+        reason = f"{name}: {detail[0]}" if detail else name
+        raise ConfigurationError(
+            f"could not migrate the sallakit tables at {engine.url!r} ({reason})"
+        ) from exc
 
 
 def applied_revisions(engine: Engine) -> set[str]:

@@ -139,7 +139,8 @@ class Emulator:
         strict_urls: Refuse local webhook URLs (``localhost``, loopback, ``test.``) like Salla.
         quirks: Reproduce the type drift Salla's own examples show (product ``quantity`` and
             ``cost_price`` as strings, ``sale_end: {}``); money amounts stay numbers.
-        links_as_list: Render empty pagination ``links`` as ``[]``.
+        links_as_list: Render empty pagination ``links`` as ``[]``, as most of Salla's
+            examples show (the default); False renders ``{}``, also seen.
         expires_field: ``expires_in`` or ``expires`` in the code-exchange response.
         invalid_grant_status: 401 (Salla's docs) or 400 (a stock Hydra).
         clock: ``"manual"`` (frozen until :meth:`advance`; the default), ``"real"``, or a
@@ -180,7 +181,7 @@ class Emulator:
         auto_approve: bool = False,
         strict_urls: bool = False,
         quirks: bool = False,
-        links_as_list: bool = False,
+        links_as_list: bool = True,
         expires_field: str = "expires_in",
         invalid_grant_status: int = 401,
         clock: str | Clock = "manual",

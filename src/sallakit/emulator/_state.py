@@ -59,7 +59,7 @@ class EmulatorSettings:
     strict_urls: bool = False
     auto_approve: bool = False
     quirks: bool = False
-    links_as_list: bool = False
+    links_as_list: bool = True
     expires_field: str = "expires_in"
     """``expires_in`` or ``expires`` (as Salla's docs print) in the code-exchange response."""
     webhook_retries: int = 3

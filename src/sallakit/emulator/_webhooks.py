@@ -669,7 +669,9 @@ class WebhookBook:
                 strict_urls=strict_urls,
                 client_id=client_id,
             )
-            return ApiResponse(sub.as_json())
+            # Update Webhook answers the security settings too; the secret is never shown.
+            security = {"strategy": sub.security_strategy or "", "secret": None}
+            return ApiResponse({**sub.as_json(), "security": security})
         if method == "DELETE" and path == "/webhooks/unsubscribe":
             self.unsubscribe(
                 store_id, webhook_id=request.q("id"), url=request.q("url"), client_id=client_id

@@ -12,7 +12,7 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -64,9 +64,10 @@ class Mirror:
 
     Args:
         store: Where the mirror keeps its data (:class:`SQLMirrorStore` or the in-memory twin).
-        clients: ``clients(store_id, transport)`` returns the store-bound
-            :class:`~sallakit.api.AsyncSalla` of a run; ``transport`` must be passed to it (it
-            counts the run's requests). :meth:`from_vault` builds it from a token vault.
+        clients: ``clients(store_id, transport, on_wait)`` returns the store-bound
+            :class:`~sallakit.api.AsyncSalla` of a run; ``transport`` (it counts the run's
+            requests) and ``on_wait`` (rate-limit waits become progress) must be passed to it.
+            :meth:`from_vault` builds it from a token vault.
         settings: Defaults for every store (overridden per store with
             :meth:`set_store_settings`).
         progress: Called with each :class:`~sallakit.mirror.Progress` report.
@@ -119,8 +120,10 @@ class Mirror:
             store = SQLMirrorStore(vault.engine)
         inner = client_kwargs.pop("transport", None)
 
-        def clients(store_id: int, transport: httpx2.AsyncBaseTransport) -> Any:
-            return vault.async_client(store_id, transport=transport, **client_kwargs)
+        def clients(store_id: int, transport: httpx2.AsyncBaseTransport, on_wait: Any) -> Any:
+            return vault.async_client(
+                store_id, transport=transport, on_wait=on_wait, **client_kwargs
+            )
 
         mirror = cls(store, clients, settings=settings, progress=progress)
         mirror._inner_transport = inner
@@ -405,33 +408,77 @@ class Mirror:
 
     # -------------------------------------------------------------------------- webhooks
 
-    def mark_event(self, event: WebhookEvent) -> tuple[str, int] | None:
+    def mark_event(self, event: WebhookEvent | Any) -> tuple[str, int] | None:
         """Mark the entity a store event points at as dirty; returns it (None: not mirrored).
 
-        Webhooks are hints: nothing of the event's payload is stored; a targeted fetch (the
-        worker's ``dirty`` job, or :meth:`drain`) reads the entity from the API.
+        Takes a parsed :class:`~sallakit.webhooks.WebhookEvent` or the event a webhook
+        handler receives (``name``, ``store_id``, ``payload``). Webhooks are hints: nothing of
+        the event's payload is stored; a targeted fetch (the worker's ``dirty`` job, or
+        :meth:`drain`) reads the entity from the API. Marking is idempotent, so a redelivered
+        event costs nothing.
         """
-        target = _core.event_target(event.event, event.data)
-        if target is None or target[0] not in self.settings_for(event.merchant).resources:
+        name, store_id, data = _event_parts(event)
+        target = _core.event_target(name, data)
+        if target is None or target[0] not in self.settings_for(store_id).resources:
             return None
-        self.store.mark_dirty(event.merchant, [target], event.event)
+        self.store.mark_dirty(store_id, [target], name)
         return target
 
     def webhook_handler(
         self, on_marked: Callable[[int], Awaitable[Any] | Any] | None = None
-    ) -> Callable[[WebhookEvent], Awaitable[None]]:
+    ) -> Callable[[Any], Awaitable[None]]:
         """A webhook handler (for ``receiver.on("order.*")`` and friends) that marks the
         event's entity dirty, then calls ``on_marked(store_id)`` (e.g. the worker's
         ``enqueue_dirty``) so a targeted fetch follows."""
 
-        async def handle(event: WebhookEvent, *_: Any, **__: Any) -> None:
+        async def handle(event: Any) -> None:
             target = await anyio.to_thread.run_sync(self.mark_event, event)
             if target is not None and on_marked is not None:
-                result = on_marked(event.merchant)
+                result = on_marked(_event_parts(event)[1])
                 if inspect.isawaitable(result):
                     await result
 
         return handle
+
+    def register(
+        self,
+        handlers: Any,
+        on_marked: Callable[[int], Awaitable[Any] | Any] | None = None,
+        on_install: Callable[[int], Awaitable[Any] | Any] | None = None,
+    ) -> None:
+        """Register the mirror's handler on a webhook receiver (or its ``Handlers``) for every
+        event of :attr:`EVENTS`, under stable names (``sallakit.mirror:order.*``...).
+
+        With ``on_install`` (e.g. the worker's ``enqueue_backfill``), an
+        ``app.store.authorize`` of a store the mirror never backfilled starts its backfill,
+        unless the store's ``auto_backfill_on_install`` setting is off.
+        """
+        handler = self.webhook_handler(on_marked)
+        for pattern in self.EVENTS:
+            handlers.on(pattern, name=f"sallakit.mirror:{pattern}")(handler)
+        if on_install is None:
+            return
+
+        async def installed(event: Any) -> None:
+            store_id = _event_parts(event)[1]
+            if await anyio.to_thread.run_sync(self.wants_backfill, store_id):
+                result = on_install(store_id)
+                if inspect.isawaitable(result):
+                    await result
+
+        handlers.on("app.store.authorize", name="sallakit.mirror:install")(installed)
+
+    def wants_backfill(self, store_id: int) -> bool:
+        """Whether a newly authorized store should start its backfill on its own: the setting
+        is on and no resource of it was ever backfilled."""
+        if store_id <= 0:
+            return False
+        settings = self.settings_for(store_id)
+        if not settings.auto_backfill_on_install:
+            return False
+        return not any(
+            self.store.resource_state(store_id, r).backfilled for r in settings.resources
+        )
 
     #: The store events the mirror listens to (register its handler for these).
     EVENTS: tuple[str, ...] = (
@@ -454,6 +501,17 @@ class Mirror:
         return self.store.rows(store_id, resource)
 
 
+def _event_parts(event: Any) -> tuple[str, int, Mapping[str, Any]]:
+    """(event name, store id, data dict) of a parsed event or a handler's event."""
+    name = getattr(event, "event", None) or getattr(event, "name", "")
+    store_id = getattr(event, "merchant", None)
+    if store_id is None:
+        store_id = getattr(event, "store_id", 0)
+    payload = getattr(event, "payload", None)
+    data: Any = payload.get("data") if isinstance(payload, Mapping) else getattr(event, "data", {})
+    return str(name), int(store_id or 0), data if isinstance(data, Mapping) else {}
+
+
 def _jsonable(value: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
@@ -463,8 +521,3 @@ def _jsonable(value: Mapping[str, Any]) -> dict[str, Any]:
             item = dict(item)
         out[key] = item
     return out
-
-
-async def _aiter(items: Iterable[Any]) -> AsyncIterator[Any]:
-    for item in items:
-        yield item

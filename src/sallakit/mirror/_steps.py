@@ -22,7 +22,7 @@ import anyio
 import httpx2
 
 from sallakit._exceptions import NotFoundError
-from sallakit.api import APIResponse, AsyncSalla
+from sallakit.api import APIResponse, AsyncSalla, RateLimitWait
 from sallakit.mirror import _core
 from sallakit.mirror._settings import MirrorSettings
 from sallakit.mirror._store import (
@@ -81,7 +81,8 @@ class Progress:
         store_id: The store.
         resource: The resource being synced ("" for the run as a whole).
         event: ``pages`` (a page stored), ``records`` (details stored), ``phase`` (a phase
-            started: ``detail`` says which), ``done`` (the run ended).
+            started: ``detail`` says which), ``wait`` (the client waits for the rate limit:
+            ``seconds`` and ``detail`` say how long and why), ``done`` (the run ended).
         pages_done: Pages of the current walk stored so far.
         pages_total: Pages the walk has, when known.
         records: Entities stored for the resource so far in this process.
@@ -99,6 +100,7 @@ class Progress:
     requests: int = 0
     rate_limited: int = 0
     detail: str = ""
+    seconds: float = 0.0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -134,9 +136,18 @@ class CountingTransport(httpx2.AsyncBaseTransport):
 
 
 class ClientFactory(Protocol):
-    """Builds the store-bound client of one run around the run's counting transport."""
+    """Builds the store-bound client of one run around the run's counting transport.
 
-    def __call__(self, store_id: int, transport: httpx2.AsyncBaseTransport) -> AsyncSalla: ...
+    ``on_wait`` goes to the client (``AsyncSalla(on_wait=...)``): the run reports the client's
+    rate-limit waits as progress.
+    """
+
+    def __call__(
+        self,
+        store_id: int,
+        transport: httpx2.AsyncBaseTransport,
+        on_wait: Callable[[RateLimitWait], None],
+    ) -> AsyncSalla: ...
 
 
 @dataclass(slots=True)
@@ -174,19 +185,12 @@ class SyncEnv:
         if batch.is_empty():
             return WriteCounts()
         async with self.write_lock:
-            counts = await self.call(self.store.apply, batch)
-            # Progress for the watchdog and the job history, persisted as the run goes (a
+            # Progress for the watchdog and the job history goes in the same transaction (a
             # run resumed after a crash keeps the requests its first process made).
             requests, limited = self.counter.requests, self.counter.rate_limited
-            seen_requests, seen_limited = self._counted
+            batch.touch = (self.clock(), requests - self._counted[0], limited - self._counted[1])
+            counts = await self.call(self.store.apply, batch)
             self._counted = (requests, limited)
-            await self.call(
-                self.store.touch_run,
-                self.run_id,
-                self.clock(),
-                requests - seen_requests,
-                limited - seen_limited,
-            )
             return counts
 
     def report(self, resource: str, event: str, **values: Any) -> None:
@@ -385,16 +389,27 @@ class _DetailWriter:
         self.env, self.stream, self.clear_dirty = env, s, clear_dirty
         self.buffer: list[_Fetched] = []
         self.counts = WriteCounts()
+        self._writing = False
 
     async def add(self, fetched: _Fetched) -> None:
+        """Buffer an entity; write the buffer unless a write is under way (group commit: what
+        arrives during a write goes in the next one, so batches grow with the database's
+        latency and a crash loses at most what one write was waiting for)."""
         self.buffer.append(fetched)
-        if len(self.buffer) >= self.env.settings.flush_every:
-            await self.flush()
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while self.buffer:
+                await self.flush()
+        finally:
+            self._writing = False
 
     async def flush(self) -> None:
         if not self.buffer:
             return
-        pending, self.buffer = self.buffer, []
+        limit = self.env.settings.flush_every
+        pending, self.buffer = self.buffer[:limit], self.buffer[limit:]
         batch = WriteBatch(store_id=self.env.store_id, run_id=self.env.run_id)
         rows = [f.row for f in pending if f.row is not None]
         if rows:
@@ -414,6 +429,21 @@ class _DetailWriter:
         self.env.report(name, "records")
 
 
+async def _pool(width: int, items: Sequence[T], work: Callable[[T], Awaitable[None]]) -> None:
+    """Run ``work`` over ``items`` with ``width`` workers, each item to its end before the
+    next (an order's detail, items and history in a row: finished orders pile up steadily
+    instead of every detail first and every order last)."""
+    queue = list(reversed(items))
+
+    async def worker() -> None:
+        while queue:
+            await work(queue.pop())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(min(width, len(items))):
+            tg.start_soon(worker)
+
+
 async def _fetch_details(
     env: SyncEnv, s: Stream, ids: Sequence[int], writer: _DetailWriter, *, refetch_all: bool
 ) -> None:
@@ -428,9 +458,7 @@ async def _fetch_details(
         )
         await writer.add(fetched)
 
-    async with anyio.create_task_group() as tg:
-        for entity_id in todo:
-            tg.start_soon(one, entity_id)
+    await _pool(env.settings.max_in_flight, todo, one)
 
 
 # ================================================================================ the steps
@@ -558,9 +586,7 @@ async def step_confirm_deletions(
             await _fetch_entity(env, s, entity_id, known_hash=None, with_children=s.needs_detail)
         )
 
-    async with anyio.create_task_group() as tg:
-        for entity_id in confirm:
-            tg.start_soon(one, entity_id)
+    await _pool(env.settings.max_in_flight, list(confirm), one)
     await writer.flush()
     counts = writer.counts
     if delete:
@@ -599,9 +625,7 @@ async def step_drain_dirty(env: SyncEnv, limit: int = 200) -> dict[str, Any]:
                 )
             )
 
-        async with anyio.create_task_group() as tg:
-            for entity_id in ids:
-                tg.start_soon(one, entity_id)
+        await _pool(env.settings.max_in_flight, ids, one)
         await writer.flush()
         counts.merge(writer.counts)
     return {"marks": len(marks), "counts": counts.by_table, "more": len(marks) >= limit}
@@ -613,6 +637,7 @@ async def step_audit(env: SyncEnv, resources: Sequence[str]) -> dict[str, Any]:
     remote: dict[str, int | None] = {}
     mirror: dict[str, int] = {}
     horizon = _horizon(env)
+    queries: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for resource in resources:
         s = stream(resource)
         params: dict[str, Any] = {**s.list_params, "per_page": 1}
@@ -621,18 +646,27 @@ async def step_audit(env: SyncEnv, resources: Sequence[str]) -> dict[str, Any]:
             where[s.top_level_filter[0]] = s.top_level_filter[1]
         if resource == "orders" and horizon is not None:
             params["from_date"] = horizon
-        response = await env.get(s.list_path, params)
-        remote[resource] = response.pagination.total if response.pagination else None
-        mirror[resource] = await env.call(_count_since, env, resource, where, horizon)
+        queries.append((resource, s.list_path, params, where))
         if resource == "orders":
-            statuses = await env.call(_order_statuses, env)
-            for status_id in statuses:
-                response = await env.get(s.list_path, {**params, "status[]": status_id})
-                name = f"orders:status={status_id}"
-                remote[name] = response.pagination.total if response.pagination else None
-                mirror[name] = await env.call(
-                    _count_since, env, resource, {**where, "status_id": status_id}, horizon
+            for status_id in await env.call(_order_statuses, env):
+                queries.append(
+                    (
+                        f"orders:status={status_id}",
+                        s.list_path,
+                        {**params, "status[]": status_id},
+                        {**where, "status_id": status_id},
+                    )
                 )
+
+    async def one(query: tuple[str, str, dict[str, Any], dict[str, Any]]) -> None:
+        name, path, params, where = query
+        response = await env.get(path, params)
+        remote[name] = response.pagination.total if response.pagination else None
+        table = name.split(":", 1)[0]
+        mirror[name] = await env.call(_count_since, env, table, where, horizon)
+
+    # The totals are independent: ask for them side by side, within the in-flight cap.
+    await _pool(env.settings.max_in_flight, queries, one)
     return {"remote": remote, "mirror": mirror}
 
 
@@ -992,9 +1026,15 @@ async def open_env(
     """The environment of one run: a store-bound client around a counting transport."""
     counter = RequestCounter()
     counting = CountingTransport(transport, counter)
-    client = clients(store_id, counting)
+    holder: list[SyncEnv] = []
+
+    def on_wait(wait: RateLimitWait) -> None:
+        if holder:
+            holder[0].report("", "wait", seconds=wait.seconds, detail=wait.reason)
+
+    client = clients(store_id, counting, on_wait)
     try:
-        yield SyncEnv(
+        env = SyncEnv(
             store_id=store_id,
             run_id=run_id,
             client=client,
@@ -1004,6 +1044,8 @@ async def open_env(
             clock=clock,
             progress=progress,
         )
+        holder.append(env)
+        yield env
     finally:
         await client.aclose()
         await counting.aclose()

@@ -101,6 +101,8 @@ class WriteBatch:
     deletes: list[tuple[str, Sequence[int]]] = field(default_factory=list)
     pages: list[PageRecord] = field(default_factory=list)
     clear_dirty: list[tuple[str, int]] = field(default_factory=list)
+    #: Progress of the run recorded with the batch: (time, requests to add, 429s to add).
+    touch: tuple[float, int, int] | None = None
 
     def is_empty(self) -> bool:
         return not (self.upserts or self.children or self.deletes or self.pages or self.clear_dirty)
@@ -221,10 +223,6 @@ class MirrorStore(Protocol):
         ...
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
-
-    def touch_run(self, run_id: str, at: float, requests: int, rate_limited: int) -> None:
-        """Record progress of a running run: its time, and requests/429s to add."""
-        ...
 
     def list_runs(self, store_id: int | None = None, limit: int = 50) -> list[RunRecord]:
         """Newest first."""
@@ -364,6 +362,17 @@ class SQLMirrorStore:
                         t.dirty.c.store_id == batch.store_id,
                         t.dirty.c.resource == resource,
                         t.dirty.c.id == entity_id,
+                    )
+                )
+            if batch.touch is not None and batch.run_id is not None:
+                at, requests, limited = batch.touch
+                conn.execute(
+                    t.runs.update()
+                    .where(t.runs.c.run_id == batch.run_id)
+                    .values(
+                        progress_at=at,
+                        requests=t.runs.c.requests + requests,
+                        rate_limited=t.runs.c.rate_limited + limited,
                     )
                 )
         return counts
@@ -660,18 +669,6 @@ class SQLMirrorStore:
             row = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
         return self._run(row) if row is not None else None
 
-    def touch_run(self, run_id: str, at: float, requests: int, rate_limited: int) -> None:
-        with self._write() as conn:
-            conn.execute(
-                t.runs.update()
-                .where(t.runs.c.run_id == run_id)
-                .values(
-                    progress_at=at,
-                    requests=t.runs.c.requests + requests,
-                    rate_limited=t.runs.c.rate_limited + rate_limited,
-                )
-            )
-
     def list_runs(self, store_id: int | None = None, limit: int = 50) -> list[RunRecord]:
         query = sa.select(t.runs).order_by(t.runs.c.created_at.desc(), t.runs.c.run_id.desc())
         if store_id is not None:
@@ -886,6 +883,11 @@ class InMemoryMirrorStore:
                 )
             for key in batch.clear_dirty:
                 self._dirty.get(batch.store_id, {}).pop(key, None)
+            run = self._runs.get(batch.run_id or "")
+            if batch.touch is not None and run is not None:
+                run.progress_at = batch.touch[0]
+                run.requests += batch.touch[1]
+                run.rate_limited += batch.touch[2]
         return counts
 
     def _record(
@@ -1028,14 +1030,6 @@ class InMemoryMirrorStore:
         with self._lock:
             run = self._runs.get(run_id)
             return copy.deepcopy(run) if run is not None else None
-
-    def touch_run(self, run_id: str, at: float, requests: int, rate_limited: int) -> None:
-        with self._lock:
-            run = self._runs.get(run_id)
-            if run is not None:
-                run.progress_at = at
-                run.requests += requests
-                run.rate_limited += rate_limited
 
     def list_runs(self, store_id: int | None = None, limit: int = 50) -> list[RunRecord]:
         with self._lock:

@@ -222,6 +222,11 @@ class MirrorWorker:
                 return None
         return await self.enqueue(store_id, kind="dirty")
 
+    async def enqueue_backfill(self, store_id: int) -> str:
+        """Queue a newly installed store's first sync (one per store: the run id is fixed, so
+        a redelivered install event queues nothing more)."""
+        return await self.enqueue(store_id, run_id=f"mirror:{store_id}:install")
+
     async def enqueue_due(self, at: datetime | None = None) -> list[str]:
         """The scheduler's work: a ``scheduled`` run for every store with a resource due, and a
         ``dirty`` run for every store with webhook marks waiting."""

@@ -255,8 +255,15 @@ class Worker:
 
     def wake(self) -> None:
         """Look at the inbox now (called by a receiver in the same event loop after a store)."""
-        if self._wakeup is not None:
-            self._wakeup.set()
+        wakeup = self._wakeup
+        if wakeup is None:
+            return
+        try:
+            wakeup.set()
+        except RuntimeError:
+            # The worker runs in another event loop than the receiver: it will find the
+            # delivery at its next poll.
+            return
 
     async def run(self) -> None:
         """Process deliveries until cancelled (errors are logged, never fatal)."""

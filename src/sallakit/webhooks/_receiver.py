@@ -253,7 +253,9 @@ class WebhookReceiver:
         headers = {name.lower(): value for name, value in pairs}
         declared = headers.get("content-length")
         if declared is not None:
-            if not declared.strip().isdigit():
+            declared = declared.strip()
+            # ASCII digits only: str.isdigit() also accepts "¹" or "٣", which int() refuses.
+            if not (declared.isascii() and declared.isdigit()):
                 return (*_json_response(400, {"error": "malformed Content-Length"}), [])
             if int(declared) > self.max_body_size:
                 return (*self._too_large(), [])

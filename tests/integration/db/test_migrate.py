@@ -208,3 +208,12 @@ def test_sallakits_own_revisions_apply_on_postgres(
     migrate(engine)
     migrate(engine)
     assert pending_revisions(engine) == []
+
+
+def test_an_unopenable_database_names_the_url_and_the_reason(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'app.db'}")
+    try:
+        with pytest.raises(ConfigurationError, match=r"missing-dir.*unable to open database"):
+            migrate(engine)
+    finally:
+        engine.dispose()

@@ -216,7 +216,17 @@ def _path_values(store: StoreData, endpoint: Endpoint) -> dict[str, str]:
         "value": str(product_options[0]["values"][-1]["id"]),
         "item_id": str(order.items[-1].id),
         "tag_id": str(tag_id),
+        "image": str(store.product_payload(ctx, product)["images"][0]["id"]),
+        "image_id": str(store.product_payload(ctx, product)["images"][0]["id"]),
     }
+    if endpoint.client_method == "products.digital_files.delete":
+        upload = _request(
+            load_registry()["products.digital_files.create"],
+            {"product": str(product.id)},
+            {},
+            {"file": "guide.pdf"},
+        )
+        core["file"] = str(dispatch(upload, ctx).data["id"])
     if endpoint.client_method == "orders.statuses.update":
         custom = store.add_custom_status(ctx, {"name": "جاهز", "parent_id": 566146469})
         core["status_id"] = str(custom.id)
@@ -236,7 +246,7 @@ def _path_values(store: StoreData, endpoint: Endpoint) -> dict[str, str]:
 def _generic_id(store: StoreData, endpoint: Endpoint, name: str) -> str | None:
     """An id from the generic collection's list endpoint, when there is one."""
     prefix = endpoint.path.split("{" + name + "}")[0].rstrip("/")
-    lists = [e for e in load_registry() if e.method == "GET" and e.path == prefix and e.paginated]
+    lists = [e for e in load_registry() if e.method == "GET" and e.path == prefix]
     if not lists or lists[0].path_params:
         return None
     response = dispatch(_request(lists[0], {}, {}, None), _ctx(store, quirks=False, language="ar"))

@@ -49,8 +49,8 @@ class EmulatorClock(Clock):
 
 def new_emulator(**kwargs: Any) -> Emulator:
     options: dict[str, Any] = {
-        "products": 130,
-        "orders": 70,
+        "products": 75,
+        "orders": 30,
         "customers": 65,
         "now": START,
         "plan": "100000",
@@ -66,7 +66,7 @@ def client_factory(
     registry = GovernorRegistry(clock=EmulatorClock(emulator))
     tokens: dict[int, str] = {}
 
-    def clients(store_id: int, counting: httpx2.AsyncBaseTransport) -> AsyncSalla:
+    def clients(store_id: int, counting: httpx2.AsyncBaseTransport, on_wait: Any) -> AsyncSalla:
         if store_id not in tokens:
             tokens[store_id] = emulator.issue_tokens(store_id)["access_token"]
         return AsyncSalla(
@@ -76,6 +76,7 @@ def client_factory(
             governor=registry,
             store_id=store_id,
             max_retries=6,
+            on_wait=on_wait,
         )
 
     return clients
@@ -86,6 +87,7 @@ def make_mirror(
     store: MirrorStore,
     *,
     transport: httpx2.AsyncBaseTransport | None = None,
+    progress: Any = None,
     **settings: Any,
 ) -> Mirror:
     mirror = Mirror(
@@ -93,6 +95,7 @@ def make_mirror(
         client_factory(emulator),
         settings=MirrorSettings(**settings),
         clock=emulator.clock.time,
+        progress=progress,
     )
     mirror._inner_transport = transport or emulator.async_transport()
     return mirror
@@ -129,9 +132,27 @@ def sqlite_store(tmp_path: Any) -> SQLMirrorStore:
 
 @pytest.fixture(params=["sqlite", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> MirrorStore:
+    """Both stores: the in-memory twin must behave as the SQL store does."""
     if request.param == "memory":
         return InMemoryMirrorStore()
     return sqlite_store(tmp_path)
+
+
+@pytest.fixture
+def sql_store(tmp_path: Any) -> MirrorStore:
+    return sqlite_store(tmp_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The full-scale scenarios (marker ``slow``) run only when asked for (``-m slow``); the
+    default run has their reduced forms."""
+    expression = config.getoption("markexpr") or ""
+    if "slow" in expression and "not slow" not in expression:
+        return
+    skip = pytest.mark.skip(reason="full-scale scenario: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords and "integration/mirror" in str(item.path):
+            item.add_marker(skip)
 
 
 def _plain(value: Any) -> Any:
@@ -365,7 +386,13 @@ class Mutator:
         elif kind == "category.create":
             em._mutate(sid, lambda d, ctx: d.add_category(ctx, {"name": f"تصنيف {n}"}))
         elif kind == "category.update":
-            cid = rng.choice(list(data.categories))
+            # Products show their categories' names: renaming one in use changes them too.
+            pool = list(data.categories)
+            if self.announced_only:
+                pool = [c for c in pool if c not in used_categories]
+            if not pool:
+                return self.step()
+            cid = rng.choice(pool)
             em._mutate(sid, lambda d, ctx: d.update_category(ctx, cid, {"name": f"تصنيف م{n}"}))
         elif kind == "category.delete":
             free = [c for c in data.categories if c not in used_categories]

@@ -42,8 +42,8 @@ async def _webhooks_converge(store, mutations: int, **sizes):
     assert net_changes(mirror.changes(store_id, since=cursor)) == state_diff(before, after)
 
 
-async def test_webhook_mutations_converge(store):
-    await _webhooks_converge(store, 40)
+async def test_webhook_mutations_converge(sql_store):
+    await _webhooks_converge(sql_store, 40)
 
 
 async def _reconciliation_converges(store, mutations: int, **sizes):
@@ -69,8 +69,8 @@ async def _reconciliation_converges(store, mutations: int, **sizes):
     assert mirror.changes(store_id, since=last) == []
 
 
-async def test_reconciliation_alone_converges(store):
-    await _reconciliation_converges(store, 40)
+async def test_reconciliation_alone_converges(sql_store):
+    await _reconciliation_converges(sql_store, 30)
 
 
 @pytest.mark.postgres

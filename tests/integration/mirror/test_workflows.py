@@ -37,3 +37,38 @@ async def test_worker_runs_queued_jobs_per_store(tmp_path):
     assert_mirror_equals(mirror, emulator, store_id)
     kinds = [r.kind for r in mirror.runs(store_id)]
     assert kinds == ["sync", "sync"]
+
+
+async def test_scheduler_queues_due_resources_and_webhook_marks(tmp_path):
+    from sallakit.testing import webhook_body
+    from sallakit.webhooks import parse_event
+
+    emulator = new_emulator(products=20, orders=6, customers=10)
+    store_id = emulator.stores[0].id
+    mirror = make_mirror(emulator, sqlite_store(tmp_path))
+    worker = MirrorWorker(
+        mirror,
+        system_database_url=f"sqlite:///{tmp_path}/dbos.sqlite",
+        name=f"s{tmp_path.name}",
+        tick=None,
+    )
+    async with worker:
+        first = await worker.wait(await worker.enqueue(store_id))
+        assert first.status == "succeeded"
+        assert await worker.enqueue_due() == []  # nothing due right after a sync
+        # Past the orders' interval (15 min) but not the products' (1 h).
+        emulator.advance(20 * 60)
+        (scheduled,) = await worker.enqueue_due()
+        run = await worker.wait(scheduled)
+        assert run.kind == "scheduled" and run.status == "succeeded"
+        assert run.resources == ["orders"]
+        # A webhook mark queues a dirty run, once.
+        order_id = next(iter(emulator.store(store_id).data.orders))
+        emulator.change_order_status(store_id, order_id, "completed")
+        body = webhook_body("order.status.updated", {"id": order_id}, merchant=store_id)
+        mirror.mark_event(parse_event(body))
+        queued = await worker.enqueue_due()
+        assert len(queued) == 1 and ":dirty:" in queued[0]
+        drained = await worker.wait(queued[0])
+        assert drained.status == "succeeded" and not mirror.store.dirty(store_id)
+    assert_mirror_equals(mirror, emulator, store_id)

@@ -9,7 +9,8 @@ Proves, with real processes and the emulator as an independent sender:
 * exactly one handler effect per event, counted in the database through the worker's session,
   although handlers were cut off mid-run and retries delivered copies of stored events.
 
-The default run uses a reduced burst; the 2,000-delivery form is marked ``slow``.
+The default run uses a reduced burst (300); the 2,000-delivery form takes minutes and is marked
+``e2e`` and ``slow`` (run it with ``-m e2e``).
 """
 
 from __future__ import annotations
@@ -201,6 +202,7 @@ def test_sigkill_mid_burst_loses_nothing_and_handles_each_event_once(tmp_path: P
     _run_crash(tmp_path, burst=300)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_sigkill_mid_burst_of_2000(tmp_path: Path) -> None:
     _run_crash(tmp_path, burst=2000)

@@ -125,6 +125,25 @@ async def test_oversized_bodies_get_413_declared_or_streamed(inbox: Any) -> None
     assert stored(inbox) == 0
 
 
+async def test_a_non_ascii_content_length_is_400(inbox: Any) -> None:
+    receiver = WebhookReceiver(inbox, SECRET)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "headers": [(b"content-length", "¹".encode("latin-1"))],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await receiver(scope, receive, send)
+    assert sent[0]["status"] == 400 and stored(inbox) == 0
+
+
 async def test_get_is_405_and_messages_name_the_expected_strategy(inbox: Any) -> None:
     raw = body("order.created", {"id": 1})
     signature = WebhookReceiver(inbox, SECRET, strategy="signature")

@@ -87,4 +87,10 @@ def ack(request: ApiRequest, ctx: RequestContext, *, deleted: bool = False) -> A
     data: Any = {"message": message, "code": status}
     if schema is not None and schema_type(schema) == "array":
         data = [message]
+    root = request.endpoint.response_schema or {}
+    if schema is None and "message" in (root.get("properties") or {}):
+        # A page documenting the acknowledgement at the top level (no ``data``): sent there
+        # as well as in the envelope every other page shows, so both readings hold.
+        body = {"status": status, "success": True, "data": data, **data}
+        return ApiResponse(data=body, status=status, raw=True)
     return ApiResponse(data=data, status=status)

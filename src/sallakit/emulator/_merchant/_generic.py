@@ -34,7 +34,7 @@ _SEED_ITEMS = 3
 
 @cache
 def _list_templates() -> frozenset[str]:
-    """Normalised paths that have a list (GET, array data) endpoint in the registry."""
+    """Normalised paths that have a list endpoint (GET answering an array) in the registry."""
     try:
         from sallakit._registry import load_registry
 
@@ -43,13 +43,56 @@ def _list_templates() -> frozenset[str]:
         return frozenset()
     from ._handlers import HANDLERS
 
-    # Only paginated lists served here reveal a collection's ids; for the others (and for
-    # lists a core handler answers) an unknown id is materialised instead of refused.
+    # A list served here reveals its collection's ids: ids it does not hold are unknown (404).
+    # For collections no list reveals (and lists a core handler answers) an unknown id is
+    # materialised instead of refused, since the client got it from elsewhere.
     return frozenset(
         norm_path(e.path)
         for e in registry
-        if e.method == "GET" and e.paginated and e.client_method not in HANDLERS
+        if e.method == "GET"
+        and e.client_method not in HANDLERS
+        and (e.paginated or _answers_array(e.response_schema))
     )
+
+
+def _answers_array(response_schema: Mapping[str, Any] | None) -> bool:
+    schema = data_schema(response_schema)
+    return schema is not None and schema_type(merged(schema)) == "array"
+
+
+# Parents the core handlers hold: a generic sub-resource of an unknown one is a 404.
+_CORE_PARENTS: Mapping[str, str] = {
+    "/products": "products",
+    "/orders": "orders",
+    "/customers": "customers",
+    "/categories": "categories",
+    "/brands": "brands",
+    "/shipments": "shipments",
+}
+
+
+def _parent_known(request: ApiRequest, store: Any, template: str) -> bool:
+    """Whether every id in the path before ``template``'s last segment names something held."""
+    for name, raw in request.path_params.items():
+        marker = "{" + name + "}"
+        if marker not in template or template.endswith(marker):
+            continue
+        prefix = template.split(marker)[0].rstrip("/")
+        if prefix == "/products/sku":
+            if raw not in store.sku_index:
+                return False
+            continue
+        table = _CORE_PARENTS.get(prefix)
+        if table is not None:
+            key = int(raw) if raw.isdigit() else None
+            if key not in getattr(store, table):
+                return False
+            continue
+        if norm_path(prefix) in _list_templates():
+            coll = _collection(store, _concrete(request, prefix), True)
+            if raw not in coll:
+                return False
+    return True
 
 
 def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
@@ -60,6 +103,8 @@ def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
     if isinstance(enum, list) and value not in enum:
         return False
     kind = schema_type(schema)
+    if kind == "null":
+        return value is None
     if kind == "string":
         return isinstance(value, str)
     if kind == "integer":
@@ -133,6 +178,45 @@ def _concrete(request: ApiRequest, template: str) -> str:
     return template
 
 
+# Media uploaded under a product and then addressed by their own id (``POST
+# /products/{product}/images`` then ``DELETE /products/images/{image}``): one store-wide
+# collection per kind, holding what was uploaded (the seeded products' media derive from them).
+_MEDIA: Mapping[str, str] = {
+    "/products/{product}/images": "/products/images",
+    "/products/sku/{sku}/images": "/products/images",
+    "/products/{product}/video": "/products/images",
+    "/products/sku/{sku}/videos": "/products/images",
+    "/products/images": "/products/images",
+    "/products/{product}/digital-files": "/products/digital-files",
+    "/products/digital-files": "/products/digital-files",
+}
+
+
+def _seeded_media(store: Any, media_id: str) -> int | None:
+    """The product whose seeded image has this id (ids derive from the product's, 101..)."""
+    if not media_id.isdigit():
+        return None
+    wanted = int(media_id)
+    for p in store.products.values():
+        if any(derive_id(p.id, 100 + n) == wanted for n in range(1, p.images + 1)):
+            return int(p.id)
+    return None
+
+
+def _media_upload(
+    request: ApiRequest, ctx: RequestContext, store: Any, coll_key: str, schema: Any
+) -> ApiResponse:
+    body = request.body if isinstance(request.body, dict) else {}
+    product_raw = request.path_params.get("product")
+    if product_raw is None and "sku" in request.path_params:
+        product_raw = str(store.sku_index[request.path_params["sku"]][0])
+    item = {**body, "id": ctx.next_id(), "product_id": int(product_raw or 0)}
+    coll = _collection(store, coll_key, False)
+    coll[str(item["id"])] = item
+    store.serial += 1
+    return ApiResponse(data=render_item(item, schema), status=request.endpoint.success_status)
+
+
 def generic_dispatch(request: ApiRequest, ctx: RequestContext, store: Any) -> ApiResponse:
     """Answer any endpoint from the generic collections, as its method and path imply."""
     endpoint = request.endpoint
@@ -146,6 +230,20 @@ def generic_dispatch(request: ApiRequest, ctx: RequestContext, store: Any) -> Ap
     else:
         coll_template, item_raw = template, None
     key = _concrete(request, coll_template)
+    if not _parent_known(request, store, template):
+        raise not_found(ctx)
+    media = _MEDIA.get(coll_template)
+    if media is not None and item_raw is None and endpoint.method == "POST":
+        return _media_upload(request, ctx, store, media, schema)
+    if media is not None and item_raw is not None:
+        key = media
+        known = _collection(store, media, False)
+        if item_raw not in known:
+            # Seeded products have images (ids derived from theirs) and no digital files.
+            owner = _seeded_media(store, item_raw) if media == "/products/images" else None
+            if owner is None:
+                raise not_found(ctx)
+            known[item_raw] = {"id": int(item_raw), "product_id": owner}
     listable = norm_path(coll_template) in _list_templates()
     coll = _collection(store, key, listable)
     body = request.body if isinstance(request.body, dict) else {}

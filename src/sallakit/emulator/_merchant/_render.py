@@ -471,7 +471,8 @@ def customer_json(
         },
         "avatar": f"{_CDN}/avatars/{'female' if c.gender == 'female' else 'male'}.webp",
         "gender": c.gender,
-        "birthday": None,
+        # No birthday given: Salla's examples print the Unix epoch in store time.
+        "birthday": {**date_obj(0), "date": "1970-01-01 00:00:00.000000"},
         "city": localized(ctx, city_ar, city_en),
         "country": localized(ctx, country_ar, country_en),
         "country_code": country_code,

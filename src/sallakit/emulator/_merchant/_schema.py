@@ -23,18 +23,22 @@ from __future__ import annotations
 
 import math
 import pickle
+import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from itertools import repeat
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = [
     "Conformer",
+    "RecursiveSchema",
     "compile_conformer",
     "conform",
     "data_schema",
     "example",
     "merged",
+    "resolve_defs",
     "schema_type",
 ]
 
@@ -42,11 +46,64 @@ _MAX_DEPTH = 16
 _BASE_DATE = "2024-03-06 13:50:32"
 
 
+class RecursiveSchema(dict[str, Any]):
+    """The schema of a model that contains itself (a category's ``items``), shared by every
+    place that refers to it: resolving ``$ref``s into ``$defs`` makes a cyclic graph of these.
+
+    The type marks where a generated value must stop (``example`` answers ``[]`` for a list of
+    them) and where a conformer is compiled on demand rather than up front.
+    """
+
+
+def _defs_name(ref: str) -> str | None:
+    if not ref.startswith("#/$defs/"):
+        return None
+    return unquote(ref[len("#/$defs/") :]).replace("~1", "/").replace("~0", "~")
+
+
+def resolve_defs(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``schema`` with its ``$ref``s into its own ``$defs`` replaced by the models themselves.
+
+    The registry keeps a recursive model once, under the root's ``$defs``; the result is a
+    cyclic graph of :class:`RecursiveSchema` nodes, walked by the functions here with their
+    depth guard. A schema without ``$defs`` is returned as is.
+    """
+    raw_defs = schema.get("$defs")
+    if not isinstance(raw_defs, Mapping) or not raw_defs:
+        return schema
+    shared: dict[tuple[str, bool], RecursiveSchema] = {}
+
+    def target(name: str, nullable: bool) -> Mapping[str, Any]:
+        if name not in raw_defs:
+            return {}
+        key = (name, nullable)
+        if key not in shared:
+            node = shared[key] = RecursiveSchema()
+            node.update(walk(raw_defs[name]))
+            if nullable:
+                node["nullable"] = True
+        return shared[key]
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            name = _defs_name(ref) if isinstance(ref, str) else None
+            if name is not None:
+                return target(name, node.get("nullable") is True)
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    resolved: Mapping[str, Any] = walk(schema)
+    return resolved
+
+
 def data_schema(response_schema: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     """The schema of the envelope's ``data`` member, or None when the body has no envelope."""
     if not response_schema:
         return None
-    schema = merged(response_schema)
+    schema = merged(resolve_defs(response_schema))
     props = schema.get("properties")
     if isinstance(props, Mapping) and "data" in props:
         data = props["data"]
@@ -107,31 +164,67 @@ def _pick(seed: int, path: str, n: int) -> int:
 def _string(name: str, fmt: str | None, seed: int, path: str) -> str:
     n = _pick(seed, path, 9000) + 1000
     lowered = name.lower()
-    if fmt == "date-time" or lowered in ("date", "created_at", "updated_at") or "date" in lowered:
+    if lowered == "date":
+        # The ``date`` of a PHP date object, printed as every published example prints it.
+        return f"{_BASE_DATE}.000000"
+    if fmt == "uuid" or lowered == "uuid":
+        return str(uuid.UUID(int=zlib.crc32(f"{seed}|{path}".encode()) * 2**96 + n))
+    if fmt == "date-time":
+        # Declared RFC 3339 and shown nowhere else: an RFC 3339 time in Riyadh.
+        return f"{_BASE_DATE.replace(' ', 'T')}+03:00"
+    if lowered in ("created_at", "updated_at") or "date" in lowered:
         return _BASE_DATE
     if fmt == "date":
         return _BASE_DATE[:10]
     if fmt == "email" or "email" in lowered:
         return f"user{n}@example.com"
     if fmt in ("uri", "url") or any(
-        k in lowered for k in ("url", "link", "image", "avatar", "logo", "thumbnail", "banner")
+        k in lowered
+        for k in ("url", "link", "image", "avatar", "logo", "thumbnail", "banner", "flag", "icon")
     ):
         return f"https://cdn.salla.sa/emulator/{lowered or 'item'}/{n}.png"
     if "currency" in lowered:
         return "SAR"
     if "mobile" in lowered or "phone" in lowered:
         return f"+9665{n:04d}{n:04d}"[:13]
-    if lowered in ("lang", "language", "iso_code", "locale"):
+    if lowered in ("lang", "language", "locale"):
         return "ar"
+    if lowered == "iso_code":
+        return ("ar", "en", "fr", "tr", "ur")[_pick(seed, path, 5)]
     if "country_code" in lowered:
         return "SA"
     if lowered == "timezone":
         return "Asia/Riyadh"
-    if lowered in ("slug", "code", "key", "type"):
-        return f"{lowered}-{n}"
+    if lowered.endswith(("_id", "_ids", "id")) or "reference" in lowered or "number" in lowered:
+        # An id or reference carried as text: digits, as Salla's are.
+        return str(100_000_000 + zlib.crc32(f"{seed}|{path}".encode()) % 900_000_000)
+    if lowered in ("iso", "iso2", "code") and "country" in path.lower():
+        return "SA"
+    if lowered == "code":
+        # Coupon, voucher and reference codes: upper-case letters and digits.
+        return f"SALLA{n}"
+    if lowered in ("slug", "key"):
+        return _SLUGS[_pick(seed, path, len(_SLUGS))]
+    if lowered == "type":
+        return "default"
+    if any(k in lowered for k in ("sort", "count", "number", "quantity", "duration", "length")):
+        return str(n % 100)
+    if any(k in lowered for k in ("price", "amount", "cost", "total", "rate")):
+        return f"{n / 100:.2f}"
     if "name" in lowered or "title" in lowered or "label" in lowered:
-        return f"عنصر {n}"
-    return f"{lowered or 'value'}-{n}"
+        return _NAMES[_pick(seed, path, len(_NAMES))]
+    return _TEXTS[_pick(seed, path, len(_TEXTS))]
+
+
+# Realistic values for generated strings (a store's vocabulary, written for this project).
+_SLUGS = ("summer-sale", "new-arrivals", "best-sellers", "gift-ideas", "free-shipping")
+_NAMES = ("عطور فاخرة", "قهوة مختصة", "تمور سكري", "هدايا العيد", "Premium Oud", "Arabic Coffee")
+_TEXTS = (
+    "شحن مجاني للطلبات فوق 300 ريال",
+    "منتج أصلي بضمان سنة",
+    "Delivered within 3 business days",
+    "متوفر في جميع الفروع",
+)
 
 
 def example(
@@ -173,15 +266,22 @@ def example(
         if depth >= _MAX_DEPTH:
             return []
         items = schema.get("items")
-        if not isinstance(items, Mapping) or _is_opaque_object(items):
-            # An item schema without members is where a recursive model was cut: an empty list
-            # is valid, while ``[{}]`` would be an item missing every field Salla sends.
+        if (
+            not isinstance(items, Mapping)
+            or isinstance(items, RecursiveSchema)
+            or _is_opaque_object(items)
+        ):
+            # A list of the model being generated (category items), or of members nobody
+            # documented: an empty list is valid, while ``[{}]`` would be an item missing every
+            # field Salla sends.
             return []
         return [example(items, seed, name, f"{path}[0]", depth + 1)]
     if kind == "integer":
         return _integer(schema, name, seed, path)
     if kind == "number":
         lowered = name.lower()
+        if lowered == "timezone_type":
+            return 3  # PHP's "named timezone" kind, in every published date object
         if lowered == "id" or lowered.endswith("_id"):
             return _integer(schema, name, seed, path)
         low = schema.get("minimum", 0)
@@ -458,6 +558,10 @@ def _compile(schema: Any, seed: int, omit: frozenset[str], path: str, depth: int
         if not isinstance(items, Mapping):
             item_step: _Step | None = None
             item_keep: tuple[type, ...] = ()
+        elif isinstance(items, RecursiveSchema):
+            # The model inside itself: compiled on first use, as deep as the data goes.
+            item_step = _lazy(items, seed, omit, f"{path}[]", depth + 1)
+            item_keep = ()
         else:
             item_step = _compile(items, seed, omit, f"{path}[]", depth + 1)
             item_keep = _keep_types(items, depth + 1)
@@ -486,6 +590,18 @@ def _compile(schema: Any, seed: int, omit: frozenset[str], path: str, depth: int
         return _coerce_scalar(value, kind, name)
 
     return conform_scalar
+
+
+def _lazy(schema: Any, seed: int, omit: frozenset[str], path: str, depth: int) -> _Step:
+    """``_compile(...)`` deferred to the first call (a recursive model compiles level by level)."""
+    compiled: list[_Step] = []
+
+    def step(value: Any, quirks: bool) -> Any:
+        if not compiled:
+            compiled.append(_compile(schema, seed, omit, path, depth))
+        return compiled[0](value, quirks)
+
+    return step
 
 
 def _compile_object(

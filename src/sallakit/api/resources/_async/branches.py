@@ -214,6 +214,11 @@ class AsyncBranchesAllocations(AsyncAPIResource):
     async def create(
         self,
         *,
+        priority: int,
+        rules: Sequence[Any],
+        action: Mapping[str, Any],
+        name: str | None = None,
+        company_id: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
@@ -222,6 +227,11 @@ class AsyncBranchesAllocations(AsyncAPIResource):
         """POST /branches/allocation (scopes: branches.read_write)
 
         Args:
+            name: Body ``name`` (string).
+            company_id: Body ``company_id`` (integer).
+            priority: Body ``priority`` (integer, required).
+            rules: Body ``rules`` (array of object, required).
+            action: Body ``action`` (object, required).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
             language: ``Accept-Language`` of this call (defaults to the client's).
@@ -233,7 +243,13 @@ class AsyncBranchesAllocations(AsyncAPIResource):
             {},
             params={},
             extra_params=extra_params,
-            body={},
+            body={
+                "name": name,
+                "company_id": company_id,
+                "priority": priority,
+                "rules": _as_list(rules),
+                "action": action,
+            },
             extra_body=extra_body,
             language=language,
             timeout=timeout,

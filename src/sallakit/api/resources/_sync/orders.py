@@ -762,6 +762,23 @@ class OrdersOptions(APIResource):
         self,
         id: int | str,
         *,
+        id_body: int | None = None,
+        name: str | None = None,
+        reference_id: int | None = None,
+        description: str | None = None,
+        status: bool | None = None,
+        is_required: bool | None = None,
+        type: Literal["date", "checkbox", "text", "number", "date_time"] | None = None,
+        length: str | None = None,
+        is_multi_choice: bool | None = None,
+        selected_products: bool | None = None,
+        categories: Sequence[Any] | None = None,
+        price: int | None = None,
+        currency: str | None = None,
+        options: Sequence[Any] | None = None,
+        booking_details: Mapping[str, Any] | None = None,
+        session_duration: int | None = None,
+        session_gap: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
@@ -771,6 +788,24 @@ class OrdersOptions(APIResource):
 
         Args:
             id: Path ``id`` (integer, required).
+            id_body: Body ``id`` (integer).
+            name: Body ``name`` (string).
+            reference_id: Body ``reference_id`` (integer).
+            description: Body ``description`` (string).
+            status: Body ``status`` (boolean).
+            is_required: Body ``is_required`` (boolean).
+            type: Body ``type`` (string). One of: ``date``, ``checkbox``, ``text``, ``number``,
+                ``date_time``.
+            length: Body ``length`` (string).
+            is_multi_choice: Body ``is_multi_choice`` (boolean).
+            selected_products: Body ``selected_products`` (boolean).
+            categories: Body ``categories`` (array of object).
+            price: Body ``price`` (integer).
+            currency: Body ``currency`` (string).
+            options: Body ``options`` (array of object).
+            booking_details: Body ``booking_details`` (object).
+            session_duration: Body ``session_duration`` (integer).
+            session_gap: Body ``session_gap`` (integer).
             extra_params: More query parameters, by wire name.
             extra_body: More body fields, by wire name.
             language: ``Accept-Language`` of this call (defaults to the client's).
@@ -782,7 +817,25 @@ class OrdersOptions(APIResource):
             {"id": id},
             params={},
             extra_params=extra_params,
-            body={},
+            body={
+                "id": id_body,
+                "name": name,
+                "reference_id": reference_id,
+                "description": description,
+                "status": status,
+                "is_required": is_required,
+                "type": type,
+                "length": length,
+                "is_multi_choice": is_multi_choice,
+                "selected_products": selected_products,
+                "categories": _as_list(categories),
+                "price": price,
+                "currency": currency,
+                "options": _as_list(options),
+                "booking_details": booking_details,
+                "session_duration": session_duration,
+                "session_gap": session_gap,
+            },
             extra_body=extra_body,
             language=language,
             timeout=timeout,
