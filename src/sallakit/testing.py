@@ -45,8 +45,8 @@ from sallakit.emulator import Emulator, StoreProfile
 from sallakit.emulator._webhooks import envelope, security_headers, store_time
 
 __all__ = [
-    "SALLA_EMULATOR_DEFAULTS",
     "MemoryTokenStore",
+    "SALLA_EMULATOR_DEFAULTS",
     "salla_emulator",
     "salla_emulator_options",
     "salla_store",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -78,6 +78,10 @@ class Money(SallaModel):
         amount: The amount, always a :class:`~decimal.Decimal`.
         currency: ISO currency code, e.g. ``"SAR"``, when Salla sends one.
     """
+
+    # ``amount`` is required, so {} and [] fail here on their own: Maybe[Money] may try the
+    # value as a Money first (see sallakit.models._types.Maybe).
+    _refuses_blanks: ClassVar[bool] = True
 
     amount: Decimalish
     currency: Text = None

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
 
 __all__ = [
     "Boolish",
@@ -224,29 +224,65 @@ def _to_datetime(value: Any) -> Any:
     return parsed
 
 
+# Speed: every alias below tries pydantic's native, strict validation first (in Rust: a JSON int
+# for an int, a string for a string, null for an absent value) and falls back to the Python
+# coercions above only for drifted input ("50", "", {}, a PHP date object). ``left_to_right``
+# takes the first branch that succeeds, so well-formed data never reaches Python code, and drifted
+# data gets the same result as before (the drift tests hold both to the same expectations).
+_FIRST_MATCH = Field(union_mode="left_to_right")
+
 #: Marks an optional field where ``None``, ``""``, ``{}`` or ``[]`` all mean absent.
 EmptyAsNone = BeforeValidator(_empty_as_none)
 
-#: An optional value: ``Maybe[Money]`` is ``Money | None`` with blanks read as ``None``.
-Maybe: TypeAlias = Annotated[T | None, EmptyAsNone]
 
 #: A decimal from a JSON number or a numeric string, never via binary float arithmetic.
 Decimalish = Annotated[Decimal, BeforeValidator(_to_decimal)]
 
 #: An integer from a JSON number or a numeric string such as ``"50"``.
-Intish = Annotated[int, BeforeValidator(_to_int)]
+Intish = Annotated[StrictInt | Annotated[int, BeforeValidator(_to_int)], _FIRST_MATCH]
 
 #: A Salla id: an integer that may arrive as a numeric string.
 SallaId = Intish
 
 #: A boolean from ``true``/``false``, ``0``/``1`` or ``"true"``/``"false"``.
-Boolish = Annotated[bool, BeforeValidator(_to_bool)]
+Boolish = Annotated[StrictBool | Annotated[bool, BeforeValidator(_to_bool)], _FIRST_MATCH]
 
 #: An optional string; numbers become their decimal text, ``""`` is kept as is.
-Text = Annotated[str | None, BeforeValidator(_to_text)]
+# The order of the branches is the order they are tried in: None before the Python fallback.
+Text = Annotated[
+    StrictStr | None | Annotated[str | None, BeforeValidator(_to_text)],  # noqa: RUF036
+    _FIRST_MATCH,
+]
 
 #: An aware datetime from any of Salla's date shapes (see :func:`parse_salla_datetime`).
 SallaDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
+
+
+_SCALARS: tuple[Any, ...] = (Intish, Boolish, Decimalish, SallaDateTime)
+
+
+class _MaybeAlias:
+    """``Maybe[X]``: ``X | None`` with blanks read as ``None``.
+
+    For the scalar aliases (which refuse every blank themselves) the value is tried as ``X``
+    first, natively, and read as blank only when that fails; for models, lists and maps (which
+    may accept ``{}`` or ``[]`` as an empty value) blanks are turned into ``None`` first.
+    """
+
+    def __getitem__(self, item: Any) -> Any:
+        # A model that refuses blanks itself (a required field) is as safe to try first.
+        if any(item is scalar for scalar in _SCALARS) or getattr(item, "_refuses_blanks", False):
+            # Tried in this order: null, the value natively, then blanks as None.
+            return Annotated[None | item | Annotated[item | None, EmptyAsNone], _FIRST_MATCH]  # noqa: RUF036
+        return Annotated[item | None, EmptyAsNone]
+
+
+if TYPE_CHECKING:
+    #: An optional value: ``Maybe[Money]`` is ``Money | None`` with blanks read as ``None``.
+    Maybe: TypeAlias = Annotated[T | None, EmptyAsNone]
+else:
+    #: An optional value: ``Maybe[Money]`` is ``Money | None`` with blanks read as ``None``.
+    Maybe = _MaybeAlias()
 
 #: A list where ``null``, ``""`` and ``{}`` mean an empty list.
 ListOf: TypeAlias = Annotated[list[T], BeforeValidator(_to_list)]
