@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -125,6 +126,7 @@ def postgres_url() -> Iterator[str]:
 
 
 def sqlite_store(tmp_path: Any) -> SQLMirrorStore:
+    Path(tmp_path).mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite:///{tmp_path}/mirror.db")
     migrate(engine)
     return SQLMirrorStore(engine)

@@ -146,6 +146,6 @@ def test_sigkill_mid_backfill_then_restart_completes(tmp_path):
     _scenario(tmp_path, products=190, orders=70, customers=70)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_sigkill_mid_backfill_at_scale(tmp_path):
     _scenario(tmp_path, products=5000, orders=2000, customers=3000)

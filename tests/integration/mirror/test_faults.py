@@ -122,7 +122,7 @@ async def test_fault_matrix_converges(sql_store):
     await _fault_matrix(sql_store, 0.2, products=70, customers=40, orders=30)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 async def test_fault_matrix_with_two_second_spikes(tmp_path):
     from tests.integration.mirror.conftest import sqlite_store
 

@@ -90,7 +90,7 @@ async def test_on_postgres(postgres_url, scenario):
         engine.dispose()
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 async def test_full_scale_sync_and_200_mutations(tmp_path):
     """The issue's scale: 5,000 products, 3,000 customers, 2,000 orders; 200 mutations."""
     sizes = {"products": 5000, "customers": 3000, "orders": 2000}

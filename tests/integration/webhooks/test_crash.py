@@ -208,6 +208,6 @@ def test_sigkill_mid_burst_loses_nothing_and_handles_each_event_once(tmp_path: P
 
 
 @pytest.mark.e2e
-@pytest.mark.slow
+@pytest.mark.soak
 def test_sigkill_mid_burst_of_2000(tmp_path: Path) -> None:
     _run_crash(tmp_path, burst=2000)
