@@ -145,18 +145,6 @@ def sql_store(tmp_path: Any) -> MirrorStore:
     return sqlite_store(tmp_path)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The full-scale scenarios (marker ``slow``) run only when asked for (``-m slow``); the
-    default run has their reduced forms."""
-    expression = config.getoption("markexpr") or ""
-    if "slow" in expression and "not slow" not in expression:
-        return
-    skip = pytest.mark.skip(reason="full-scale scenario: run with -m slow")
-    for item in items:
-        if "slow" in item.keywords and "integration/mirror" in str(item.path):
-            item.add_marker(skip)
-
-
 def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False))
 
