@@ -40,8 +40,11 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not session-wide: Playwright's sync API keeps an asyncio
+    loop running in this thread while it is open, and every later test that starts its own
+    loop (anyio, asyncio.run) would fail with "cannot be called from a running event loop"."""
     path = chromium_path()
     if path is None:
         message = "no system Chromium (apt-get install chromium); set SALLAKIT_TEST_CHROMIUM"
