@@ -8,13 +8,11 @@ afterwards, so concurrent runs never collide.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,33 +21,9 @@ from typing import Any
 import httpx2
 import pytest
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CLIENT_ID = "itest-client"
 CLIENT_SECRET = "itest-client-secret"
 WEBHOOK_SECRET = "itest-webhook-secret"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL whose ``search_path`` is a fresh schema private to this test."""
-    import psycopg
-
-    base = os.environ.get("SALLAKIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    try:
-        admin = psycopg.connect(base, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL unreachable at SALLAKIT_TEST_POSTGRES_URL ({exc.__class__.__name__})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must run the postgres tests")
-        pytest.skip(message)
-    schema = f"sallakit_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        sep = "&" if "?" in base else "?"
-        try:
-            yield f"{base}{sep}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def free_port() -> int:

@@ -7,13 +7,10 @@ without depending on which components have tables yet.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -60,26 +57,6 @@ def scripts(tmp_path: Path) -> Path:
     write_revision(location, "alpha_0002", "alpha_0001", "alpha_two")
     write_revision(location, "beta_0001", None, "beta_one", "beta")
     return location
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    base = os.environ.get("SALLAKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    try:
-        admin = psycopg.connect(base, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL unreachable at SALLAKIT_TEST_POSTGRES_URL ({type(exc).__name__})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must run the postgres tests")
-        pytest.skip(message)
-    schema = f"sallakit_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        sep = "&" if "?" in base else "?"
-        try:
-            yield f"{base}{sep}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture

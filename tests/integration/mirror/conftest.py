@@ -8,9 +8,7 @@ serves), never from the mirror's code, so a mistake in the mirror cannot hide be
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ from sallakit.mirror import InMemoryMirrorStore, Mirror, MirrorSettings, MirrorS
 
 START = datetime(2025, 3, 2, 9, 30, 0, tzinfo=UTC)
 API = "https://api.salla.dev/admin/v2"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 class EmulatorClock(Clock):
@@ -100,29 +97,6 @@ def make_mirror(
     )
     mirror._inner_transport = transport or emulator.async_transport()
     return mirror
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL whose ``search_path`` is a fresh schema private to this test."""
-    import psycopg
-
-    base = os.environ.get("SALLAKIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    try:
-        admin = psycopg.connect(base, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL unreachable at SALLAKIT_TEST_POSTGRES_URL ({exc.__class__.__name__})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must run the postgres tests")
-        pytest.skip(message)
-    schema = f"sallakit_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        sep = "&" if "?" in base else "?"
-        try:
-            yield f"{base}{sep}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def sqlite_store(tmp_path: Any) -> SQLMirrorStore:

@@ -9,8 +9,6 @@ skips with the reason, except under ``CI`` where it fails.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ import pytest
 
 from sallakit.webhooks import MemoryInbox, SQLInbox, compute_signature
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "wh-test-secret"
 STORE = 1305146709
 
@@ -33,28 +30,6 @@ class TestCipher:
     def open(self, sealed: bytes) -> bytes:
         assert sealed.startswith(b"sealed:")
         return bytes(b ^ 0x5A for b in sealed[len(b"sealed:") :])
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    import psycopg
-
-    base = os.environ.get("SALLAKIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    try:
-        admin = psycopg.connect(base, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL unreachable at SALLAKIT_TEST_POSTGRES_URL ({exc.__class__.__name__})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must run the postgres tests")
-        pytest.skip(message)
-    schema = f"sallakit_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        sep = "&" if "?" in base else "?"
-        try:
-            yield f"{base}{sep}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
