@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -322,8 +323,8 @@ def _db_error(action: str, exc: sa.exc.SQLAlchemyError) -> WebhookError:
     return WebhookError(f"the webhook inbox could not {action} ({name})")
 
 
-class _Sealing:
-    """Sealing rules shared by both inboxes."""
+class _Sealing(ABC):
+    """What both inboxes share: the sealing rules, and finishing one delivery as a batch of one."""
 
     def __init__(self, cipher: BodyCipher | None) -> None:
         self._cipher = cipher
@@ -347,6 +348,25 @@ class _Sealing:
         if self._cipher is None:
             raise ConfigurationError("a sealed delivery cannot be read without the inbox cipher")
         return self._cipher.open(body)
+
+    @abstractmethod
+    def finish_many(self, outcomes: Sequence[Outcome], *, owner: str, now: float) -> set[int]:
+        """See :meth:`Inbox.finish_many`."""
+
+    def finish(
+        self,
+        delivery_id: int,
+        *,
+        owner: str,
+        status: DeliveryStatus,
+        now: float,
+        next_attempt_at: float | None = None,
+        error: str | None = None,
+    ) -> bool:
+        outcome = Outcome(
+            delivery_id, status, now if next_attempt_at is None else next_attempt_at, error
+        )
+        return delivery_id in self.finish_many([outcome], owner=owner, now=now)
 
 
 class _SQLHandlerRun:
@@ -666,21 +686,6 @@ class SQLInbox(_Sealing):
             raise _db_error("record attempts", exc) from exc
         return recorded
 
-    def finish(
-        self,
-        delivery_id: int,
-        *,
-        owner: str,
-        status: DeliveryStatus,
-        now: float,
-        next_attempt_at: float | None = None,
-        error: str | None = None,
-    ) -> bool:
-        outcome = Outcome(
-            delivery_id, status, now if next_attempt_at is None else next_attempt_at, error
-        )
-        return delivery_id in self.finish_many([outcome], owner=owner, now=now)
-
     def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
         try:
             with self._read() as conn:
@@ -943,21 +948,6 @@ class MemoryInbox(_Sealing):
                 )
                 recorded.add(row.id)
         return recorded
-
-    def finish(
-        self,
-        delivery_id: int,
-        *,
-        owner: str,
-        status: DeliveryStatus,
-        now: float,
-        next_attempt_at: float | None = None,
-        error: str | None = None,
-    ) -> bool:
-        outcome = Outcome(
-            delivery_id, status, now if next_attempt_at is None else next_attempt_at, error
-        )
-        return delivery_id in self.finish_many([outcome], owner=owner, now=now)
 
     def get(self, delivery_id: int, *, open_sealed: bool = True) -> StoredDelivery | None:
         with self._lock:
