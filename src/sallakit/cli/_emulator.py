@@ -7,8 +7,8 @@ start (also served at ``GET /_emulator/state``), delivers webhooks in the backgr
 
 With an existing ``--state-file``, the restored snapshot wins, except for the *behaviour* flags
 given explicitly (on the command line or as environment variables): ``--strict-urls``,
-``--quirks``, ``--auto-approve``, ``--list-cap``, ``--easy-mode``, ``--webhook-url``,
-``--webhook-secret`` and ``--redirect-uri`` are applied on top of it. The *seeding* flags
+``--quirks``, ``--auto-approve``, ``--list-cap``, ``--webhook-retry-interval``, ``--easy-mode``,
+``--webhook-url``, ``--webhook-secret`` and ``--redirect-uri`` are applied on top of it. The *seeding* flags
 (``--stores``, ``--plan``, ``--products``, ``--orders``, ``--customers``, ``--seed``,
 ``--client-id``, ``--client-secret``) describe a new emulator: given on the command line with an
 existing state file they are refused with an error (their environment twins are ignored then).
@@ -44,8 +44,9 @@ SEEDING_FLAGS = (
     "client_secret",
 )
 """Options that shape a new emulator: refused (command line) over an existing state file."""
-SETTING_FLAGS = ("strict_urls", "quirks", "auto_approve", "list_cap")
+SETTING_FLAGS = ("strict_urls", "quirks", "auto_approve", "list_cap", "webhook_retry_interval")
 """Behaviour switches applied over a restored state when given explicitly."""
+_NUMERIC_SETTINGS = ("list_cap", "webhook_retry_interval")
 APP_FLAGS = ("easy_mode", "webhook_url", "webhook_secret", "redirect_uri")
 """Default-app options applied over a restored state when given explicitly."""
 
@@ -130,6 +131,14 @@ def run_emulator(
             min=0,
         ),
     ] = 0,
+    webhook_retry_interval: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between delivery attempts of a failed webhook (Salla: about 300).",
+            envvar=f"{_ENV}WEBHOOK_RETRY_INTERVAL",
+            min=0.0,
+        ),
+    ] = 300.0,
     state_file: Annotated[
         Path | None,
         typer.Option(
@@ -168,6 +177,7 @@ def run_emulator(
         "strict_urls": strict_urls,
         "quirks": quirks,
         "list_cap": list_cap,
+        "webhook_retry_interval": webhook_retry_interval,
     }
     given_cli: set[str] = set()
     given_any: set[str] = set()
@@ -278,7 +288,7 @@ def _build(
         for name in SETTING_FLAGS:
             if name in explicit:
                 value = options[name]
-                setattr(settings, name, value if name == "list_cap" else bool(value))
+                setattr(settings, name, value if name in _NUMERIC_SETTINGS else bool(value))
         app = emulator.default_app
         for name in APP_FLAGS:
             if name in explicit:

@@ -385,8 +385,16 @@ async def _fetch_entity(
 class _DetailWriter:
     """Buffers fetched entities and writes them in batches (not a transaction per row)."""
 
-    def __init__(self, env: SyncEnv, s: Stream, *, clear_dirty: bool = False) -> None:
+    def __init__(
+        self,
+        env: SyncEnv,
+        s: Stream,
+        *,
+        clear_dirty: bool = False,
+        dirty_seen: Mapping[tuple[str, int], float] | None = None,
+    ) -> None:
         self.env, self.stream, self.clear_dirty = env, s, clear_dirty
+        self.dirty_seen = dirty_seen or {}
         self.buffer: list[_Fetched] = []
         self.counts = WriteCounts()
         self._writing = False
@@ -422,6 +430,9 @@ class _DetailWriter:
             batch.children.extend(_cascade(self.stream, gone))
         if self.clear_dirty:
             batch.clear_dirty.extend((self.stream.name, f.entity_id) for f in pending)
+            batch.dirty_seen.update(
+                (key, self.dirty_seen[key]) for key in batch.clear_dirty if key in self.dirty_seen
+            )
         counts = await self.env.write(batch)
         self.counts.merge(counts)
         name = self.stream.name
@@ -603,14 +614,15 @@ async def step_confirm_deletions(
 async def step_drain_dirty(env: SyncEnv, limit: int = 200) -> dict[str, Any]:
     """Targeted fetches of entities webhooks marked dirty (webhooks are hints, the API is the
     truth): each is fetched by its detail call and stored, or marked deleted on a 404."""
-    marks = await env.call(env.store.dirty, env.store_id, limit)
+    marks = await env.call(env.store.dirty_marks, env.store_id, limit)
     counts = WriteCounts()
     by_resource: dict[str, list[int]] = {}
-    for resource, entity_id in marks:
+    for resource, entity_id, _ in marks:
         by_resource.setdefault(resource, []).append(entity_id)
+    seen = {(resource, entity_id): at for resource, entity_id, at in marks}
     for resource, ids in by_resource.items():
         s = stream(resource)
-        writer = _DetailWriter(env, s, clear_dirty=True)
+        writer = _DetailWriter(env, s, clear_dirty=True, dirty_seen=seen)
         known = await env.call(env.store.hashes, env.store_id, resource, ids)
 
         async def one(

@@ -101,6 +101,9 @@ class WriteBatch:
     deletes: list[tuple[str, Sequence[int]]] = field(default_factory=list)
     pages: list[PageRecord] = field(default_factory=list)
     clear_dirty: list[tuple[str, int]] = field(default_factory=list)
+    #: When each mark in ``clear_dirty`` was made, as the drain read it: a mark made again
+    #: since (a webhook that arrived while its entity was being fetched) is kept.
+    dirty_seen: dict[tuple[str, int], float] = field(default_factory=dict)
     #: Progress of the run recorded with the batch: (time, requests to add, 429s to add).
     touch: tuple[float, int, int] | None = None
 
@@ -238,6 +241,10 @@ class MirrorStore(Protocol):
 
     def dirty(self, store_id: int, limit: int = 500) -> list[tuple[str, int]]: ...
 
+    def dirty_marks(self, store_id: int, limit: int = 500) -> list[tuple[str, int, float]]:
+        """The oldest marks of a store with when each was last made: ``(resource, id, at)``."""
+        ...
+
     def dirty_stores(self) -> list[int]: ...
 
     def changes(self, store_id: int | None, since: int, limit: int = 1000) -> list[Change]:
@@ -357,13 +364,15 @@ class SQLMirrorStore:
                     ],
                 )
             for resource, entity_id in batch.clear_dirty:
-                conn.execute(
-                    t.dirty.delete().where(
-                        t.dirty.c.store_id == batch.store_id,
-                        t.dirty.c.resource == resource,
-                        t.dirty.c.id == entity_id,
-                    )
+                clear = t.dirty.delete().where(
+                    t.dirty.c.store_id == batch.store_id,
+                    t.dirty.c.resource == resource,
+                    t.dirty.c.id == entity_id,
                 )
+                seen = batch.dirty_seen.get((resource, entity_id))
+                if seen is not None:
+                    clear = clear.where(t.dirty.c.marked_at == seen)
+                conn.execute(clear)
             if batch.touch is not None and batch.run_id is not None:
                 at, requests, limited = batch.touch
                 conn.execute(
@@ -723,17 +732,34 @@ class SQLMirrorStore:
         if not rows:
             return 0
         with self._write() as conn:
+            # A mark made again gets the new time, so a drain that read the old one (and may
+            # have fetched the entity before this change) leaves it for the next drain.
+            for row in rows:
+                conn.execute(
+                    t.dirty.update()
+                    .where(
+                        t.dirty.c.store_id == store_id,
+                        t.dirty.c.resource == row["resource"],
+                        t.dirty.c.id == row["id"],
+                    )
+                    .values(marked_at=now, reason=row["reason"])
+                )
             return int(conn.execute(self._insert_ignore(t.dirty), rows).rowcount or 0)
 
     def dirty(self, store_id: int, limit: int = 500) -> list[tuple[str, int]]:
+        return [
+            (resource, entity_id) for resource, entity_id, _ in self.dirty_marks(store_id, limit)
+        ]
+
+    def dirty_marks(self, store_id: int, limit: int = 500) -> list[tuple[str, int, float]]:
         with self._read() as conn:
             rows = conn.execute(
-                sa.select(t.dirty.c.resource, t.dirty.c.id)
+                sa.select(t.dirty.c.resource, t.dirty.c.id, t.dirty.c.marked_at)
                 .where(t.dirty.c.store_id == store_id)
                 .order_by(t.dirty.c.marked_at, t.dirty.c.resource, t.dirty.c.id)
                 .limit(limit)
             )
-            return [(r.resource, int(r.id)) for r in rows]
+            return [(r.resource, int(r.id), float(r.marked_at)) for r in rows]
 
     def dirty_stores(self) -> list[int]:
         with self._read() as conn:
@@ -881,8 +907,11 @@ class InMemoryMirrorStore:
                 self._pages.setdefault((batch.run_id or "", p.resource, p.window), {}).setdefault(
                     p.page, PageRecord(p.resource, p.window, p.page, list(p.ids), p.total)
                 )
+            marks = self._dirty.get(batch.store_id, {})
             for key in batch.clear_dirty:
-                self._dirty.get(batch.store_id, {}).pop(key, None)
+                seen = batch.dirty_seen.get(key)
+                if key in marks and (seen is None or marks[key] == seen):
+                    del marks[key]
             run = self._runs.get(batch.run_id or "")
             if batch.touch is not None and run is not None:
                 run.progress_at = batch.touch[0]
@@ -1052,15 +1081,20 @@ class InMemoryMirrorStore:
         with self._lock:
             pending = self._dirty.setdefault(store_id, {})
             for key in marks:
-                if key not in pending:
-                    pending[key] = now
-                    added += 1
+                added += key not in pending
+                pending[key] = now
         return added
 
     def dirty(self, store_id: int, limit: int = 500) -> list[tuple[str, int]]:
+        return [
+            (resource, entity_id) for resource, entity_id, _ in self.dirty_marks(store_id, limit)
+        ]
+
+    def dirty_marks(self, store_id: int, limit: int = 500) -> list[tuple[str, int, float]]:
         with self._lock:
             pending = self._dirty.get(store_id, {})
-            return [k for k, _ in sorted(pending.items(), key=lambda kv: (kv[1], kv[0]))][:limit]
+            ordered = sorted(pending.items(), key=lambda kv: (kv[1], kv[0]))[:limit]
+            return [(resource, entity_id, at) for (resource, entity_id), at in ordered]
 
     def dirty_stores(self) -> list[int]:
         with self._lock:

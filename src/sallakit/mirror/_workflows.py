@@ -87,7 +87,11 @@ async def _tick(scheduled_at: datetime, context: Any) -> None:
         logger.warning("mirror tick without a worker", extra={"action": "mirror_tick_orphan"})
         return
     worker = instance.worker
-    await _durable_step("enqueue due work", lambda: worker.enqueue_due(scheduled_at))
+    # DBOS refuses to enqueue from inside a step: the step decides (its result is checkpointed,
+    # so a recovered tick queues the same runs, under the same ids), the workflow enqueues.
+    due = await _durable_step("plan due work", lambda: worker.due_work(scheduled_at))
+    for work in due:
+        await worker.enqueue(work["store_id"], kind=work["kind"], run_id=work["run_id"])
 
 
 _tick_workflow = DBOS.workflow(name="sallakit.mirror.tick")(_tick)
@@ -217,10 +221,15 @@ class MirrorWorker:
     async def enqueue_dirty(self, store_id: int) -> str | None:
         """Queue a targeted-fetch run for a store's webhook marks, unless one is still queued
         (it will see the new marks when it starts)."""
-        for run in self.mirror.store.list_runs(store_id, 50):
-            if run.kind == "dirty" and run.status == "queued":
-                return None
+        if self._dirty_queued(store_id):
+            return None
         return await self.enqueue(store_id, kind="dirty")
+
+    def _dirty_queued(self, store_id: int) -> bool:
+        return any(
+            run.kind == "dirty" and run.status == "queued"
+            for run in self.mirror.store.list_runs(store_id, 50)
+        )
 
     async def enqueue_backfill(self, store_id: int) -> str:
         """Queue a newly installed store's first sync (one per store: the run id is fixed, so
@@ -230,23 +239,28 @@ class MirrorWorker:
     async def enqueue_due(self, at: datetime | None = None) -> list[str]:
         """The scheduler's work: a ``scheduled`` run for every store with a resource due, and a
         ``dirty`` run for every store with webhook marks waiting."""
-        queued: list[str] = []
+        return [
+            await self.enqueue(work["store_id"], kind=work["kind"], run_id=work["run_id"])
+            for work in await self.due_work(at)
+        ]
+
+    async def due_work(self, at: datetime | None = None) -> list[dict[str, Any]]:
+        """The runs :meth:`enqueue_due` would queue now, as plain data (``store_id``, ``kind``,
+        ``run_id``), without queuing them."""
+        work: list[dict[str, Any]] = []
         stamp = (at or datetime.fromtimestamp(self.mirror.clock())).strftime("%Y%m%dT%H%M%S")
         for store_id in self.mirror.store.store_ids():
             status = self.mirror.status(store_id)
             if status["active_runs"]:
                 continue
             if any(r["due"] for r in status["resources"].values()):
-                queued.append(
-                    await self.enqueue(
-                        store_id, kind="scheduled", run_id=f"mirror:{store_id}:scheduled:{stamp}"
-                    )
-                )
+                run_id = f"mirror:{store_id}:scheduled:{stamp}"
+                work.append({"store_id": store_id, "kind": "scheduled", "run_id": run_id})
         for store_id in self.mirror.store.dirty_stores():
-            run_id = await self.enqueue_dirty(store_id)
-            if run_id is not None:
-                queued.append(run_id)
-        return queued
+            if not self._dirty_queued(store_id):
+                run_id = self.mirror.new_run_id(store_id, "dirty")
+                work.append({"store_id": store_id, "kind": "dirty", "run_id": run_id})
+        return work
 
     async def unblock(self, store_id: int) -> list[str]:
         """Cancel a store's queued and running runs (workflows and job history) so its queue

@@ -72,3 +72,34 @@ async def test_scheduler_queues_due_resources_and_webhook_marks(tmp_path):
         drained = await worker.wait(queued[0])
         assert drained.status == "succeeded" and not mirror.store.dirty(store_id)
     assert_mirror_equals(mirror, emulator, store_id)
+
+
+async def test_the_schedule_tick_queues_due_runs_from_its_workflow(tmp_path):
+    # DBOS refuses to enqueue from inside a step: the tick used to queue its runs from one, so
+    # every tick that found work failed after recording the runs as queued (found by
+    # bench/fleet.py: the store's job history then showed a run queued forever).
+    from datetime import datetime
+
+    from dbos import DBOS
+
+    from sallakit.mirror._workflows import _tick_workflow
+
+    emulator = new_emulator(products=20, orders=6, customers=10)
+    store_id = emulator.stores[0].id
+    mirror = make_mirror(emulator, sqlite_store(tmp_path))
+    worker = MirrorWorker(
+        mirror,
+        system_database_url=f"sqlite:///{tmp_path}/dbos.sqlite",
+        name=f"k{tmp_path.name}",
+        tick=None,
+    )
+    async with worker:
+        assert (await worker.wait(await worker.enqueue(store_id))).status == "succeeded"
+        emulator.advance(20 * 60)  # the orders are due
+        tick = await DBOS.start_workflow_async(
+            _tick_workflow, datetime.fromtimestamp(emulator.clock.time()), {"instance": worker.name}
+        )
+        await tick.get_result()
+        (scheduled,) = [r for r in mirror.runs(store_id) if r.kind == "scheduled"]
+        run = await worker.wait(scheduled.run_id)
+    assert run.status == "succeeded" and run.resources == ["orders"]
