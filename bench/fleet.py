@@ -614,8 +614,9 @@ class Fleet:
             web = Process(f"web-{index}", _cli("serve", "--port", str(port)), env, self.logdir)
             web.start()
             # The first one migrates the database; the others find it ready.
-            wait_http(f"http://127.0.0.1:{port}/healthz", web)
             self.webs.append(web)
+            self.processes.append(web)
+            wait_http(f"http://127.0.0.1:{port}/healthz", web)
         self.workers = []
         for index in range(self.config.workers):
             # A stable executor id per worker slot: a restarted worker recovers its own runs.
@@ -623,8 +624,8 @@ class Fleet:
             worker = Process(f"worker-{index}", _cli("worker"), worker_env, self.logdir)
             worker.start()
             self.workers.append(worker)
+            self.processes.append(worker)
             self._wait_worker(worker)
-        self.processes = [*self.webs, *self.workers]
 
     def _wait_worker(self, worker: Process, timeout: float = 120.0) -> None:
         # Ready when DBOS has created its system tables (the first) and the process lives on.

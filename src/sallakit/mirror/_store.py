@@ -37,6 +37,7 @@ __all__ = [
     "SQLMirrorStore",
     "WriteBatch",
     "WriteCounts",
+    "is_database_outage",
 ]
 
 Clock = Callable[[], float]
@@ -840,6 +841,18 @@ class SQLMirrorStore:
             ids.update(conn.execute(sa.select(t.runs.c.store_id).distinct()).scalars())
             ids.update(conn.execute(sa.select(t.resource_state.c.store_id).distinct()).scalars())
         return sorted(int(i) for i in ids)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` (or every exception of a group) is the mirror's database being
+    unreachable for a while (a restart, a failover, a dropped connection), not a refusal."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_database_outage(e) for e in exc.exceptions)
+    cause = exc.__cause__
+    return isinstance(exc, StoreError) and (
+        isinstance(cause, sa.exc.OperationalError | sa.exc.InterfaceError)
+        or (isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated)
+    )
 
 
 def _db_error(exc: sa.exc.SQLAlchemyError) -> str:

@@ -16,16 +16,18 @@ time (another component may have constructed DBOS already; the worker then uses 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+import anyio
 from dbos import DBOS, DBOSConfiguredInstance, SetEnqueueOptions, SetWorkflowID
 
 from sallakit._exceptions import ConfigurationError
 from sallakit.mirror._mirror import Mirror
 from sallakit.mirror._steps import Job, run_job
-from sallakit.mirror._store import RunRecord
+from sallakit.mirror._store import RunRecord, is_database_outage
 
 __all__ = ["DEFAULT_QUEUE", "DEFAULT_TICK", "MirrorWorker"]
 
@@ -36,6 +38,8 @@ DEFAULT_QUEUE = "sallakit_mirror"
 #: Cron (with seconds) of the scheduler's tick: every minute, due resources are reconciled and
 #: pending webhook marks drained.
 DEFAULT_TICK = "0 * * * * *"
+#: Seconds a run's step waits for an unreachable database (a restart, a failover) to return.
+DATABASE_OUTAGE_BUDGET = 600.0
 
 # DBOS finds a configured instance by name when it recovers a workflow, so the instance must
 # outlive any one worker: one per name per process, rebound to the worker that starts.
@@ -71,12 +75,42 @@ class _MirrorWorkflows(DBOSConfiguredInstance):
 
 async def _durable_step(name: str, fn: Callable[[], Awaitable[Any]]) -> Any:
     """The :data:`~sallakit.mirror._steps.StepRunner` of durable runs: a DBOS step (its
-    retries off: the client's retry policy is the one retry layer)."""
+    retries off: the client's retry policy is the one retry layer for API calls; a database
+    outage is waited out, see :func:`outlast_database_outages`)."""
 
     async def call() -> Any:
-        return await fn()
+        return await outlast_database_outages(name, fn)
 
     return await DBOS.run_step_async({"name": name, "retries_allowed": False}, call)
+
+
+async def outlast_database_outages(
+    name: str,
+    fn: Callable[[], Awaitable[Any]],
+    *,
+    budget: float = DATABASE_OUTAGE_BUDGET,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Any:
+    """Run a step; while the mirror's database is unreachable, run it again (with backoff, for
+    up to ``budget`` seconds). Steps are idempotent, and a step that raised out of its workflow
+    would end the run in DBOS while its job history stayed ``running`` for good, so the store
+    would never be reconciled again (found by ``bench/fleet.py`` restarting PostgreSQL)."""
+    delay, deadline = 0.5, clock() + budget
+    while True:
+        try:
+            return await fn()
+        except Exception as exc:
+            if not is_database_outage(exc) or clock() + delay > deadline:
+                raise
+            logger.warning(
+                "mirror step %s: the database is unreachable, again in %.1f s",
+                name,
+                delay,
+                extra={"action": "mirror_step_outage", "step": name},
+            )
+        await sleep(delay)
+        delay = min(delay * 2, 15.0)
 
 
 async def _tick(scheduled_at: datetime, context: Any) -> None:
