@@ -20,6 +20,7 @@ from sallakit.api._governor import (
     RateLimitWait,
     StoreGovernor,
 )
+from sallakit.api._observe import AttemptCallback, RequestAttempt
 from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
 from sallakit.api._sync_client import Salla, TokenProvider
 from sallakit.api._sync_pagination import Paginator
@@ -30,6 +31,7 @@ __all__ = [
     "AsyncPaginator",
     "AsyncSalla",
     "AsyncTokenProvider",
+    "AttemptCallback",
     "Clock",
     "DEFAULT_GOVERNOR_REGISTRY",
     "Endpoint",
@@ -41,6 +43,7 @@ __all__ = [
     "Param",
     "RateLimitWait",
     "Registry",
+    "RequestAttempt",
     "RetryPolicy",
     "Salla",
     "StoreGovernor",
