@@ -286,10 +286,16 @@ def settings_problems(settings: Settings, *, purpose: Purpose = "serve") -> list
         if found:
             problems.append(found)
     if settings.htmx_url and not (
-        settings.htmx_url.startswith("/") or _url_problem("htmx_url", settings.htmx_url) is None
+        settings.htmx_url.strip().lower() == "off"
+        or settings.htmx_url.startswith("/")
+        or _url_problem("htmx_url", settings.htmx_url) is None
     ):
         problems.append(
-            Problem("SALLAKIT_HTMX_URL", "is not a URL or an absolute path", "unset it")
+            Problem(
+                "SALLAKIT_HTMX_URL",
+                "is not a URL, an absolute path or `off`",
+                "unset it (the dashboard serves its own copy)",
+            )
         )
     public = urlsplit(settings.public_url or "")
     if public.scheme == "http" and public.hostname not in ("127.0.0.1", "localhost", "::1"):

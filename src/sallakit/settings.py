@@ -167,8 +167,9 @@ class Settings(BaseSettings):
     )
     htmx_url: str | None = Field(
         default=None,
-        description="URL of htmx for the dashboard's partial updates; without it every action "
-        "is a plain form and page load.",
+        description="Where the dashboard loads htmx from (partial page updates); default: the "
+        "copy installed with sallakit[server], served by the dashboard; `off`: no htmx (every "
+        "action is then a plain form post and page load, as without JavaScript).",
     )
 
     def webhook_secrets(self) -> list[str]:

@@ -15,6 +15,7 @@ from sallakit.server._auth import Credentials, SessionCodec
 from sallakit.server._metrics import MetricsLogHandler, ServiceMetrics, StateSource
 from sallakit.server._parts import ReadinessCheck, ServiceParts
 from sallakit.server._routes import install_service
+from sallakit.server.dashboard._assets import load_htmx
 
 if TYPE_CHECKING:
     from sallakit.auth import AsyncOAuthClient, TokenVault
@@ -94,6 +95,7 @@ def build_parts(
         mirror=mirror,
         custom_mode=custom,
         readiness=checks,
+        htmx=load_htmx(),
         clock=clock,
     )
 
