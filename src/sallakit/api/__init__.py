@@ -20,7 +20,14 @@ from sallakit.api._governor import (
     RateLimitWait,
     StoreGovernor,
 )
+from sallakit.api._governor_sql import SQLGovernorBackend
 from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
+from sallakit.api._shared_governor import (
+    GovernorBackend,
+    MemoryGovernorBackend,
+    SharedGovernorRegistry,
+    SharedStoreGovernor,
+)
 from sallakit.api._sync_client import Salla, TokenProvider
 from sallakit.api._sync_pagination import Paginator
 
@@ -33,8 +40,10 @@ __all__ = [
     "Clock",
     "DEFAULT_GOVERNOR_REGISTRY",
     "Endpoint",
+    "GovernorBackend",
     "GovernorRegistry",
     "ItemList",
+    "MemoryGovernorBackend",
     "Page",
     "PageInfo",
     "Paginator",
@@ -42,7 +51,10 @@ __all__ = [
     "RateLimitWait",
     "Registry",
     "RetryPolicy",
+    "SQLGovernorBackend",
     "Salla",
+    "SharedGovernorRegistry",
+    "SharedStoreGovernor",
     "StoreGovernor",
     "SystemClock",
     "TokenProvider",
