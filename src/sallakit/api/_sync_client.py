@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx2
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sallakit._exceptions import (
     APIResponseError,
@@ -33,6 +33,7 @@ from sallakit._exceptions import (
 )
 from sallakit.api._sync_pagination import Paginator
 from sallakit.api._clock import Clock
+from sallakit.api._core._answers import parse_write_answer
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
 from sallakit.api._core._options import (
     check_count,
@@ -67,7 +68,7 @@ from sallakit.api._governor import (
     store_key_for_token,
 )
 from sallakit.api._observe import AttemptCallback, RequestAttempt
-from sallakit.api._response import APIResponse, ItemList, ItemList, Page
+from sallakit.api._response import APIResponse, ItemList, Page
 from sallakit.api._types import TimeoutTypes
 from sallakit.api._version import VERSION
 from sallakit.api.resources._sync import Resources
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
 __all__ = ["Salla", "TokenProvider"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_BASE_URL = "https://api.salla.dev/admin/v2"
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
@@ -817,6 +819,32 @@ class Salla(Resources):
         response = self._call(method, path_template, path_params, **kwargs)
         return _parse(parse, response)
 
+    def _call_write(
+        self,
+        model: type[M],
+        method: str,
+        path_template: str,
+        path_params: Mapping[str, int | str],
+        **kwargs: Any,
+    ) -> M:
+        response = self._call(method, path_template, path_params, **kwargs)
+        return _parse_write(model, response.data, response)
+
+    def _call_write_list(
+        self,
+        model: type[M],
+        method: str,
+        path_template: str,
+        path_params: Mapping[str, int | str],
+        **kwargs: Any,
+    ) -> ItemList[M]:
+        response = self._call(method, path_template, path_params, **kwargs)
+        data = response.data
+        # The write is done: an answer with one object (or none) where a list is documented is
+        # read as that list rather than refused.
+        items = data if isinstance(data, list) else [] if data in (None, {}) else [data]
+        return ItemList(_parse_write(model, item, response) for item in items)
+
     def _fetch_list(
         self,
         parse: Callable[[Any], T],
@@ -921,6 +949,46 @@ def _list_data(response: APIResponse) -> list[Any]:
     )
 
 
+def _parse_write(model: type[M], data: Any, response: APIResponse) -> M:
+    """A write's answer as ``model``; fields that drifted are kept raw, never an error."""
+    try:
+        parsed, unfit = parse_write_answer(model, data)
+    except ValidationError as exc:
+        raise APIResponseError(
+            f"Salla carried out {response.method} {response.url} (HTTP {response.status_code}) "
+            f"but its answer does not fit {model.__name__}: {_problems(exc)}. Do not send it "
+            "again; the decoded answer is in .body",
+            method=response.method,
+            url=response.url,
+            status_code=response.status_code,
+            body=response.raw,
+        ) from exc
+    if unfit:
+        logger.warning(
+            "%s %s: fields of the answer that do not fit %s were kept raw in model_extra: %s",
+            response.method,
+            response.url,
+            model.__name__,
+            ", ".join(unfit),
+            extra={
+                "action": "salla_answer_drift",
+                "model": model.__name__,
+                "fields": list(unfit),
+                "method": response.method,
+                "url": response.url,
+            },
+        )
+    return parsed
+
+
+def _problems(exc: ValidationError) -> str:
+    # Never pydantic's str(exc): it quotes the input, which may be a customer's data.
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)[:5]
+    )
+
+
 def _parse(parse: Callable[[Any], T], response: APIResponse) -> T:
     return _parse_item(parse, response.data, response)
 
@@ -929,13 +997,8 @@ def _parse_item(parse: Callable[[Any], T], item: Any, response: APIResponse) -> 
     try:
         return parse(item)
     except ValidationError as exc:
-        # Never pydantic's str(exc): it quotes the input, which may be a customer's data.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)[:5]
-        )
         raise APIResponseError(
-            f"Salla's response does not fit the expected model {exc.title}: {problems}",
+            f"Salla's response does not fit the expected model {exc.title}: {_problems(exc)}",
             method=response.method,
             url=response.url,
             status_code=response.status_code,

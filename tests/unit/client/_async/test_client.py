@@ -102,7 +102,7 @@ async def test_generated_methods_send_path_query_and_body(governors: GovernorReg
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return ok({"message": "ok"}, status=202 if request.method == "DELETE" else 200)
+        return ok({"id": 9, "message": "ok"}, status=202 if request.method == "DELETE" else 200)
 
     async with make(handler, governors) as client:
         await client.webhooks.unsubscribe(id=5)

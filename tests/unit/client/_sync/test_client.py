@@ -100,7 +100,7 @@ def test_generated_methods_send_path_query_and_body(governors: GovernorRegistry)
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return ok({"message": "ok"}, status=202 if request.method == "DELETE" else 200)
+        return ok({"id": 9, "message": "ok"}, status=202 if request.method == "DELETE" else 200)
 
     with make(handler, governors) as client:
         client.webhooks.unsubscribe(id=5)
