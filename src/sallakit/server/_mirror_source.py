@@ -140,6 +140,12 @@ class MirrorDashboardSource:
         for store_id in self.mirror.store.store_ids():
             for row in self._rows(store_id):
                 stats.append(
-                    SyncStat(store_id, row.resource, row.lag_seconds, row.duration_seconds)
+                    SyncStat(
+                        store_id,
+                        row.resource,
+                        row.lag_seconds,
+                        row.duration_seconds,
+                        row.last_success_at,
+                    )
                 )
         return stats
