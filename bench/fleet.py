@@ -604,6 +604,8 @@ class Fleet:
                 "SALLAKIT_API_BASE_URL": f"{self.emulator_url}/admin/v2",
                 "SALLAKIT_PUBLIC_URL": self.service_url,
                 "SALLAKIT_WORKER": "external",
+                # A store's rate-limit budget and in-flight cap shared by every process.
+                "SALLAKIT_GOVERNOR": "database",
             }
         return self._env
 
@@ -620,7 +622,7 @@ class Fleet:
         self.workers = []
         for index in range(self.config.workers):
             # A stable executor id per worker slot: a restarted worker recovers its own runs.
-            worker_env = {**env, "DBOS__VMID": f"fleet-worker-{index}"}
+            worker_env = {**env, "SALLAKIT_WORKER_ID": f"fleet-worker-{index}"}
             worker = Process(f"worker-{index}", _cli("worker"), worker_env, self.logdir)
             worker.start()
             self.workers.append(worker)
