@@ -87,6 +87,8 @@ EVENTS = (
     "product.deleted",
 )
 TOKEN_LIFETIME = 14 * 86_400
+#: Restarts of one service process after which the run gives up (a crash loop, not chaos).
+MAX_RESTARTS = 20
 #: Seconds the emulator waits before answering each Merchant API request.
 API_LATENCY = 0.05
 
@@ -102,11 +104,12 @@ class FleetConfig:
     webs: int = 2
     chaos: bool = True
     seed: int = 1
+    size: float = 1.0
     settle_timeout: float = 600.0
     backfill_timeout: float = 3600.0
 
 
-QUICK = FleetConfig(stores=200, seconds=60.0, events_per_second=6.0, settle_timeout=240.0)
+QUICK = FleetConfig(stores=200, seconds=45.0, events_per_second=6.0, size=0.5, settle_timeout=240.0)
 
 
 def say(*args: Any) -> None:
@@ -271,6 +274,8 @@ class Process:
         self.log_path = logdir / f"{name}.log"
         self.popen: subprocess.Popen[bytes] | None = None
         self.kills = 0
+        self.restarts = 0
+        self.held = False  # the chaos thread is killing and restarting it
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -382,12 +387,14 @@ class StorePlan:
     customers: int
 
 
-def plan_stores(count: int, rng: random.Random) -> list[StorePlan]:
-    """Mixed plans and sizes: log-normal sizes (most stores small, a few large)."""
-    plans, weights = zip(*PLAN_MIX, strict=True)
+def plan_stores(count: int, rng: random.Random, size: float = 1.0) -> list[StorePlan]:
+    """Mixed plans and sizes: log-normal sizes (most stores small, a few large); ``size``
+    scales the median store (30 products, 12 orders, 10 customers)."""
+    plans = [plan for plan, _ in PLAN_MIX]
+    weights = [weight for _, weight in PLAN_MIX]
     out = []
     for _ in range(count):
-        scale = rng.lognormvariate(0.0, 0.8)
+        scale = size * rng.lognormvariate(0.0, 0.8)
         out.append(
             StorePlan(
                 plan=rng.choices(plans, weights)[0],
@@ -518,6 +525,8 @@ class Fleet:
         self.processes: list[Process] = []
         self.rng = random.Random(config.seed)
         self.events: list[dict[str, Any]] = []
+        self.backfills_failed = 0
+        self._stopping = threading.Event()
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("SALLAKIT_")}
         base_env["PYTHONUNBUFFERED"] = "1"
         self.base_env = base_env
@@ -563,7 +572,7 @@ class Fleet:
         ).raise_for_status()
 
     def seed(self) -> list[int]:
-        plans = plan_stores(self.config.stores, self.rng)
+        plans = plan_stores(self.config.stores, self.rng, self.config.size)
 
         async def create(client: httpx2.AsyncClient, plan: StorePlan, ids: list[int]) -> None:
             response = await client.post("/_emulator/stores", json=asdict(plan))
@@ -628,6 +637,10 @@ class Fleet:
             self.workers.append(worker)
             self.processes.append(worker)
             self._wait_worker(worker)
+        self._supervisor = threading.Thread(
+            target=self.supervise, args=(self._stopping,), daemon=True, name="supervisor"
+        )
+        self._supervisor.start()
 
     def _wait_worker(self, worker: Process, timeout: float = 120.0) -> None:
         # Ready when DBOS has created its system tables (the first) and the process lives on.
@@ -672,11 +685,13 @@ class Fleet:
         done = 0
         while time.monotonic() < deadline:
             self.check_alive()
-            done = self.sql(
-                "SELECT count(DISTINCT store_id) FROM mirror_runs WHERE status = 'succeeded'"
-            )[0][0]
+            done, failed = self.sql(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'failed') FROM mirror_runs "
+                "WHERE run_id LIKE 'mirror:%%:install:%%' AND status IN ('succeeded', 'failed')"
+            )[0]
             say(f"  backfilled {done}/{total} stores ({time.time() - started:.0f} s)")
             if done >= total:
+                self.backfills_failed = int(failed)
                 return time.time() - started
             time.sleep(10)
         raise TimeoutError(f"only {done} of {total} stores backfilled")
@@ -702,11 +717,11 @@ class Fleet:
             limit = asyncio.Semaphore(16)
 
             async def one(store: int) -> None:
-                async with limit:
-                    async with vault.async_client(
-                        store, base_url=env["SALLAKIT_API_BASE_URL"]
-                    ) as salla:
-                        await ensure_subscriptions(salla, wanted, secret=WEBHOOK_SECRET)
+                async with (
+                    limit,
+                    vault.async_client(store, base_url=env["SALLAKIT_API_BASE_URL"]) as salla,
+                ):
+                    await ensure_subscriptions(salla, wanted, secret=WEBHOOK_SECRET)
 
             try:
                 await asyncio.gather(*(one(s) for s in self.store_ids))
@@ -717,9 +732,22 @@ class Fleet:
         asyncio.run(subscribe())
 
     def check_alive(self) -> None:
-        for proc in [self.emulator, *self.processes]:
-            if not proc.alive():
-                raise RuntimeError(f"{proc.name} died:\n{proc.tail()}")
+        if not self.emulator.alive():
+            raise RuntimeError(f"the emulator died:\n{self.emulator.tail()}")
+        for proc in self.processes:
+            if proc.restarts > MAX_RESTARTS:
+                raise RuntimeError(f"{proc.name} keeps exiting:\n{proc.tail()}")
+
+    def supervise(self, stop: threading.Event) -> None:
+        """What systemd's Restart=always or Kubernetes does: a service process that exits (a
+        web process started while PostgreSQL restarts fails its migration check) is started
+        again a second later."""
+        while not stop.wait(1.0):
+            for proc in self.processes:
+                if not proc.held and not proc.alive():
+                    proc.restarts += 1
+                    say(f"  supervisor: {proc.name} exited, starting it again")
+                    proc.start()
 
     # -------------------------------------------------------------------------- chaos
 
@@ -730,17 +758,13 @@ class Fleet:
 
     def strike(self, kind: str) -> None:
         at = time.time()
-        if kind == "kill worker":
-            victim = self.rng.choice(self.workers)
+        if kind in ("kill worker", "kill web"):
+            victim = self.rng.choice(self.workers if kind == "kill worker" else self.webs)
+            victim.held = True
             victim.kill()
             time.sleep(self.rng.uniform(1.0, 5.0))
             victim.start()
-            detail = victim.name
-        elif kind == "kill web":
-            victim = self.rng.choice(self.webs)
-            victim.kill()
-            time.sleep(self.rng.uniform(1.0, 5.0))
-            victim.start()
+            victim.held = False
             detail = victim.name
         elif kind == "restart postgres":
             self.pg.restart()
@@ -809,6 +833,9 @@ class Fleet:
         return result
 
     def close(self) -> None:
+        self._stopping.set()
+        if hasattr(self, "_supervisor"):
+            self._supervisor.join(10)
         for proc in [*self.processes, getattr(self, "emulator", None)]:
             if proc is not None:
                 proc.stop()
@@ -842,10 +869,10 @@ def sync_lags(fleet: Fleet, mutations: list[Mutation]) -> tuple[dict[int, list[f
     first_seen: dict[tuple[int, str, int], float] = {}
     for store_id, resource, entity_id, kind, new, created_at in rows:
         key = (int(store_id), str(resource), int(entity_id))
-        mutation = last.get(key)
-        if mutation is None or key in first_seen or created_at < mutation.at:
+        latest = last.get(key)
+        if latest is None or key in first_seen or created_at < latest.at:
             continue
-        if _shows(mutation, kind, new):
+        if _shows(latest, kind, new):
             first_seen[key] = float(created_at)
     lags: dict[int, list[float]] = defaultdict(list)
     missing = 0
@@ -1003,9 +1030,8 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         say(f"installed and backfilled every store in {backfill:.0f} s")
         started = time.perf_counter()
         fleet.subscribe_all()
-        say(
-            f"subscribed every store to {len(EVENTS)} events in {time.perf_counter() - started:.0f} s"
-        )
+        subscribing = time.perf_counter() - started
+        say(f"subscribed every store to {len(EVENTS)} events in {subscribing:.0f} s")
         before = fleet.counters()
         backfill_requests = _requests(before)[0]
         window_start = time.time()
@@ -1063,6 +1089,7 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
             fleet.close()
         shutil.rmtree(root, ignore_errors=True)
 
+    backfills_failed = fleet.backfills_failed
     per_store = [statistics.median(v) for v in lags.values() if v]
     lag_p50, lag_p99 = percentile(per_store, 0.5), percentile(per_store, 0.99)
     window_requests = _requests(after)[0] - _requests(before)[0]
@@ -1096,6 +1123,7 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         "rate_limited_per_1000": figure(
             per_thousand, "429/1000 requests", "<= 5", per_thousand <= 5
         ),
+        "backfills_failed": figure(backfills_failed, "stores", "== 0", backfills_failed == 0),
         "stores_failing_audit": figure(audit["failing"], "stores", "== 0", audit["failing"] == 0),
         "webhooks_lost": figure(webhooks["lost"], "deliveries", "== 0", webhooks["lost"] == 0),
         "webhooks_unprocessed": figure(
@@ -1129,6 +1157,7 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         "empty_database_bytes": empty_size,
         "largest_tables_mib": tables,
         "chaos": fleet.events,
+        "unplanned_restarts": {p.name: p.restarts for p in fleet.processes if p.restarts},
         "postgres": fleet.pg.kind,
         "plans": dict(
             sorted(

@@ -8,10 +8,11 @@ start (also served at ``GET /_emulator/state``), delivers webhooks in the backgr
 With an existing ``--state-file``, the restored snapshot wins, except for the *behaviour* flags
 given explicitly (on the command line or as environment variables): ``--strict-urls``,
 ``--quirks``, ``--auto-approve``, ``--list-cap``, ``--webhook-retry-interval``, ``--easy-mode``,
-``--webhook-url``, ``--webhook-secret`` and ``--redirect-uri`` are applied on top of it. The *seeding* flags
-(``--stores``, ``--plan``, ``--products``, ``--orders``, ``--customers``, ``--seed``,
-``--client-id``, ``--client-secret``) describe a new emulator: given on the command line with an
-existing state file they are refused with an error (their environment twins are ignored then).
+``--webhook-url``, ``--webhook-secret`` and ``--redirect-uri`` are applied on top of it. The
+*seeding* flags (``--stores``, ``--plan``, ``--products``, ``--orders``, ``--customers``,
+``--seed``, ``--client-id``, ``--client-secret``) describe a new emulator: given on the command
+line with an existing state file they are refused with an error (their environment twins are
+ignored then).
 """
 
 from __future__ import annotations
