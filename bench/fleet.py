@@ -105,11 +105,14 @@ class FleetConfig:
     chaos: bool = True
     seed: int = 1
     size: float = 1.0
+    governor: str = "database"
     settle_timeout: float = 600.0
     backfill_timeout: float = 3600.0
 
 
-QUICK = FleetConfig(stores=200, seconds=45.0, events_per_second=6.0, size=0.5, settle_timeout=240.0)
+QUICK = FleetConfig(
+    stores=200, seconds=45.0, events_per_second=6.0, size=0.25, settle_timeout=240.0
+)
 
 
 def say(*args: Any) -> None:
@@ -303,6 +306,17 @@ class Process:
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait(timeout=10)
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the running process (0 when it is not running)."""
+        if not self.alive():
+            return 0.0
+        assert self.popen is not None
+        try:
+            fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def tail(self, lines: int = 30) -> str:
         try:
@@ -526,6 +540,7 @@ class Fleet:
         self.rng = random.Random(config.seed)
         self.events: list[dict[str, Any]] = []
         self.backfills_failed = 0
+        self.recoveries: dict[int, str] = {}
         self._stopping = threading.Event()
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("SALLAKIT_")}
         base_env["PYTHONUNBUFFERED"] = "1"
@@ -614,7 +629,7 @@ class Fleet:
                 "SALLAKIT_PUBLIC_URL": self.service_url,
                 "SALLAKIT_WORKER": "external",
                 # A store's rate-limit budget and in-flight cap shared by every process.
-                "SALLAKIT_GOVERNOR": "database",
+                "SALLAKIT_GOVERNOR": self.config.governor,
             }
         return self._env
 
@@ -731,6 +746,14 @@ class Fleet:
 
         asyncio.run(subscribe())
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the workers, the web processes and the emulator."""
+        return {
+            "workers": sum(p.cpu_seconds() for p in self.workers),
+            "webs": sum(p.cpu_seconds() for p in self.webs),
+            "emulator": self.emulator.cpu_seconds(),
+        }
+
     def check_alive(self) -> None:
         if not self.emulator.alive():
             raise RuntimeError(f"the emulator died:\n{self.emulator.tail()}")
@@ -746,7 +769,8 @@ class Fleet:
             for proc in self.processes:
                 if not proc.held and not proc.alive():
                     proc.restarts += 1
-                    say(f"  supervisor: {proc.name} exited, starting it again")
+                    code = proc.popen.returncode if proc.popen else None
+                    say(f"  supervisor: {proc.name} exited ({code}), starting it again")
                     proc.start()
 
     # -------------------------------------------------------------------------- chaos
@@ -791,6 +815,7 @@ class Fleet:
         quiet = 0
         while time.monotonic() < deadline:
             self.check_alive()
+            self.recover_interrupted_refreshes()
             pending = self.counters()["deliveries"]["pending"]
             inbox = self.sql(
                 "SELECT count(*) FROM sallakit_webhook_deliveries WHERE status <> 'done'"
@@ -805,6 +830,26 @@ class Fleet:
                 return time.monotonic() - started
             time.sleep(5)
         return float("nan")
+
+    def recover_interrupted_refreshes(self) -> None:
+        """The documented procedure for a store whose refresh was interrupted (a worker killed
+        between sending the refresh and storing its answer): one `sallakit stores refresh`.
+        It succeeds when Salla never used the refresh token; it ends in reinstall_required
+        when the token was spent (burned)."""
+        for store in self.stores_status():
+            store_id = int(store["store_id"])
+            if store["status"] != "refresh_interrupted" or store_id in self.recoveries:
+                continue
+            done = subprocess.run(
+                _cli("stores", "refresh", str(store_id), "--lease-timeout", "1"),
+                env=self.service_env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            outcome = (done.stdout + done.stderr).strip().splitlines()
+            self.recoveries[store_id] = outcome[-1] if outcome else str(done.returncode)
+            say(f"  store {store_id}: refresh interrupted; sallakit stores refresh: {outcome[-1:]}")
 
     def counters(self) -> dict[str, Any]:
         response = httpx2.get(f"{self.emulator_url}/_emulator/counters", timeout=120)
@@ -1026,13 +1071,16 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         empty_size = float(fleet.sql("SELECT pg_database_size(current_database())")[0][0])
         fleet.start_service()
         say(f"{config.webs} web and {config.workers} worker processes up")
+        cpu_start = fleet.cpu()
         backfill = fleet.install_all()
+        cpu_backfill = fleet.cpu()
         say(f"installed and backfilled every store in {backfill:.0f} s")
         started = time.perf_counter()
         fleet.subscribe_all()
         subscribing = time.perf_counter() - started
         say(f"subscribed every store to {len(EVENTS)} events in {subscribing:.0f} s")
         before = fleet.counters()
+        cpu_before = fleet.cpu()
         backfill_requests = _requests(before)[0]
         window_start = time.time()
         runs_before = fleet.sql("SELECT count(*) FROM mirror_runs")[0][0]
@@ -1059,6 +1107,7 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         striker.join()
         window = time.time() - window_start
         after = fleet.counters()
+        cpu_after = fleet.cpu()
         finished_in_window = fleet.sql(
             "SELECT count(*) FROM mirror_runs WHERE finished_at BETWEEN %s AND %s",
             (window_start, window_start + window),
@@ -1078,6 +1127,13 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         size, tables = database_size(fleet)
         concurrent = max_concurrent_runs(fleet)
         runs_total = fleet.sql("SELECT count(*) FROM mirror_runs")[0][0]
+        runs_by_kind = {
+            kind: {"runs": int(n), "requests_per_run": round(float(r), 1)}
+            for kind, n, r in fleet.sql(
+                "SELECT kind, count(*), avg(requests) FROM mirror_runs "
+                "WHERE status = 'succeeded' GROUP BY kind"
+            )
+        }
     except BaseException:
         if fleet is not None:
             for proc in [getattr(fleet, "emulator", None), *fleet.processes]:
@@ -1145,6 +1201,17 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         "backfill_seconds": round(backfill, 1),
         "backfill_requests": backfill_requests,
         "window_requests": window_requests,
+        # CPU seconds per 1,000 API requests (the window's restarts lose the killed processes'
+        # time: an undercount there, none in the backfill, which has no chaos).
+        "cpu_per_1000_requests_backfill": {
+            k: round(1000 * (cpu_backfill[k] - cpu_start[k]) / max(backfill_requests, 1), 2)
+            for k in cpu_start
+        },
+        "cpu_per_1000_requests_window": {
+            k: round(1000 * (cpu_after[k] - cpu_before[k]) / max(window_requests, 1), 2)
+            for k in cpu_before
+        },
+        "runs_by_kind": runs_by_kind,
         "requests_total": total_requests,
         "rate_limited": limited,
         "runs_total": runs_total - 0 * runs_before,
@@ -1157,8 +1224,10 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         "empty_database_bytes": empty_size,
         "largest_tables_mib": tables,
         "chaos": fleet.events,
+        "refreshes_interrupted_and_recovered": fleet.recoveries,
         "unplanned_restarts": {p.name: p.restarts for p in fleet.processes if p.restarts},
         "postgres": fleet.pg.kind,
+        "governor": config.governor,
         "plans": dict(
             sorted(
                 (plan, sum(1 for p in fleet.plans.values() if p.plan == plan))
@@ -1183,6 +1252,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="store changes per second, whole fleet")
     parser.add_argument("--no-chaos", action="store_true", help="no kill, no restart")
     parser.add_argument(
+        "--governor",
+        choices=("database", "process"),
+        help="where a store's rate-limit budget lives (SALLAKIT_GOVERNOR; default database)",
+    )
+    parser.add_argument(
         "--postgres",
         choices=("auto", "private", "shared"),
         default="auto",
@@ -1197,6 +1271,8 @@ def main() -> None:
     if args.rate:
         config.events_per_second = args.rate
     config.chaos = not args.no_chaos
+    if args.governor:
+        config.governor = args.governor
     result = run_fleet(config, postgres=args.postgres)
     if args.json:
         print(json.dumps(result))

@@ -989,12 +989,25 @@ async def run_job(env: SyncEnv, job: Job, step: StepRunner = run_directly) -> di
     begun = await step("begin", lambda: _begin(env, job))
     counts: dict[str, dict[str, int]] = {}
     if job.kind == "dirty":
-        while True:
-            result = await step("dirty", lambda: step_drain_dirty(env))
-            _merge_counts(counts, result["counts"])
-            if not result["more"]:
-                break
-        return dict(await step("finish", lambda: _finish(env, job, begun, [], counts, None, None)))
+        # A failed drain is recorded like a failed sync (its marks stay for the next drain): a
+        # raise would end the workflow and leave the job history "running" for good.
+        drain_error: str | None = None
+        try:
+            while True:
+                result = await step("dirty", lambda: step_drain_dirty(env))
+                _merge_counts(counts, result["counts"])
+                if not result["more"]:
+                    break
+        except Exception as exc:
+            if _is_durability_signal(exc):
+                raise
+            logger.exception(
+                "mirror drain failed", extra={"action": "mirror_run_failed", "run_id": job.run_id}
+            )
+            drain_error = _describe(exc)
+        return dict(
+            await step("finish", lambda: _finish(env, job, begun, [], counts, None, drain_error))
+        )
     plan = _plan(job, env.settings, begun)
     capped: dict[str, tuple[int | None, int]] = {}
     error: str | None = None
@@ -1012,9 +1025,16 @@ async def run_job(env: SyncEnv, job: Job, step: StepRunner = run_directly) -> di
         logger.exception(
             "mirror run failed", extra={"action": "mirror_run_failed", "run_id": job.run_id}
         )
-        error = f"{type(exc).__name__}: {exc}"
+        error = _describe(exc)
         audit = None
     return dict(await step("finish", lambda: _finish(env, job, begun, plan, counts, audit, error)))
+
+
+def _describe(exc: BaseException) -> str:
+    """A run's error line: the first error inside task groups, not the group's own text."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _is_durability_signal(exc: BaseException) -> bool:

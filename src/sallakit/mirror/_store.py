@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from sallakit._exceptions import StoreError
+from sallakit._exceptions import SallaError, StoreError
 from sallakit.db import is_sqlite, read_transaction, write_transaction
 from sallakit.mirror import _tables as t
 from sallakit.mirror._streams import TABLES, Row
@@ -844,15 +844,21 @@ class SQLMirrorStore:
 
 
 def is_database_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` (or every exception of a group) is the mirror's database being
-    unreachable for a while (a restart, a failover, a dropped connection), not a refusal."""
+    """Whether ``exc`` (or every exception of a group) comes from the database being
+    unreachable for a while (a restart, a failover, a dropped connection), not a refusal: one of
+    sallakit's errors raised from SQLAlchemy's connection-level errors (the mirror's, the
+    vault's or the shared rate-limit governor's database)."""
     if isinstance(exc, BaseExceptionGroup):
         return all(is_database_outage(e) for e in exc.exceptions)
-    cause = exc.__cause__
-    return isinstance(exc, StoreError) and (
-        isinstance(cause, sa.exc.OperationalError | sa.exc.InterfaceError)
-        or (isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated)
-    )
+    seen = 0
+    cause: BaseException | None = exc
+    while cause is not None and seen < 10:
+        if isinstance(cause, sa.exc.OperationalError | sa.exc.InterfaceError) or (
+            isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated
+        ):
+            return isinstance(exc, SallaError)
+        cause, seen = cause.__cause__, seen + 1
+    return False
 
 
 def _db_error(exc: sa.exc.SQLAlchemyError) -> str:

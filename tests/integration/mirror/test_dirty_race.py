@@ -64,3 +64,22 @@ async def test_a_mark_made_again_during_the_fetch_survives_the_drain(store):
     assert mirror.store.dirty(store_id) == []
     (row,) = [r for r in mirror.store.rows(store_id, "products") if r["id"] == product_id]
     assert Decimal(str(row["price_amount"])) == Decimal("4321")
+
+
+class _Unauthorized(httpx2.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(401, json={"status": 401, "success": False, "error": {}})
+
+
+async def test_a_failed_drain_is_recorded_and_keeps_its_marks(store):
+    # Found by bench/fleet.py: a drain that raised (a token refresh interrupted by kill -9)
+    # ended its DBOS workflow with the job history left "running" for good.
+    emulator = new_emulator(products=3, orders=0, customers=1)
+    store_id = emulator.stores[0].id
+    product_id = next(iter(emulator.store(store_id).data.products))
+    mirror = make_mirror(emulator, store, transport=_Unauthorized())
+    mirror.store.mark_dirty(store_id, [("products", product_id)], "product.price.updated")
+    run = await mirror.drain(store_id)
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.error is not None and run.error.startswith("InvalidTokenError: 401")
+    assert mirror.store.dirty(store_id) == [("products", product_id)]

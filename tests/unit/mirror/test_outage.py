@@ -89,3 +89,19 @@ async def test_a_refusal_or_an_outage_past_the_budget_is_raised():
     with pytest.raises(StoreError):
         await outlast_database_outages("s", down, budget=60.0, sleep=time.sleep, clock=time.clock)
     assert 0 < sum(time.slept) <= 60.0
+
+
+def test_an_error_of_another_part_raised_from_a_lost_connection_is_an_outage():
+    from sallakit._exceptions import APIError
+
+    def governor_error() -> APIError:
+        try:
+            raise _outage().__cause__  # type: ignore[misc]
+        except sa.exc.OperationalError as exc:
+            try:
+                raise APIError("the shared rate-limit governor's database failed") from exc
+            except APIError as error:
+                return error
+
+    assert is_database_outage(governor_error())
+    assert not is_database_outage(sa.exc.OperationalError("SELECT 1", {}, Exception("bare")))
