@@ -87,6 +87,17 @@ EVENTS = (
     "product.deleted",
 )
 TOKEN_LIFETIME = 14 * 86_400
+#: Runs the job history shows queued or running whose DBOS workflow is alive...
+ACTIVE_RUNS = (
+    "SELECT count(*) FROM mirror_runs r JOIN dbos.workflow_status w ON w.workflow_uuid = r.run_id "
+    "WHERE r.status IN ('queued', 'running') AND w.status IN ('ENQUEUED', 'PENDING')"
+)
+#: ...and those whose workflow is gone or ended: the store's history would show them for good.
+ORPHANED_RUNS = (
+    "SELECT count(*) FROM mirror_runs r LEFT JOIN dbos.workflow_status w "
+    "ON w.workflow_uuid = r.run_id WHERE r.status IN ('queued', 'running') "
+    "AND (w.status IS NULL OR w.status NOT IN ('ENQUEUED', 'PENDING'))"
+)
 #: Restarts of one service process after which the run gives up (a crash loop, not chaos).
 MAX_RESTARTS = 20
 #: Seconds the emulator waits before answering each Merchant API request.
@@ -821,9 +832,7 @@ class Fleet:
                 "SELECT count(*) FROM sallakit_webhook_deliveries WHERE status <> 'done'"
             )[0][0]
             dirty = self.sql("SELECT count(*) FROM mirror_dirty")[0][0]
-            active = self.sql(
-                "SELECT count(*) FROM mirror_runs WHERE status IN ('queued', 'running')"
-            )[0][0]
+            active = self.sql(ACTIVE_RUNS)[0][0]
             say(f"  settling: {pending} pending, {inbox} in inbox, {dirty} dirty, {active} runs")
             quiet = quiet + 1 if pending == inbox == dirty == active == 0 else 0
             if quiet >= 2:
@@ -1126,6 +1135,7 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         statuses = fleet.stores_status()
         size, tables = database_size(fleet)
         concurrent = max_concurrent_runs(fleet)
+        orphaned = int(fleet.sql(ORPHANED_RUNS)[0][0])
         runs_total = fleet.sql("SELECT count(*) FROM mirror_runs")[0][0]
         runs_by_kind = {
             kind: {"runs": int(n), "requests_per_run": round(float(r), 1)}
@@ -1179,6 +1189,7 @@ def run_fleet(config: FleetConfig, *, postgres: str = "auto") -> dict[str, Any]:
         "rate_limited_per_1000": figure(
             per_thousand, "429/1000 requests", "<= 5", per_thousand <= 5
         ),
+        "runs_orphaned": figure(orphaned, "runs", "== 0", orphaned == 0),
         "backfills_failed": figure(backfills_failed, "stores", "== 0", backfills_failed == 0),
         "stores_failing_audit": figure(audit["failing"], "stores", "== 0", audit["failing"] == 0),
         "webhooks_lost": figure(webhooks["lost"], "deliveries", "== 0", webhooks["lost"] == 0),

@@ -43,6 +43,8 @@ DEFAULT_QUEUE = "sallakit_mirror"
 DEFAULT_TICK = "0 * * * * *"
 #: Seconds a run's step waits for an unreachable database (a restart, a failover) to return.
 DATABASE_OUTAGE_BUDGET = 600.0
+#: Seconds after which a queued drain no longer stops another from being queued.
+STALE_QUEUED_SECONDS = 300.0
 
 # DBOS finds a configured instance by name when it recovers a workflow, so the instance must
 # outlive any one worker: one per name per process, rebound to the worker that starts.
@@ -131,7 +133,12 @@ class _MirrorWorkflows(DBOSConfiguredInstance):
         mirror = self._mirror()
         step = functools.partial(_durable_step, gate=self._gate())
 
-        async with mirror.env(spec.store_id, spec.run_id) as env:
+        async def prepare() -> Any:
+            return mirror.env(spec.store_id, spec.run_id)  # reads the store's settings
+
+        # Outside any step, so an outage here would end the workflow with the run left queued
+        # for good (and no later drain of the store queued behind it): wait it out too.
+        async with await outlast_database_outages("open", prepare) as env:
             result = await run_job(env, spec, step)
         await step("hooks", lambda: mirror.dispatch_changes(spec.store_id))
         return result
@@ -381,9 +388,30 @@ class MirrorWorker:
         job = self.mirror.job(store_id, kind=kind, resources=resources, run_id=run_id)
         self.mirror.record_queued(job)
         instance = _INSTANCES[self.name]
-        with SetWorkflowID(job.run_id), SetEnqueueOptions(queue_partition_key=str(job.store_id)):
-            await DBOS.enqueue_workflow_async(self.queue, instance.run, job.as_dict())
+        try:
+            with (
+                SetWorkflowID(job.run_id),
+                SetEnqueueOptions(queue_partition_key=str(job.store_id)),
+            ):
+                await DBOS.enqueue_workflow_async(self.queue, instance.run, job.as_dict())
+        except Exception as exc:
+            self._forget(job.run_id, exc)
+            raise
         return job.run_id
+
+    def _forget(self, run_id: str, exc: Exception) -> None:
+        """A run recorded as queued that DBOS never got: fail it in the job history, or it
+        would count as the store's active run for good."""
+        try:
+            run = self.mirror.store.get_run(run_id)
+            if run is not None and run.status == "queued":
+                run.status, run.error = "failed", f"never queued: {type(exc).__name__}"
+                run.finished_at = self.mirror.clock()
+                self.mirror.store.save_run(run)
+        except Exception:  # the database is away too: STALE_QUEUED_SECONDS covers drains
+            logger.warning(
+                "run %s recorded as queued but not queued", run_id, extra={"action": "mirror_lost"}
+            )
 
     async def wait(self, run_id: str) -> RunRecord:
         """Wait for a run to finish; returns its job-history row."""
@@ -401,8 +429,12 @@ class MirrorWorker:
         return await self.enqueue(store_id, kind="dirty")
 
     def _dirty_queued(self, store_id: int) -> bool:
+        # A drain queued long ago and still not started is waiting behind a long run, or was
+        # lost (recorded, then the enqueue failed with the database): queue another rather
+        # than let the store's marks wait for ever (a second drain finds little to do).
+        recent = self.mirror.clock() - STALE_QUEUED_SECONDS
         return any(
-            run.kind == "dirty" and run.status == "queued"
+            run.kind == "dirty" and run.status == "queued" and run.created_at >= recent
             for run in self.mirror.store.list_runs(store_id, 50)
         )
 

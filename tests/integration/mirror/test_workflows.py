@@ -103,3 +103,35 @@ async def test_the_schedule_tick_queues_due_runs_from_its_workflow(tmp_path):
         (scheduled,) = [r for r in mirror.runs(store_id) if r.kind == "scheduled"]
         run = await worker.wait(scheduled.run_id)
     assert run.status == "succeeded" and run.resources == ["orders"]
+
+
+async def test_a_drain_queued_long_ago_does_not_stop_the_next(tmp_path):
+    # Found by bench/fleet.py: a drain recorded as queued whose enqueue then failed (PostgreSQL
+    # restarting) stopped every later drain of the store: its webhook marks waited for ever.
+    from sallakit.mirror._store import RunRecord
+    from sallakit.mirror._workflows import STALE_QUEUED_SECONDS
+
+    emulator = new_emulator(products=3, orders=0, customers=1)
+    store_id = emulator.stores[0].id
+    mirror = make_mirror(emulator, sqlite_store(tmp_path))
+    worker = MirrorWorker(
+        mirror,
+        system_database_url=f"sqlite:///{tmp_path}/dbos.sqlite",
+        name=f"q{tmp_path.name}",
+        tick=None,
+    )
+    lost = RunRecord(
+        run_id=f"mirror:{store_id}:dirty:lost",
+        store_id=store_id,
+        kind="dirty",
+        resources=[],
+        status="queued",
+        created_at=emulator.clock.time(),
+    )
+    mirror.store.save_run(lost)
+    async with worker:
+        assert await worker.enqueue_dirty(store_id) is None  # a fresh one still counts
+        emulator.advance(STALE_QUEUED_SECONDS + 1)
+        queued = await worker.enqueue_dirty(store_id)
+        assert queued is not None and queued != lost.run_id
+        assert (await worker.wait(queued)).status == "succeeded"
