@@ -3,8 +3,8 @@
 The reduced form (200 stores, a 60 s window with a worker and a web process killed with SIGKILL,
 PostgreSQL restarted and every access token expired at the emulator) runs by default; the full
 form (2,000 stores, a 300 s window) is marked ``soak``. Every figure the simulation prints has a
-target; the test fails on the first one missed and shows them all with the details (chaos
-moments, audit failures, lost webhooks).
+target; the test fails when one is missed, except the sync lags (seconds: reported, not
+asserted), and shows them all with the details (chaos moments, audit failures, lost webhooks).
 """
 
 from __future__ import annotations
@@ -49,8 +49,15 @@ def _postgres_mode(fleet: ModuleType) -> str:
     return "shared"
 
 
+#: Service levels measured in seconds: printed by the bench with their targets, never asserted
+#: (no timing assertions in tests: the machine may be shared).
+TIMING = {"sync_lag_p50", "sync_lag_p99"}
+
+
 def _check(result: dict[str, Any]) -> None:
-    missed = {name: f for name, f in result["figures"].items() if not f["met"]}
+    missed = {
+        name: f for name, f in result["figures"].items() if not f["met"] and name not in TIMING
+    }
     shown = json.dumps(result, indent=1, default=str)
     assert not missed, f"figures missed: {sorted(missed)}\n{shown}"
 
