@@ -24,6 +24,7 @@ __all__ = [
     "MIN_SESSION_SECRET",
     "Problem",
     "Purpose",
+    "engine_options",
     "load_settings",
     "require_valid",
     "settings_problems",
@@ -79,6 +80,17 @@ def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Setti
             # The input value may be a secret: name the variable and the rule, never the value.
             lines.append(f"{_env(field)}: {error['msg']}")
         raise ConfigurationError("invalid settings:\n" + "\n".join(lines)) from None
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """The connection-pool keywords of :func:`sallakit.db.create_engine` from the settings
+    (ignored by SQLite)."""
+    return {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
+        "pool_timeout": settings.database_pool_timeout,
+        "pool_recycle": settings.database_pool_recycle,
+    }
 
 
 def _url_problem(name: str, value: str | None, *, required: bool = False) -> Problem | None:
@@ -274,10 +286,16 @@ def settings_problems(settings: Settings, *, purpose: Purpose = "serve") -> list
         if found:
             problems.append(found)
     if settings.htmx_url and not (
-        settings.htmx_url.startswith("/") or _url_problem("htmx_url", settings.htmx_url) is None
+        settings.htmx_url.strip().lower() == "off"
+        or settings.htmx_url.startswith("/")
+        or _url_problem("htmx_url", settings.htmx_url) is None
     ):
         problems.append(
-            Problem("SALLAKIT_HTMX_URL", "is not a URL or an absolute path", "unset it")
+            Problem(
+                "SALLAKIT_HTMX_URL",
+                "is not a URL, an absolute path or `off`",
+                "unset it (the dashboard serves its own copy)",
+            )
         )
     public = urlsplit(settings.public_url or "")
     if public.scheme == "http" and public.hostname not in ("127.0.0.1", "localhost", "::1"):

@@ -18,7 +18,15 @@ __all__ = ["EXTRAS", "missing_module", "require_extra"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "cli": ("typer", "rich"),
     "emulator": ("starlette", "uvicorn", "jinja2", "multipart"),
-    "server": ("fastapi", "starlette", "uvicorn", "jinja2", "multipart", "prometheus_client"),
+    "server": (
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "jinja2",
+        "multipart",
+        "prometheus_client",
+        "js_lib_htmx",
+    ),
     "mirror": ("dbos",),
     "postgres": ("psycopg",),
     "parquet": ("pyarrow",),

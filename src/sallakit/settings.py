@@ -102,10 +102,74 @@ class Settings(BaseSettings):
         description="Run the workflow worker inside `sallakit serve` (in-process) or only in "
         "`sallakit worker` processes (external).",
     )
+    # -- production: PostgreSQL pools, worker processes, the shared rate-limit governor
+    database_pool_size: int = Field(
+        default=5,
+        ge=1,
+        le=200,
+        description="PostgreSQL: connections each pool of a process keeps open (the vault's, "
+        "the inbox's and DBOS's each have one).",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=500,
+        description="PostgreSQL: connections a pool may open beyond its size under load.",
+    )
+    database_pool_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="PostgreSQL: seconds to wait for a free pooled connection before failing.",
+    )
+    database_pool_recycle: int = Field(
+        default=1800,
+        ge=-1,
+        description="PostgreSQL: seconds after which a pooled connection is replaced (-1: "
+        "never); keep it below any proxy's idle timeout (PgBouncer, cloud load balancers).",
+    )
+    worker_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="Stable id of this `sallakit worker` (DBOS executor id): a restarted worker "
+        "with the same id resumes the workflows it left in flight (e.g. the StatefulSet pod "
+        "name). Default: `local`.",
+    )
+    app_version: str | None = Field(
+        default=None,
+        max_length=128,
+        description="DBOS application version of the workflows this process runs; default: a "
+        "hash of the workflow code. Processes recover only workflows of their own version.",
+    )
+    workflow_schema: str = Field(
+        default="dbos",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of DBOS's workflow tables (queues, checkpoints).",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM a worker stops starting steps and waits this long for the "
+        "steps in flight to finish and be checkpointed.",
+    )
+    governor: Literal["process", "database"] = Field(
+        default="process",
+        description="Where a store's rate-limit budget and in-flight cap live: in each "
+        "process (one process per store) or in the database, shared by every process.",
+    )
+    governor_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="With SALLAKIT_GOVERNOR=database: a request slot held by a process that "
+        "died is given back after this long (longer than any request's timeout).",
+    )
     htmx_url: str | None = Field(
         default=None,
-        description="URL of htmx for the dashboard's partial updates; without it every action "
-        "is a plain form and page load.",
+        description="Where the dashboard loads htmx from (partial page updates); default: the "
+        "copy installed with sallakit[server], served by the dashboard; `off`: no htmx (every "
+        "action is then a plain form post and page load, as without JavaScript).",
     )
 
     def webhook_secrets(self) -> list[str]:

@@ -27,26 +27,42 @@ DASHBOARD_PAGES = [
 ]
 
 
-def test_an_operator_journey(stack: Stack, browser: Any, shot: Any) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-javascript"])
+def test_an_operator_journey(stack: Stack, browser: Any, shot: Any, javascript: bool) -> None:
+    """The same journey with htmx (the copy the dashboard serves from the installed package:
+    every action goes through it) and with JavaScript off (plain forms and links)."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+    )
+    page = context.new_page()
     page.set_default_timeout(20_000)
     base = stack.service_url
+    suffix = "" if javascript else "-nojs"
+    # Requests made by htmx carry HX-Request; those of a plain page load or form post do not.
+    by_htmx: list[str] = []
+    page.on(
+        "request",
+        lambda r: by_htmx.append(f"{r.method} {r.url}") if r.headers.get("hx-request") else None,
+    )
 
     page.goto(f"{base}/dashboard/stores/{stack.store_id}")
     assert page.url.startswith(f"{base}/login?next=")
-    shot(page, "login")
+    shot(page, "login" + suffix)
     page.fill("#secret", "wrong password")
     page.click("#login")
     assert page.locator("[role=alert]").is_visible()
     page.fill("#secret", ADMIN_PASSWORD)
     page.click("#login")
     page.wait_for_url(f"{base}/dashboard/stores/{stack.store_id}")
+    if javascript:
+        page.wait_for_function("() => window.htmx !== undefined")
+        assert page.evaluate("() => htmx.version").startswith("2.")
 
     page.goto(f"{base}/dashboard/")
     row = page.locator("#stores tbody tr").first
     assert f"#{stack.store_id}" in row.inner_text()
     assert row.locator(".badge").first.inner_text() == "active"
-    shot(page, "stores")
+    shot(page, "stores" + suffix)
 
     row.locator("a").first.click()
     page.wait_for_url(f"{base}/dashboard/stores/{stack.store_id}")
@@ -63,32 +79,52 @@ def test_an_operator_journey(stack: Stack, browser: Any, shot: Any) -> None:
     else:
         pytest.fail("the sync never showed a passed audit on the store page")
     assert page.locator("svg.chart").count() == 2
-    shot(page, "store")
+    shot(page, "store" + suffix)
 
     page.goto(f"{base}/dashboard/webhooks")
     assert page.locator(".delivery-link").count() >= 2  # app.installed, app.store.authorize
-    shot(page, "webhooks")
-    page.locator(".delivery-link").last.click()
+    shot(page, "webhooks" + suffix)
+    page.select_option("#filters select[name=status]", "done")
+    page.fill("#filters input[name=event]", "app.store.authorize")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*event=app\.store\.authorize.*"))
+    assert page.locator(".delivery-link").count() == 1
+    page.locator(".delivery-link").first.click()
     page.wait_for_url(re.compile(r".*/dashboard/webhooks/\d+$"))
-    shot(page, "delivery")
+    shot(page, "delivery" + suffix)
     page.click("#replay")
     page.wait_for_url(re.compile(r".*notice=replayed.*"))
     assert "Replayed: 1" in page.locator("[role=status]").inner_text()
 
     page.goto(f"{base}/dashboard/dead-letters")
-    shot(page, "dead-letters")
+    shot(page, "dead-letters" + suffix)
 
-    page.goto(f"{base}/dashboard/lang/ar")
+    page.click("a[href='/dashboard/lang/ar']")
+    page.wait_for_url(f"{base}/dashboard/dead-letters")
+    assert page.locator("html").get_attribute("dir") == "rtl"
     page.goto(f"{base}/dashboard/stores/{stack.store_id}")
     assert page.locator("html").get_attribute("dir") == "rtl"
-    shot(page, "store-ar")
-    page.goto(f"{base}/dashboard/lang/en")
+    assert page.locator("html").get_attribute("lang") == "ar"
+    shot(page, "store-ar" + suffix)
+    page.click("a[href='/dashboard/lang/en']")
+    page.wait_for_url(f"{base}/dashboard/stores/{stack.store_id}")
+    assert page.locator("html").get_attribute("dir") == "ltr"
 
     page.click("#logout")
     page.wait_for_url(f"{base}/login")
     page.goto(f"{base}/dashboard/")
     assert page.url.startswith(f"{base}/login")
-    page.close()
+
+    actions = [r.split("?")[0] for r in by_htmx]
+    if javascript:
+        # The enhanced path really ran: links, the filter form and both actions went via htmx.
+        assert f"POST {base}/dashboard/stores/{stack.store_id}/sync" in actions
+        assert any(re.fullmatch(rf"POST {base}/dashboard/webhooks/\d+/replay", a) for a in actions)
+        assert f"GET {base}/dashboard/webhooks" in actions
+        assert f"GET {base}/dashboard/stores/{stack.store_id}" in actions
+    else:
+        assert actions == []
+    context.close()
 
 
 @pytest.mark.parametrize("path", DASHBOARD_PAGES)

@@ -118,3 +118,17 @@ def test_load_settings_reads_a_file(tmp_path: Path) -> None:
     assert settings.admin_password.get_secret_value() == "from the file please"
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_settings(tmp_path / "missing.env")
+
+
+def test_worker_ids_and_pool_settings_are_checked_at_load() -> None:
+    import pytest as _pytest
+
+    from sallakit._config import engine_options, load_settings
+    from sallakit._exceptions import ConfigurationError
+
+    settings = load_settings(worker_id="worker-0", database_pool_size=20)
+    assert engine_options(settings)["pool_size"] == 20
+    for bad in ({"worker_id": "no spaces"}, {"database_pool_size": 0}, {"governor": "redis"}):
+        with _pytest.raises(ConfigurationError) as caught:
+            load_settings(**bad)
+        assert f"SALLAKIT_{next(iter(bad)).upper()}" in caught.value.message

@@ -20,7 +20,15 @@ from sallakit.api._governor import (
     RateLimitWait,
     StoreGovernor,
 )
+from sallakit.api._governor_sql import SQLGovernorBackend
+from sallakit.api._observe import AttemptCallback, RequestAttempt
 from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
+from sallakit.api._shared_governor import (
+    GovernorBackend,
+    MemoryGovernorBackend,
+    SharedGovernorRegistry,
+    SharedStoreGovernor,
+)
 from sallakit.api._sync_client import Salla, TokenProvider
 from sallakit.api._sync_pagination import Paginator
 
@@ -30,19 +38,26 @@ __all__ = [
     "AsyncPaginator",
     "AsyncSalla",
     "AsyncTokenProvider",
+    "AttemptCallback",
     "Clock",
     "DEFAULT_GOVERNOR_REGISTRY",
     "Endpoint",
+    "GovernorBackend",
     "GovernorRegistry",
     "ItemList",
+    "MemoryGovernorBackend",
     "Page",
     "PageInfo",
     "Paginator",
     "Param",
     "RateLimitWait",
     "Registry",
+    "RequestAttempt",
     "RetryPolicy",
+    "SQLGovernorBackend",
     "Salla",
+    "SharedGovernorRegistry",
+    "SharedStoreGovernor",
     "StoreGovernor",
     "SystemClock",
     "TokenProvider",

@@ -266,8 +266,13 @@ def run_unblock(
     async def unblock() -> list[str]:
         from sallakit.mirror import MirrorWorker
 
+        # listen=False: this short-lived process must never start a run it would abandon.
         async with MirrorWorker(
-            mirror, system_database_url=_dbos_url(settings, dbos_url), tick=None
+            mirror,
+            system_database_url=_dbos_url(settings, dbos_url),
+            tick=None,
+            listen=False,
+            system_schema=settings.workflow_schema,
         ) as worker:
             return await worker.unblock(store)
 

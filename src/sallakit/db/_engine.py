@@ -59,7 +59,14 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def create_engine(
-    url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, echo: bool = False
+    url: str,
+    *,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    echo: bool = False,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float | None = None,
+    pool_recycle: int | None = None,
 ) -> Engine:
     """Create an engine for ``url`` configured the way sallakit needs it.
 
@@ -68,6 +75,11 @@ def create_engine(
         busy_timeout: seconds a SQLite writer waits for another writer.
         echo: log every SQL statement (never enable where logs are shipped: no statement
             carries a clear token, but it is noisy).
+        pool_size: PostgreSQL: connections the pool keeps open (None: SQLAlchemy's 5).
+        max_overflow: PostgreSQL: connections opened beyond ``pool_size`` under load.
+        pool_timeout: PostgreSQL: seconds to wait for a free connection.
+        pool_recycle: PostgreSQL: seconds after which a connection is replaced (-1: never).
+            The pool options are ignored on SQLite, whose connections are cheap file handles.
 
     Returns:
         A SQLAlchemy engine.
@@ -88,6 +100,13 @@ def create_engine(
         kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True
+        pool = {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout,
+            "pool_recycle": pool_recycle,
+        }
+        kwargs.update({name: value for name, value in pool.items() if value is not None})
     engine = sa.create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine, busy_timeout)

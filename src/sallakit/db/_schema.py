@@ -18,6 +18,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "app_events",
     "create_schema",
+    "ensure_auth_tables",
     "metadata",
     "oauth_states",
     "refresh_journal",
@@ -192,6 +193,33 @@ def _refuse_if_in_flight(conn: sa.Connection, found: int) -> None:
         )
 
 
+def ensure_auth_tables(conn: sa.Connection) -> None:
+    """Bring the auth tables to :data:`SCHEMA_VERSION` inside the caller's transaction: create
+    what is missing, add the columns of later versions to tables an older sallakit created.
+
+    Both paths to the vault's tables end here: :func:`create_schema` (installs without Alembic)
+    and the ``auth`` Alembic branch, whose first revision adopts tables created either way.
+
+    Raises:
+        TokenVaultError: refreshes started by a version-1 sallakit are still open.
+    """
+    metadata.create_all(conn, checkfirst=True)
+    found = conn.execute(
+        sa.select(schema_version.c.version).where(schema_version.c.component == "auth")
+    ).scalar_one_or_none()
+    if found is None:
+        conn.execute(schema_version.insert().values(component="auth", version=SCHEMA_VERSION))
+    elif found < SCHEMA_VERSION:
+        if found < 2:
+            _refuse_if_in_flight(conn, found)
+        _upgrade(conn, found)
+        conn.execute(
+            schema_version.update()
+            .where(schema_version.c.component == "auth")
+            .values(version=SCHEMA_VERSION)
+        )
+
+
 def create_schema(engine: Engine) -> None:
     """Create every sallakit table that does not exist yet and record the schema version.
 
@@ -208,23 +236,7 @@ def create_schema(engine: Engine) -> None:
             conn.begin()
             if engine.dialect.name != "sqlite":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_DDL_LOCK_KEY)))
-            metadata.create_all(conn, checkfirst=True)
-            found = conn.execute(
-                sa.select(schema_version.c.version).where(schema_version.c.component == "auth")
-            ).scalar_one_or_none()
-            if found is None:
-                conn.execute(
-                    schema_version.insert().values(component="auth", version=SCHEMA_VERSION)
-                )
-            elif found < SCHEMA_VERSION:
-                if found < 2:
-                    _refuse_if_in_flight(conn, found)
-                _upgrade(conn, found)
-                conn.execute(
-                    schema_version.update()
-                    .where(schema_version.c.component == "auth")
-                    .values(version=SCHEMA_VERSION)
-                )
+            ensure_auth_tables(conn)
             conn.commit()
     except sa.exc.SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)

@@ -28,7 +28,7 @@ from sallakit.mirror._store import (
 from sallakit.mirror._streams import RESOURCES, STREAMS, TABLES, Stream
 
 if TYPE_CHECKING:
-    from sallakit.mirror._workflows import MirrorWorker
+    from sallakit.mirror._workflows import MirrorQueueClient, MirrorWorker
 
 __all__ = [
     "AuditResult",
@@ -37,6 +37,7 @@ __all__ = [
     "InMemoryMirrorStore",
     "Job",
     "Mirror",
+    "MirrorQueueClient",
     "MirrorSettings",
     "MirrorStore",
     "MirrorWorker",
@@ -54,11 +55,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # DBOS is imported only when the worker is used (the [mirror] extra).
-    if name == "MirrorWorker":
+    if name in ("MirrorWorker", "MirrorQueueClient"):
         from sallakit._extras import require_extra
 
-        require_extra("mirror", "sallakit.mirror.MirrorWorker")
-        from sallakit.mirror._workflows import MirrorWorker
+        require_extra("mirror", f"sallakit.mirror.{name}")
+        from sallakit.mirror import _workflows
 
-        return MirrorWorker
+        return getattr(_workflows, name)
     raise AttributeError(name)

@@ -65,7 +65,12 @@ def _inbox(settings: Settings) -> Inbox:
         from sallakit.server._cipher import FernetBodyCipher
 
         cipher = FernetBodyCipher(keys)
-    return SQLInbox.from_url(settings.database_url, cipher=cipher)
+    from sallakit._config import engine_options
+    from sallakit.db import create_engine, migrate
+
+    engine = create_engine(settings.database_url, **engine_options(settings))
+    migrate(engine)
+    return SQLInbox(engine, cipher=cipher)
 
 
 def create_app(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sallakit.server._auth import Credentials, SessionCodec
 from sallakit.server._metrics import ServiceMetrics
+from sallakit.server.dashboard._assets import Htmx
 
 if TYPE_CHECKING:
     from sallakit.auth import CustomMode, TokenVault
@@ -37,6 +38,8 @@ class ServiceParts:
     mirror: MirrorSource
     custom_mode: CustomMode | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    htmx: Htmx | None = None
+    """The installed htmx the dashboard serves (None: not installed)."""
     clock: Callable[[], float] = time.time
 
     @property

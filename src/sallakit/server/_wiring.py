@@ -6,7 +6,7 @@ makes Easy mode and the mirror consumers of the receiver's app and store events,
 dashboard's parts and mounts the dashboard, the JSON API, the health checks, the metrics and the
 OAuth routes. :meth:`Service.running` runs the background work for the life of the app: the
 mirror's workflow worker (when ``SALLAKIT_WORKER=in-process``), the daily token refresh and the
-metrics feed.
+metrics' hooks.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy.engine import make_url
 
-from sallakit._config import Purpose, require_valid
+from sallakit._config import Purpose, engine_options, require_valid
 from sallakit._exceptions import SallaError
 from sallakit.auth import StoreStatus
 from sallakit.server._build import build_parts
 from sallakit.server._inbox_source import WebhookInboxSource
-from sallakit.server._metrics import MetricsLogHandler, StateSource
+from sallakit.server._metrics import StateSource
 from sallakit.server._parts import ServiceParts
 from sallakit.server._refresher import run_refresher
 from sallakit.server._routes import install_service
@@ -36,15 +36,16 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from sallakit.auth import AsyncOAuthClient, EasyMode, TokenVault
-    from sallakit.mirror import Mirror, MirrorWorker
+    from sallakit.mirror import Mirror, MirrorQueueClient, MirrorWorker
     from sallakit.settings import Settings
-    from sallakit.webhooks import WebhookReceiver
+    from sallakit.webhooks import WebhookReceiver, Worker
 
 __all__ = [
     "Core",
     "Service",
     "build_core",
     "dbos_database_url",
+    "queue_options",
     "register_consumers",
     "to_webhook_event",
     "wire_service",
@@ -75,6 +76,25 @@ def dbos_database_url(database_url: str) -> str:
     return database_url
 
 
+def queue_options(settings: Settings) -> dict[str, Any]:
+    """Where the mirror's queue lives, as every process must name it (workers, and web
+    processes that enqueue onto the workers' queue)."""
+    return {
+        "system_database_url": dbos_database_url(settings.database_url),
+        "system_schema": settings.workflow_schema,
+    }
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """The :class:`~sallakit.mirror.MirrorWorker` keywords of a process from the settings."""
+    return {
+        **queue_options(settings),
+        "executor_id": settings.worker_id,
+        "application_version": settings.app_version,
+        "pool_size": settings.database_pool_size + settings.database_max_overflow,
+    }
+
+
 @dataclass
 class Service:
     """The service's long-lived parts."""
@@ -86,19 +106,27 @@ class Service:
     mirror: Mirror
     worker: MirrorWorker | None
     parts: ServiceParts
+    webhook_worker: Worker | None = None
     refresh_period: float = 86_400.0
     _started: anyio.Event = field(default_factory=anyio.Event)
 
-    async def enqueue_sync(self, store_id: int) -> str:
-        """Queue a sync of every resource of a store (the dashboard's "Sync now")."""
-        if self.worker is None:
-            from sallakit._exceptions import ConfigurationError
+    queue_client: MirrorQueueClient | None = None
 
-            raise ConfigurationError(
-                "no mirror worker in this process (SALLAKIT_WORKER=external): run "
-                f"`sallakit sync --store {store_id}` or start a `sallakit worker`"
-            )
-        return await self.worker.enqueue(store_id, kind="sync")
+    async def enqueue_sync(self, store_id: int) -> str:
+        """Queue a sync of every resource of a store (the dashboard's "Sync now"): on this
+        process's worker, or, with external workers, on their queue through a DBOS client."""
+        if self.worker is not None:
+            return await self.worker.enqueue(store_id, kind="sync")
+        if self.queue_client is None:
+            from sallakit.mirror import MirrorQueueClient
+
+            self.queue_client = MirrorQueueClient(self.mirror, **queue_options(self.settings))
+        return await self.queue_client.enqueue(store_id, kind="sync")
+
+    def _close_queue_client(self) -> None:
+        if self.queue_client is not None:
+            self.queue_client.close()
+            self.queue_client = None
 
     async def _worker_ready(self) -> str | None:
         if self.worker is None:
@@ -109,7 +137,12 @@ class Service:
     async def running(self) -> AsyncIterator[Service]:
         """Run the background work until the block ends."""
         async with AsyncExitStack() as stack:
-            stack.callback(MetricsLogHandler(self.parts.metrics).attach())
+            stack.callback(
+                self.parts.metrics.instrument(
+                    vault=self.vault, worker=self.webhook_worker, mirror=self.mirror
+                )
+            )
+            stack.callback(self._close_queue_client)
             if self.oauth is not None:
                 await stack.enter_async_context(self.oauth)
             if self.worker is not None:
@@ -148,7 +181,7 @@ def build_core(settings: Settings, *, purpose: Purpose, mirror_worker: bool) -> 
     from sallakit.mirror import Mirror
 
     require_valid(settings, purpose=purpose)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **engine_options(settings))
     migrate(engine)
     oauth = None
     if settings.client_id and settings.client_secret:
@@ -169,12 +202,20 @@ def build_core(settings: Settings, *, purpose: Purpose, mirror_worker: bool) -> 
     # secret will do when it has none of its own.
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else "-"
     easy = EasyMode(vault, secret, uninstall_retention=settings.uninstall_retention, oauth=oauth)
-    mirror = Mirror.from_vault(vault, migrate=False, base_url=settings.api_base_url)
+    client_options: dict[str, Any] = {"base_url": settings.api_base_url}
+    if settings.governor == "database":
+        # Every process shares each store's rate-limit budget and in-flight cap.
+        from sallakit.api import SharedGovernorRegistry, SQLGovernorBackend
+
+        client_options["governor"] = SharedGovernorRegistry(
+            SQLGovernorBackend(engine), lease_seconds=settings.governor_lease_seconds
+        )
+    mirror = Mirror.from_vault(vault, migrate=False, **client_options)
     worker = None
     if mirror_worker:
         from sallakit.mirror import MirrorWorker
 
-        worker = MirrorWorker(mirror, system_database_url=dbos_database_url(settings.database_url))
+        worker = MirrorWorker(mirror, **worker_options(settings))
     return Core(vault, oauth, easy, mirror, worker)
 
 
@@ -245,7 +286,14 @@ def wire_service(app: FastAPI, settings: Settings, receiver: WebhookReceiver) ->
         oauth=core.oauth,
     )
     service = Service(
-        settings, core.vault, core.oauth, core.easy, core.mirror, core.mirror_worker, parts
+        settings,
+        core.vault,
+        core.oauth,
+        core.easy,
+        core.mirror,
+        core.mirror_worker,
+        parts,
+        webhook_worker=receiver.worker,
     )
     parts.readiness["worker"] = service._worker_ready
     install_service(app, parts)

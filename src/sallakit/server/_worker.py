@@ -4,11 +4,18 @@ Several worker processes may run next to the web processes (``SALLAKIT_WORKER=ex
 those), on the same database: the webhook worker claims deliveries under leases, the mirror's
 durable workflows take one run per store at a time from their partitioned queue, and the
 refresh coordinator makes concurrent token refreshes of one store impossible.
+
+Shutdown is graceful on SIGTERM and SIGINT: the mirror worker starts no new step, the steps in
+flight get ``SALLAKIT_SHUTDOWN_GRACE_SECONDS`` to finish (each is checkpointed as it ends), the
+webhook worker hands its unfinished deliveries back, then DBOS stops. The held runs stay PENDING
+under this worker's executor id and resume from their checkpoint when it starts again.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import anyio
@@ -20,7 +27,7 @@ if TYPE_CHECKING:
     from sallakit.settings import Settings
     from sallakit.webhooks import Handlers
 
-__all__ = ["run_worker"]
+__all__ = ["recover_runs", "run_worker", "run_worker_until_signalled"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +37,10 @@ async def run_worker(
     *,
     handlers: Handlers | None = None,
     ready: anyio.Event | None = None,
+    stop: anyio.Event | None = None,
 ) -> None:
     """Process webhook deliveries, run the mirror's workflows and schedule, refresh tokens daily;
-    until cancelled.
+    until cancelled, or until ``stop`` is set (then gracefully: see the module docstring).
 
     Raises:
         ConfigurationError: the settings have problems (all listed), the database cannot be
@@ -63,6 +71,52 @@ async def run_worker(
                 tg.start_soon(lambda: run_refresher(core.vault))
                 if ready is not None:
                     ready.set()
+                if stop is not None:
+                    await stop.wait()
+                    logger.info("sallakit worker stopping", extra={"action": "worker_stopping"})
+                    await core.mirror_worker.drain(settings.shutdown_grace_seconds)
+                    tg.cancel_scope.cancel()
     finally:
         if core.oauth is not None:
             await core.oauth.aclose()
+
+
+async def run_worker_until_signalled(settings: Settings) -> None:
+    """:func:`run_worker` until SIGTERM or SIGINT, then stop gracefully."""
+    stop = anyio.Event()
+
+    async def watch_signals() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for received in signals:
+                logger.info(
+                    "received %s",
+                    signal.Signals(received).name,
+                    extra={"action": "worker_signal"},
+                )
+                stop.set()
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch_signals)
+        await run_worker(settings, stop=stop)
+        tg.cancel_scope.cancel()
+
+
+async def recover_runs(settings: Settings, executor_ids: Sequence[str]) -> list[str]:
+    """Put the PENDING runs of dead workers back on the mirror's queue (see
+    :meth:`~sallakit.mirror.MirrorWorker.recover`); returns their ids.
+
+    Runs in a DBOS process that takes nothing from the queue, so it can never start (and then
+    abandon) a run itself.
+    """
+    import uuid
+
+    core = build_core(settings, purpose="worker", mirror_worker=True)
+    assert core.mirror_worker is not None
+    worker = core.mirror_worker
+    worker.listen = False
+    worker.tick = None
+    # An id of its own, never a live worker's (DBOS recovers the runs of its id at launch).
+    worker.executor_id = f"sallakit-recover-{uuid.uuid4().hex[:12]}"
+    async with worker:
+        return await worker.recover(executor_ids)

@@ -1,9 +1,12 @@
 """The dashboard's pages: server-rendered HTML (Jinja2), forms that work without JavaScript.
 
 Every page needs a logged-in session (:func:`~sallakit.server._auth.require_user`) and every
-form a CSRF token. With ``SALLAKIT_HTMX_URL`` set, the pages load htmx and the action buttons
-swap only the part of the page they change; without it each action is a form post and a
-redirect back (303), which is also what htmx falls back to.
+form a CSRF token. Progressive enhancement: each action is a plain form post answered by a
+redirect back (303) and each link a plain page load, so everything works without JavaScript.
+When htmx is available (the copy installed with ``sallakit[server]``, served at
+:data:`~sallakit.server.dashboard._assets.HTMX_PATH`, or ``SALLAKIT_HTMX_URL``), the pages are
+``hx-boost``-ed: the same links and forms are fetched in the background and only the page's body
+is swapped, with the URL kept in the history.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sallakit.server._auth import (
     safe_next,
 )
 from sallakit.server._parts import ServiceParts
+from sallakit.server.dashboard._assets import script_url
 from sallakit.server.dashboard._charts import bar_chart
 from sallakit.server.dashboard._health import token_health
 from sallakit.server.dashboard._i18n import LANGUAGES, Language, direction, translate
@@ -104,7 +108,7 @@ def render(
         csrf_field=CSRF_FIELD,
         csrf=session.csrf if session else "",
         logged_in=bool(session and session.logged_in),
-        htmx_url=parts.settings.htmx_url,
+        htmx_url=script_url(parts.settings.htmx_url, parts.htmx),
         path=request.url.path,
         **context,
     )
@@ -177,6 +181,19 @@ async def choose_language(request: Request, language: str) -> Response:
     response = RedirectResponse(back, status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86_400, samesite="lax")
     return response
+
+
+@dashboard_router.get("/assets/htmx.min.js")
+async def htmx_script(request: Request) -> Response:
+    installed = _parts(request).htmx
+    if installed is None:
+        raise HTTPException(404, "htmx is not installed (pip install 'sallakit[server]')")
+    # The URL carries the version (?v=), so a browser may keep it as long as it likes.
+    return Response(
+        installed.script,
+        media_type="text/javascript",
+        headers={"cache-control": "private, max-age=31536000, immutable"},
+    )
 
 
 async def _store_rows(parts: ServiceParts) -> list[dict[str, Any]]:
