@@ -322,6 +322,18 @@ switches = sa.Table(
 )
 
 _SUMMARY_COLUMNS = [c for c in deliveries.c if c.name != "body"]
+# One attempt's outcome, executed for a whole batch at once (its rows checked beforehand).
+_FINISH = (
+    sa.update(deliveries)
+    .where(deliveries.c.id == sa.bindparam("b_id"))
+    .values(
+        status=sa.bindparam("b_status"),
+        lease_owner=None,
+        lease_until=None,
+        last_error=sa.bindparam("b_error"),
+        next_attempt_at=sa.bindparam("b_next"),
+    )
+)
 _MAX_ERROR = 2000
 
 
@@ -725,25 +737,30 @@ class SQLInbox(_Sealing):
                 if successes:
                     # DO NOTHING: another run of the same handler may have recorded it first.
                     conn.execute(self._insert_ignore(handler_runs), successes)
-                for outcome in outcomes:
-                    result = conn.execute(
-                        sa.update(deliveries)
-                        .where(
-                            (deliveries.c.id == outcome.delivery_id)
-                            & (deliveries.c.lease_owner == owner)
-                            & (deliveries.c.status == "processing")
-                        )
-                        .values(
-                            status=outcome.status,
-                            lease_owner=None,
-                            lease_until=None,
-                            last_error=_clip(outcome.error),
-                            next_attempt_at=outcome.next_attempt_at,
-                            updated_at=now,
-                        )
+                # Two statements per batch: which rows this owner still holds (locked on
+                # PostgreSQL until the commit), then one executemany over them.
+                held = conn.execute(
+                    sa.select(deliveries.c.id)
+                    .where(
+                        deliveries.c.id.in_([o.delivery_id for o in outcomes])
+                        & (deliveries.c.lease_owner == owner)
+                        & (deliveries.c.status == "processing")
                     )
-                    if result.rowcount:
-                        recorded.add(outcome.delivery_id)
+                    .with_for_update()
+                ).scalars()
+                recorded = {int(i) for i in held}
+                rows = [
+                    {
+                        "b_id": o.delivery_id,
+                        "b_status": o.status,
+                        "b_error": _clip(o.error),
+                        "b_next": o.next_attempt_at,
+                    }
+                    for o in outcomes
+                    if o.delivery_id in recorded
+                ]
+                if rows:
+                    conn.execute(_FINISH.values(updated_at=now), rows)
         except sa.exc.SQLAlchemyError as exc:
             raise _db_error("record attempts", exc) from exc
         return recorded
