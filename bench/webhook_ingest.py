@@ -385,7 +385,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short rounds (under a minute)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file (use an empty database)")
+    parser.add_argument(
+        "--database-url", help="default: a fresh SQLite file (use an empty database)"
+    )
     parser.add_argument(
         "--serve", nargs=2, metavar=("PORT", "DATABASE_URL"), help=argparse.SUPPRESS
     )

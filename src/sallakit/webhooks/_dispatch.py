@@ -16,8 +16,8 @@ Guarantees:
   and its success record commit in one transaction, and a second run that races it (a lease
   that expired under a slow handler) is rolled back by the record's unique key.
 * Effects outside the database (an email, an API call) are at-least-once: a crash between the
-  effect and the commit of its success record (the batch's outcomes) runs the handler again. Pass :attr:`Event.idempotency_key` to the other
-  system so it can drop the repeat.
+  effect and the commit of its success record (the batch's outcomes) runs the handler again.
+  Pass :attr:`Event.idempotency_key` to the other system so it can drop the repeat.
 """
 
 from __future__ import annotations
