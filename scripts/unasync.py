@@ -49,6 +49,8 @@ RULES: list[tuple[str, str]] = [
     # or iterated) and eagerly by the sync one (ItemList is a list).
     (r"\bAsyncItemList\(\s*lambda: ", "ItemList("),
     (r"\bAsync(?=[A-Z])", ""),
+    # A module with both a lazy list read and a list write imported AsyncItemList and ItemList.
+    (r"\bItemList, ItemList\b", "ItemList"),
     (r"\b_async_(?=client|pagination)", "_sync_"),
     (r"\._async\b", "._sync"),
 ]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx2
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sallakit._exceptions import (
     APIResponseError,
@@ -31,6 +31,7 @@ from sallakit._exceptions import (
 )
 from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._clock import Clock
+from sallakit.api._core._answers import parse_write_answer
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
 from sallakit.api._core._options import (
     check_count,
@@ -64,6 +65,7 @@ from sallakit.api._governor import (
     StoreGovernor,
     store_key_for_token,
 )
+from sallakit.api._observe import AttemptCallback, RequestAttempt
 from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
 from sallakit.api._types import TimeoutTypes
 from sallakit.api._version import VERSION
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncSalla", "AsyncTokenProvider"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_BASE_URL = "https://api.salla.dev/admin/v2"
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
@@ -138,6 +141,10 @@ class AsyncSalla(AsyncResources):
         on_wait: Called with a :class:`RateLimitWait` for every wait of a second or more (also
             logged on ``sallakit.api``): progress displays show that the client is pacing, not
             hung. It runs on the calling task or thread and must not block.
+        on_attempt: Called with a :class:`~sallakit.api.RequestAttempt` after every attempt
+            (its status, or None without a response; retries; rate-limit remaining): the
+            instrumentation point of metrics. It runs on the calling task or thread and must
+            not block; an exception it raises is logged and ignored.
 
     Raises:
         ConfigurationError: Both or neither of ``access_token`` and ``token_provider``; a
@@ -162,6 +169,7 @@ class AsyncSalla(AsyncResources):
         store_id: int | str | None = None,
         governor: GovernorRegistry | StoreGovernor | None = None,
         on_wait: Callable[[RateLimitWait], None] | None = None,
+        on_attempt: AttemptCallback | None = None,
     ) -> None:
         if (access_token is None) == (token_provider is None):
             raise ConfigurationError(
@@ -199,6 +207,8 @@ class AsyncSalla(AsyncResources):
             )
         if on_wait is not None and not callable(on_wait):
             raise ConfigurationError("on_wait must be a callable taking a RateLimitWait")
+        if on_attempt is not None and not callable(on_attempt):
+            raise ConfigurationError("on_attempt must be a callable taking a RequestAttempt")
         base = urlsplit(base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise ConfigurationError(
@@ -229,6 +239,7 @@ class AsyncSalla(AsyncResources):
             governor if isinstance(governor, StoreGovernor) else None
         )
         self._on_wait = on_wait
+        self._on_attempt = on_attempt
         self._random = random.Random()
         self._http = httpx2.AsyncClient(transport=transport, timeout=timeout)
         AsyncResources.__init__(self, self)
@@ -607,7 +618,8 @@ class AsyncSalla(AsyncResources):
             header = response.headers.get("x-ratelimit-remaining")
             if header is not None and header.strip().lstrip("-").isdigit():
                 remaining = int(header)
-        duration_ms = round((self._clock.time() - started) * 1000, 1)
+        seconds = self._clock.time() - started
+        duration_ms = round(seconds * 1000, 1)
         logger.info(
             "%s %s -> %s (attempt %d, %.1f ms)",
             method,
@@ -626,6 +638,23 @@ class AsyncSalla(AsyncResources):
                 "store": governor.store,
             },
         )
+        if self._on_attempt is not None:
+            attempt_seen = RequestAttempt(
+                store=governor.store,
+                method=method,
+                path=path,
+                status=status,
+                attempt=attempt,
+                seconds=seconds,
+                rate_limit_remaining=remaining,
+            )
+            try:
+                self._on_attempt(attempt_seen)
+            except Exception:
+                # An observer must never turn a good answer into a failed call.
+                logger.exception(
+                    "the on_attempt callback failed", extra={"action": "salla_on_attempt_failed"}
+                )
 
     # ------------------------------------------------------------------------- public calls
 
@@ -788,6 +817,32 @@ class AsyncSalla(AsyncResources):
         response = await self._call(method, path_template, path_params, **kwargs)
         return _parse(parse, response)
 
+    async def _call_write(
+        self,
+        model: type[M],
+        method: str,
+        path_template: str,
+        path_params: Mapping[str, int | str],
+        **kwargs: Any,
+    ) -> M:
+        response = await self._call(method, path_template, path_params, **kwargs)
+        return _parse_write(model, response.data, response)
+
+    async def _call_write_list(
+        self,
+        model: type[M],
+        method: str,
+        path_template: str,
+        path_params: Mapping[str, int | str],
+        **kwargs: Any,
+    ) -> ItemList[M]:
+        response = await self._call(method, path_template, path_params, **kwargs)
+        data = response.data
+        # The write is done: an answer with one object (or none) where a list is documented is
+        # read as that list rather than refused.
+        items = data if isinstance(data, list) else [] if data in (None, {}) else [data]
+        return ItemList(_parse_write(model, item, response) for item in items)
+
     async def _fetch_list(
         self,
         parse: Callable[[Any], T],
@@ -894,6 +949,46 @@ def _list_data(response: APIResponse) -> list[Any]:
     )
 
 
+def _parse_write(model: type[M], data: Any, response: APIResponse) -> M:
+    """A write's answer as ``model``; fields that drifted are kept raw, never an error."""
+    try:
+        parsed, unfit = parse_write_answer(model, data)
+    except ValidationError as exc:
+        raise APIResponseError(
+            f"Salla carried out {response.method} {response.url} (HTTP {response.status_code}) "
+            f"but its answer does not fit {model.__name__}: {_problems(exc)}. Do not send it "
+            "again; the decoded answer is in .body",
+            method=response.method,
+            url=response.url,
+            status_code=response.status_code,
+            body=response.raw,
+        ) from exc
+    if unfit:
+        logger.warning(
+            "%s %s: fields of the answer that do not fit %s were kept raw in model_extra: %s",
+            response.method,
+            response.url,
+            model.__name__,
+            ", ".join(unfit),
+            extra={
+                "action": "salla_answer_drift",
+                "model": model.__name__,
+                "fields": list(unfit),
+                "method": response.method,
+                "url": response.url,
+            },
+        )
+    return parsed
+
+
+def _problems(exc: ValidationError) -> str:
+    # Never pydantic's str(exc): it quotes the input, which may be a customer's data.
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)[:5]
+    )
+
+
 def _parse(parse: Callable[[Any], T], response: APIResponse) -> T:
     return _parse_item(parse, response.data, response)
 
@@ -902,13 +997,8 @@ def _parse_item(parse: Callable[[Any], T], item: Any, response: APIResponse) -> 
     try:
         return parse(item)
     except ValidationError as exc:
-        # Never pydantic's str(exc): it quotes the input, which may be a customer's data.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)[:5]
-        )
         raise APIResponseError(
-            f"Salla's response does not fit the expected model {exc.title}: {problems}",
+            f"Salla's response does not fit the expected model {exc.title}: {_problems(exc)}",
             method=response.method,
             url=response.url,
             status_code=response.status_code,

@@ -9,12 +9,14 @@ clients do. The transport is injectable so tests and the in-process emulator can
 from __future__ import annotations
 
 import contextlib
+import math
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import anyio
 import httpx2
@@ -134,6 +136,8 @@ _NOT_SENT: tuple[type[Exception], ...] = (
     httpx2.UnsupportedProtocol,
     httpx2.ProxyError,
 )
+#: C0 controls and DEL: never part of a client id, a secret or a URL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: offline_access is what makes Salla issue a refresh token.
 DEFAULT_SCOPES: tuple[str, ...] = ("offline_access",)
 
@@ -146,7 +150,14 @@ def build_authorize_url(
     state: str,
     scopes: Sequence[str] = DEFAULT_SCOPES,
 ) -> str:
-    """The URL that sends a merchant to Salla's consent screen (Custom mode)."""
+    """The URL that sends a merchant to Salla's consent screen (Custom mode).
+
+    Raises:
+        ConfigurationError: ``accounts_url`` is not an absolute http(s) URL, or ``client_id``
+            is not a clean str.
+    """
+    accounts_url = _check_accounts_url(accounts_url)
+    _check_credential("client_id", client_id)
     query = urlencode(
         {
             "client_id": client_id,
@@ -197,6 +208,52 @@ def _no_answer(exc: BaseException) -> TokenExchangeError:
     )
 
 
+def _check_credential(name: str, value: object, *, secret: bool = False) -> None:
+    """A client id or secret: a str without control characters or surrounding blanks.
+
+    A CR or LF would end up in a form body and in the authorize URL; surrounding blanks are a
+    copy-paste slip that Salla answers with an opaque ``invalid_client`` much later.
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be a str, got a {type(value).__name__}")
+    if _CONTROL.search(value) or value != value.strip():
+        shown = "" if secret else f": {value!r}"
+        raise ConfigurationError(
+            f"{name} holds control characters (CR, LF...) or surrounding blanks{shown}"
+        )
+
+
+def _check_accounts_url(value: object) -> str:
+    """An absolute http(s) URL with a host, without a trailing slash."""
+    if not isinstance(value, str):
+        raise ConfigurationError(f"accounts_url must be a str, got a {type(value).__name__}")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or _CONTROL.search(value)
+    ):
+        raise ConfigurationError(
+            "accounts_url must be an absolute http(s) URL without query such as "
+            f"{DEFAULT_ACCOUNTS_URL!r}, got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def _check_timeout(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"timeout must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"timeout must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
 class _OAuthBase:
     def __init__(
         self,
@@ -209,10 +266,12 @@ class _OAuthBase:
     ) -> None:
         if not client_id or not client_secret:
             raise ConfigurationError("client_id and client_secret are required for OAuth calls")
+        _check_credential("client_id", client_id)
+        _check_credential("client_secret", client_secret, secret=True)
         self.client_id = client_id
         self._client_secret = client_secret
-        self.accounts_url = accounts_url.rstrip("/")
-        self.timeout = timeout
+        self.accounts_url = _check_accounts_url(accounts_url)
+        self.timeout = _check_timeout(timeout)
         self._clock = clock
 
     def __repr__(self) -> str:

@@ -11,7 +11,8 @@ time. These models absorb that drift so callers see one shape:
 - Booleans as ``true``/``false``, ``0``/``1`` or ``"true"``/``"false"``.
 - ``{}``, ``[]``, ``""`` or ``null`` for an absent object or value
   (``sale_end: {}``, ``parent: {}``) become ``None``; ``{}`` or ``null`` for a
-  list becomes ``[]``; ``[]`` for a map (``translations``, ``links``,
+  list becomes ``[]``, one object where a list is due a one-item list
+  (order ``tags`` in create/update answers); ``[]`` for a map (``translations``, ``links``,
   ``headers``) becomes an empty map.
 - Dates as PHP ``DateTime`` objects, naive strings (read as Asia/Riyadh), ISO
   8601, JavaScript ``Date.toString()`` strings, date-only strings and epoch
@@ -67,6 +68,8 @@ from sallakit.models._products import (
     ProductOption,
     ProductOptionValue,
     ProductPromotion,
+    ProductQuantity,
+    ProductQuantityChange,
     ProductRating,
     ProductSku,
     ProductTag,
@@ -141,6 +144,8 @@ __all__ = [
     "ProductOption",
     "ProductOptionValue",
     "ProductPromotion",
+    "ProductQuantity",
+    "ProductQuantityChange",
     "ProductRating",
     "ProductSku",
     "ProductTag",

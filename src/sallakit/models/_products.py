@@ -27,6 +27,8 @@ __all__ = [
     "ProductOption",
     "ProductOptionValue",
     "ProductPromotion",
+    "ProductQuantity",
+    "ProductQuantityChange",
     "ProductRating",
     "ProductSku",
     "ProductTag",
@@ -139,6 +141,41 @@ class BrandRef(_Ref):
 
 class ProductTag(_Ref):
     """A tag as embedded in a product."""
+
+
+class ProductQuantity(SallaModel):
+    """Stock of a product or of one of its variants (``GET /products/quantities``).
+
+    A product with variants is listed once per variant: ``sku_id`` and ``variant`` (the option
+    values' names) tell which. ``price`` arrives as a bare number or a string.
+    """
+
+    id: Maybe[Intish] = None
+    name: Text = None
+    image: Text = None
+    sku_id: Maybe[Intish] = None
+    sku: Text = None
+    variant: Text = None
+    quantity: Maybe[Intish] = None
+    sold_quantity: Maybe[Intish] = None
+    unlimited_quantity: Maybe[Boolish] = None
+    price: Maybe[Money] = None
+
+
+class ProductQuantityChange(SallaModel):
+    """One entry of the stock audit (``GET /products/quantities/audit``)."""
+
+    id: Maybe[Intish] = None
+    name: Text = None
+    image: Text = None
+    sku: Text = None
+    variant: Text = None
+    old_quantity: Maybe[Intish] = None
+    new_quantity: Maybe[Intish] = None
+    unlimited_quantity: Maybe[Boolish] = None
+    reason: Text = None
+    user: Maybe[SallaObject] = None
+    created_at: Maybe[SallaDateTime] = None
 
 
 class ProductPromotion(SallaModel):

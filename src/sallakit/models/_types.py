@@ -119,8 +119,11 @@ def _to_text(value: Any) -> Any:
 
 
 def _to_list(value: Any) -> Any:
-    # An empty PHP array may come back as {} where a list is expected.
-    return [] if _is_blank(value) else value
+    # An empty PHP array may come back as {} where a list is expected, and one object where
+    # the documents say a list (the order create/update schemas type ``tags`` as one object).
+    if _is_blank(value):
+        return []
+    return [value] if isinstance(value, dict) else value
 
 
 def _to_dict(value: Any) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from sallakit._exceptions import ConfigurationError, SignatureVerificationError
@@ -35,13 +35,67 @@ def compute_signature(raw_body: bytes, secret: str | bytes) -> str:
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
+    """Header names lowered; a value that is not text is refused, naming the header."""
+    if not isinstance(headers, Mapping):
+        raise ConfigurationError(
+            f"headers must be a mapping of header names to values, got a {type(headers).__name__}"
+        )
+    lowered: dict[str, str] = {}
+    items: Iterable[tuple[object, object]] = headers.items()
+    for name, value in items:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            # ASGI gives raw header values; HTTP header values are latin-1 on the wire.
+            value = value.decode("latin-1")
+        if not isinstance(name, str):
+            raise ConfigurationError(
+                f"header names must be str (or bytes), got {type(name).__name__} {name!r}"
+            )
+        if not isinstance(value, str):
+            raise ConfigurationError(
+                f"headers[{name!r}] must be a str (or bytes) as received, got "
+                f"{type(value).__name__}"
+            )
+        lowered[name.lower()] = value
+    return lowered
+
+
+def _check_body(raw_body: object) -> bytes:
+    if isinstance(raw_body, bytes):
+        return raw_body
+    if isinstance(raw_body, bytearray | memoryview):
+        return bytes(raw_body)
+    if isinstance(raw_body, str):
+        raise ConfigurationError(
+            "raw_body must be the request body as bytes, exactly as received, not a str: the "
+            "signature covers Salla's bytes, and a decoded and re-encoded body may differ"
+        )
+    raise ConfigurationError(
+        f"raw_body must be the request body as bytes, got a {type(raw_body).__name__}"
+    )
 
 
 def _keys(secret: Secret | Sequence[Secret]) -> list[bytes]:
-    secrets = [secret] if isinstance(secret, str | bytes) else list(secret)
-    keys = [s.encode("utf-8") if isinstance(s, str) else s for s in secrets if s]
-    if not keys or len(keys) != len(secrets):
+    if isinstance(secret, str | bytes):
+        secrets: list[object] = [secret]
+    elif isinstance(secret, Sequence):
+        secrets = list(secret)
+    else:
+        raise ConfigurationError(
+            f"secret must be a str or bytes (or a sequence of them), got a {type(secret).__name__}"
+        )
+    keys: list[bytes] = []
+    for one in secrets:
+        if isinstance(one, str):
+            keys.append(one.encode("utf-8"))
+        elif isinstance(one, bytes):
+            keys.append(one)
+        else:
+            raise ConfigurationError(
+                f"every webhook secret must be a str or bytes, got a {type(one).__name__}"
+            )
+    if not keys or not all(keys):
         raise ConfigurationError("the webhook secret is empty")
     return keys
 
@@ -69,8 +123,11 @@ def verify_request(
     Raises:
         SignatureVerificationError: missing or wrong signature / token; the message says what
             this receiver expected.
-        ConfigurationError: no secret, or an empty one.
+        ConfigurationError: no secret, or an empty one; ``raw_body`` is not bytes (a ``str``
+            is refused: the signature covers the bytes received); a header value that is not
+            a str or bytes (``None``).
     """
+    raw_body = _check_body(raw_body)
     keys = _keys(secret)
     lowered = _lower(headers)
     chosen = strategy

@@ -66,7 +66,7 @@ async def test_post_not_replayed_after_500(salla: AsyncSalla, emulator: Emulator
     created = await salla.orders.create(**_order_body(emulator))
     assert requests_to(emulator, "orders.create") == 2
     assert len(emulator.store().data.orders) == orders_before + 1
-    assert created.data["id"] in emulator.store().data.orders
+    assert created.id in emulator.store().data.orders
 
 
 async def test_post_retried_after_429_creates_exactly_one(

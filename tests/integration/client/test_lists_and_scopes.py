@@ -27,15 +27,15 @@ async def test_product_filters(salla: AsyncSalla, emulator: Emulator) -> None:
     )
 
     hidden_ids = [p.id async for p in salla.products.list(status="hidden")]
-    assert hidden.data["id"] in hidden_ids
+    assert hidden.id in hidden_ids
     statuses = {p.status async for p in salla.products.list(status="hidden")}
     assert statuses == {"hidden"}
 
     by_keyword = [p async for p in salla.products.list(keyword="زعفران")]
-    assert [p.id for p in by_keyword] == [hidden.data["id"]]
+    assert [p.id for p in by_keyword] == [hidden.id]
 
     in_category = [p.id async for p in salla.products.list(category=str(category))]
-    assert tagged.data["id"] in in_category
+    assert tagged.id in in_category
     everything = [p.id async for p in salla.products.list()]
     assert set(in_category) < set(everything)
 

@@ -9,6 +9,7 @@ import pytest
 from sallakit._exceptions import NotFoundError, UnprocessableEntityError
 from sallakit.api import AsyncSalla
 from sallakit.emulator import Emulator
+from sallakit.models import Product, Shipment
 
 from .conftest import requests_to, store_id
 
@@ -23,8 +24,9 @@ async def test_product_lifecycle(salla: AsyncSalla) -> None:
     created = await salla.products.create(
         name="قهوة عربية", price=45, product_type="product", quantity=12, sku="COF-001"
     )
-    assert created.status_code in (200, 201)
-    pid = created.data["id"]
+    assert isinstance(created, Product)  # typed: the answer is the created product
+    assert created.name == "قهوة عربية" and created.sku == "COF-001"
+    pid = created.id
 
     product = await salla.products.retrieve(pid)
     assert product.id == pid
@@ -35,7 +37,9 @@ async def test_product_lifecycle(salla: AsyncSalla) -> None:
     by_sku = await salla.products.retrieve_by_sku("COF-001")
     assert by_sku.id == pid
 
-    await salla.products.update(pid, price=50, status="hidden")
+    echoed = await salla.products.update(pid, price=50, status="hidden")
+    assert isinstance(echoed, Product) and echoed.id == pid
+    assert echoed.price is not None and echoed.price.amount == 50
     updated = await salla.products.retrieve(pid)
     assert updated.price is not None and updated.price.amount == 50
     assert updated.status == "hidden"
@@ -64,7 +68,7 @@ async def test_categories_crud(salla: AsyncSalla) -> None:
     # Fails today: the emulator answers categories with ``"items": [{}]`` (an empty child
     # invented by schema conformance), which the Category model rightly rejects (no id).
     category = await salla.categories.create(name="مشروبات", status="active")
-    cid = category.data["id"]
+    cid = category.id
     fetched = await salla.categories.retrieve(cid)
     assert fetched.id == cid and fetched.name == "مشروبات"
     await salla.categories.update(cid, name="مشروبات ساخنة")
@@ -78,7 +82,7 @@ async def test_categories_crud(salla: AsyncSalla) -> None:
 
 async def test_brands_crud(salla: AsyncSalla) -> None:
     brand = await salla.brands.create(name="هيل", logo="https://cdn.example/hail.png")
-    bid = brand.data["id"]
+    bid = brand.id
     assert (await salla.brands.retrieve(bid)).name == "هيل"
     # The registry marks every field of PUT /brands/{brand} required, as the docs do.
     await salla.brands.update(
@@ -114,7 +118,7 @@ async def test_customer_create_validation_and_crud(salla: AsyncSalla) -> None:
     created = await salla.customers.create(
         first_name="سارة", last_name="القحطاني", mobile="512345678", email="sara@example.sa"
     )
-    cid = created.data["id"]
+    cid = created.id
     customer = await salla.customers.retrieve(cid)
     assert customer.first_name == "سارة" and customer.last_name == "القحطاني"
     await salla.customers.update(cid, first_name="سارة م")
@@ -134,7 +138,7 @@ async def test_orders_create_sort_items_and_histories(
         products=[{"identifier": product.id, "identifier_type": "id", "quantity": 2}],
         payment={"method": "cod"},
     )
-    order_id = created.data["id"]
+    order_id = created.id
 
     items = await salla.orders.items.list(order_id=order_id)
     assert len(items) == 1
@@ -169,7 +173,8 @@ async def test_shipments_create_list_retrieve(salla: AsyncSalla, emulator: Emula
         packages=[],
         order_id=order["id"],
     )
-    sid = created.data["id"]
+    assert isinstance(created, Shipment)
+    sid = created.id
     shipment = await salla.shipments.retrieve(sid)
     assert shipment.id == sid
     listed = [s async for s in salla.shipments.list(order_id=order["id"])]
@@ -196,25 +201,25 @@ async def test_webhooks_management(salla: AsyncSalla, emulator: Emulator) -> Non
 
     first = await salla.webhooks.subscribe(event="order.created", url=url_a, name="orders")
     again = await salla.webhooks.subscribe(event="order.created", url=url_a, name="orders v2")
-    assert again.data["id"] == first.data["id"]  # upsert, not a second webhook
+    assert again.id == first.id  # upsert, not a second webhook
     moved = await salla.webhooks.subscribe(event="order.created", url=url_b)
     hooks = [w async for w in salla.webhooks.list()]
     # One webhook per event: re-subscribing the event elsewhere replaced the URL.
     assert [(w.event, w.url) for w in hooks] == [("order.created", url_b)]
-    assert moved.data["id"] == first.data["id"]
+    assert moved.id == first.id
 
     product_hook = await salla.webhooks.subscribe(event="product.created", url=url_a)
     customer_hook = await salla.webhooks.subscribe(event="customer.created", url=url_a)
-    await salla.webhooks.update(product_hook.data["id"], name="products", rule="price > 10")
+    await salla.webhooks.update(product_hook.id, name="products", rule="price > 10")
     hooks = {w.id: w async for w in salla.webhooks.list()}
     assert len(hooks) == 3
-    assert hooks[product_hook.data["id"]].name == "products"
-    assert hooks[product_hook.data["id"]].rule == "price > 10"
+    assert hooks[product_hook.id].name == "products"
+    assert hooks[product_hook.id].rule == "price > 10"
 
-    removed = await salla.webhooks.unsubscribe(id=first.data["id"])
+    removed = await salla.webhooks.unsubscribe(id=first.id)
     assert removed.status_code == 202
     remaining = {w.id async for w in salla.webhooks.list()}
-    assert remaining == {product_hook.data["id"], customer_hook.data["id"]}
+    assert remaining == {product_hook.id, customer_hook.id}
 
     await salla.webhooks.unsubscribe(url=url_a)  # every webhook of the URL
     assert [w async for w in salla.webhooks.list()] == []

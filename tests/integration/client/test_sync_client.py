@@ -64,7 +64,7 @@ class SyncEmulatorTokenProvider:
 def test_sync_product_lifecycle(make_sync_client: Any) -> None:
     salla: Salla = make_sync_client()
     created = salla.products.create(name="عسل سدر", price=120, product_type="product", sku="HNY")
-    pid = created.data["id"]
+    pid = created.id
     assert salla.products.retrieve(pid).name == "عسل سدر"
     assert salla.products.retrieve_by_sku("HNY").id == pid
     salla.products.update(pid, price=130)

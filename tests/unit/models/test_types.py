@@ -174,3 +174,12 @@ def test_required_datetime_rejects_blank_and_garbage() -> None:
         Probe.model_validate({"required_when": {}})
     with pytest.raises(ValidationError):
         Probe.model_validate({"when": "not a date"})
+
+
+def test_one_object_where_a_list_is_due_is_a_one_item_list() -> None:
+    # Salla's order create/update schemas type ``tags`` as one object, the details as a list.
+    from sallakit.models import Order
+
+    order = Order.model_validate({"id": 1, "tags": {"id": 7, "name": "VIP"}})
+    assert [(tag.id, tag.name) for tag in order.tags] == [(7, "VIP")]
+    assert Order.model_validate({"id": 1, "tags": []}).tags == []

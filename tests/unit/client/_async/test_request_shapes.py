@@ -66,7 +66,7 @@ async def test_absolute_url_as_path_is_refused(governors: GovernorRegistry, path
 
 @pytest.mark.anyio
 async def test_decimal_and_dates_in_a_json_body(governors: GovernorRegistry) -> None:
-    rec = Recorder()
+    rec = Recorder(ok({}), ok({"id": 1}))
     async with make(rec, governors) as client:
         await client.request(
             "POST",

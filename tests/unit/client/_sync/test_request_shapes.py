@@ -65,7 +65,7 @@ def test_absolute_url_as_path_is_refused(governors: GovernorRegistry, path: str)
 
 
 def test_decimal_and_dates_in_a_json_body(governors: GovernorRegistry) -> None:
-    rec = Recorder()
+    rec = Recorder(ok({}), ok({"id": 1}))
     with make(rec, governors) as client:
         client.request(
             "POST",

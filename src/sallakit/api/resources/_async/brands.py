@@ -69,7 +69,7 @@ class AsyncBrands(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Brand:
         """POST /brands (scopes: brands.read_write)
 
         Args:
@@ -86,7 +86,8 @@ class AsyncBrands(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Brand,
             "POST",
             "/brands",
             {},
@@ -178,7 +179,7 @@ class AsyncBrands(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Brand:
         """PUT /brands/{brand} (scopes: brands.read_write)
 
         Args:
@@ -196,7 +197,8 @@ class AsyncBrands(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Brand,
             "PUT",
             "/brands/{brand}",
             {"brand": brand},

@@ -75,7 +75,7 @@ class AsyncCategories(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Category:
         """POST /categories (scopes: categories.read_write)
 
         Args:
@@ -95,7 +95,8 @@ class AsyncCategories(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Category,
             "POST",
             "/categories",
             {},
@@ -228,7 +229,7 @@ class AsyncCategories(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Category:
         """PUT /categories/{category} (scopes: categories.read_write)
 
         Args:
@@ -249,7 +250,8 @@ class AsyncCategories(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Category,
             "PUT",
             "/categories/{category}",
             {"category": category},

@@ -463,7 +463,7 @@ class AsyncCustomers(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Customer:
         """POST /customers (scopes: customers.read_write)
 
         Args:
@@ -480,7 +480,8 @@ class AsyncCustomers(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Customer,
             "POST",
             "/customers",
             {},
@@ -716,7 +717,7 @@ class AsyncCustomers(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Customer:
         """PUT /customers/{customer} (scopes: customers.read_write)
 
         Args:
@@ -734,7 +735,8 @@ class AsyncCustomers(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Customer,
             "PUT",
             "/customers/{customer}",
             {"customer": customer},

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sallakit.api._async_pagination import AsyncPaginator
 from sallakit.api._core._pagination import DEFAULT_PER_PAGE
-from sallakit.api._response import APIResponse, AsyncItemList
+from sallakit.api._response import APIResponse, AsyncItemList, ItemList
 from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
-from sallakit.models import Order, OrderHistory, OrderItem, OrderStatus, OrderSummary
+from sallakit.models import Order, OrderHistory, OrderItem, OrderStatus, OrderSummary, OrderTag
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
@@ -189,7 +189,7 @@ class AsyncOrdersHistories(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderHistory:
         """POST /orders/{order_id}/histories (scopes: orders.read_write)
 
         Args:
@@ -200,7 +200,8 @@ class AsyncOrdersHistories(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            OrderHistory,
             "POST",
             "/orders/{order_id}/histories",
             {"order_id": order_id},
@@ -451,7 +452,7 @@ class AsyncOrdersItems(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ItemList[OrderItem]:
         """POST /orders/items (scopes: orders.read_write)
 
         Args:
@@ -471,7 +472,8 @@ class AsyncOrdersItems(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write_list(
+            OrderItem,
             "POST",
             "/orders/items",
             {},
@@ -535,7 +537,7 @@ class AsyncOrdersItems(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ItemList[OrderItem]:
         """PUT /orders/items/{item_id} (scopes: orders.read_write)
 
         Args:
@@ -551,7 +553,8 @@ class AsyncOrdersItems(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write_list(
+            OrderItem,
             "PUT",
             "/orders/items/{item_id}",
             {"item_id": item_id},
@@ -913,7 +916,7 @@ class AsyncOrdersStatuses(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderStatus:
         """POST /orders/statuses (scopes: orders.read_write)
 
         Args:
@@ -928,7 +931,8 @@ class AsyncOrdersStatuses(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            OrderStatus,
             "POST",
             "/orders/statuses",
             {},
@@ -1051,7 +1055,7 @@ class AsyncOrdersStatuses(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderStatus:
         """PUT /orders/statuses/{status_id} (scopes: orders.read_write)
 
         Args:
@@ -1066,7 +1070,8 @@ class AsyncOrdersStatuses(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            OrderStatus,
             "PUT",
             "/orders/statuses/{status_id}",
             {"status_id": status_id},
@@ -1096,7 +1101,7 @@ class AsyncOrdersTags(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> AsyncPaginator[Any]:
+    ) -> AsyncPaginator[OrderTag]:
         """GET /orders/tags (scopes: orders.read)
 
         Path not confirmed by Salla's published documents.
@@ -1109,7 +1114,7 @@ class AsyncOrdersTags(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            OrderTag.model_validate,
             "GET",
             "/orders/tags",
             {},
@@ -1130,7 +1135,7 @@ class AsyncOrdersTags(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderTag:
         """POST /orders/{order_id}/tags (scopes: orders.read_write)
 
         Args:
@@ -1141,7 +1146,8 @@ class AsyncOrdersTags(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            OrderTag,
             "POST",
             "/orders/{order_id}/tags",
             {"order_id": order_id},
@@ -1377,7 +1383,7 @@ class AsyncOrders(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """POST /orders (scopes: orders.read_write)
 
         Args:
@@ -1396,7 +1402,8 @@ class AsyncOrders(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Order,
             "POST",
             "/orders",
             {},
@@ -1457,7 +1464,7 @@ class AsyncOrders(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """POST /orders/draft (scopes: orders.read_write)
 
         Args:
@@ -1466,7 +1473,8 @@ class AsyncOrders(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Order,
             "POST",
             "/orders/draft",
             {},
@@ -1486,7 +1494,7 @@ class AsyncOrders(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """POST /orders/duplicate (scopes: orders.read_write)
 
         Args:
@@ -1496,7 +1504,8 @@ class AsyncOrders(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Order,
             "POST",
             "/orders/duplicate",
             {},
@@ -1634,7 +1643,7 @@ class AsyncOrders(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """PUT /orders/{order_id} (scopes: orders.read_write)
 
         Args:
@@ -1653,7 +1662,8 @@ class AsyncOrders(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Order,
             "PUT",
             "/orders/{order_id}",
             {"order_id": order_id},

@@ -12,7 +12,15 @@ from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._async._base import AsyncAPIResource, _as_list, _raw
-from sallakit.models import Product
+from sallakit.models import (
+    Product,
+    ProductOption,
+    ProductOptionValue,
+    ProductQuantity,
+    ProductQuantityChange,
+    ProductTag,
+    ProductVariant,
+)
 
 if TYPE_CHECKING:
     from sallakit.api._async_client import AsyncSalla
@@ -574,7 +582,7 @@ class AsyncProductsOptionValues(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOptionValue:
         """GET /products/options/values/{value} (scopes: products.read)
 
         Args:
@@ -583,7 +591,8 @@ class AsyncProductsOptionValues(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_model(
+            ProductOptionValue.model_validate,
             "GET",
             "/products/options/values/{value}",
             {"value": value},
@@ -606,7 +615,7 @@ class AsyncProductsOptionValues(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOptionValue:
         """PUT /products/options/values/{value} (scopes: products.read_write)
 
         Args:
@@ -621,7 +630,8 @@ class AsyncProductsOptionValues(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            ProductOptionValue,
             "PUT",
             "/products/options/values/{value}",
             {"value": value},
@@ -652,7 +662,7 @@ class AsyncProductsOptionValues(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """POST /products/options/{option} (scopes: products.read_write)
 
         Args:
@@ -667,7 +677,8 @@ class AsyncProductsOptionValues(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            ProductOption,
             "POST",
             "/products/options/{option}",
             {"option": option},
@@ -722,7 +733,7 @@ class AsyncProductsOptions(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """GET /products/options/{option} (scopes: products.read)
 
         Args:
@@ -731,7 +742,8 @@ class AsyncProductsOptions(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_model(
+            ProductOption.model_validate,
             "GET",
             "/products/options/{option}",
             {"option": option},
@@ -757,7 +769,7 @@ class AsyncProductsOptions(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """PUT /products/options/{option} (scopes: products.read_write)
 
         Args:
@@ -776,7 +788,8 @@ class AsyncProductsOptions(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            ProductOption,
             "PUT",
             "/products/options/{option}",
             {"option": option},
@@ -830,7 +843,7 @@ class AsyncProductsOptions(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """POST /products/{product}/options (scopes: products.read_write)
 
         Args:
@@ -855,7 +868,8 @@ class AsyncProductsOptions(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            ProductOption,
             "POST",
             "/products/{product}/options",
             {"product": product},
@@ -893,7 +907,7 @@ class AsyncProductsQuantities(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> AsyncPaginator[Any]:
+    ) -> AsyncPaginator[ProductQuantity]:
         """GET /products/quantities (scopes: products.read)
 
         Args:
@@ -905,7 +919,7 @@ class AsyncProductsQuantities(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductQuantity.model_validate,
             "GET",
             "/products/quantities",
             {},
@@ -930,7 +944,7 @@ class AsyncProductsQuantities(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> AsyncPaginator[Any]:
+    ) -> AsyncPaginator[ProductQuantityChange]:
         """GET /products/quantities/audit (scopes: products.read)
 
         Args:
@@ -946,7 +960,7 @@ class AsyncProductsQuantities(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductQuantityChange.model_validate,
             "GET",
             "/products/quantities/audit",
             {},
@@ -1030,7 +1044,7 @@ class AsyncProductsTags(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> AsyncPaginator[Any]:
+    ) -> AsyncPaginator[ProductTag]:
         """GET /products/tags (scopes: products.read)
 
         Args:
@@ -1041,7 +1055,7 @@ class AsyncProductsTags(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductTag.model_validate,
             "GET",
             "/products/tags",
             {},
@@ -1061,7 +1075,7 @@ class AsyncProductsTags(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductTag:
         """POST /products/tags (scopes: products.read_write)
 
         Args:
@@ -1071,7 +1085,8 @@ class AsyncProductsTags(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            ProductTag,
             "POST",
             "/products/tags",
             {},
@@ -1096,7 +1111,7 @@ class AsyncProductsVariants(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductVariant:
         """PUT /products/quantities/variant/{variant} (scopes: products.read_write)
 
         Args:
@@ -1107,7 +1122,8 @@ class AsyncProductsVariants(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            ProductVariant,
             "PUT",
             "/products/quantities/variant/{variant}",
             {"variant": variant},
@@ -1126,7 +1142,7 @@ class AsyncProductsVariants(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductVariant:
         """GET /products/variants/{variant} (scopes: products.read)
 
         Args:
@@ -1135,7 +1151,8 @@ class AsyncProductsVariants(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_model(
+            ProductVariant.model_validate,
             "GET",
             "/products/variants/{variant}",
             {"variant": variant},
@@ -1164,7 +1181,7 @@ class AsyncProductsVariants(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductVariant:
         """PUT /products/variants/{variant} (scopes: products.read_write)
 
         Args:
@@ -1185,7 +1202,8 @@ class AsyncProductsVariants(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            ProductVariant,
             "PUT",
             "/products/variants/{variant}",
             {"variant": variant},
@@ -1218,7 +1236,7 @@ class AsyncProductsVariants(AsyncAPIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> AsyncPaginator[Any]:
+    ) -> AsyncPaginator[ProductVariant]:
         """GET /products/{product}/variants (scopes: products.read)
 
         Args:
@@ -1230,7 +1248,7 @@ class AsyncProductsVariants(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductVariant.model_validate,
             "GET",
             "/products/{product}/variants",
             {"product": product},
@@ -1377,7 +1395,7 @@ class AsyncProducts(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """POST /products (scopes: products.read_write)
 
         Args:
@@ -1438,7 +1456,8 @@ class AsyncProducts(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Product,
             "POST",
             "/products",
             {},
@@ -1725,7 +1744,7 @@ class AsyncProducts(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """PUT /products/sku/{sku} (scopes: products.read_write)
 
         Args:
@@ -1779,7 +1798,8 @@ class AsyncProducts(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Product,
             "PUT",
             "/products/sku/{sku}",
             {"sku": sku},
@@ -1841,7 +1861,7 @@ class AsyncProducts(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """POST /products/sku/{sku}/price (scopes: products.read_write)
 
         Args:
@@ -1852,7 +1872,8 @@ class AsyncProducts(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Product,
             "POST",
             "/products/sku/{sku}/price",
             {"sku": sku},
@@ -1982,7 +2003,7 @@ class AsyncProducts(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """PUT /products/{product} (scopes: products.read_write)
 
         Args:
@@ -2036,7 +2057,8 @@ class AsyncProducts(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Product,
             "PUT",
             "/products/{product}",
             {"product": product},

@@ -142,7 +142,7 @@ class AsyncShipments(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """POST /shipments (scopes: shipping.read_write)
 
         Args:
@@ -170,7 +170,8 @@ class AsyncShipments(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Shipment,
             "POST",
             "/shipments",
             {},
@@ -262,7 +263,7 @@ class AsyncShipments(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """PUT /shipments/{shipment_id} (scopes: shipping.read_write)
 
         Args:
@@ -286,7 +287,8 @@ class AsyncShipments(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Shipment,
             "PUT",
             "/shipments/{shipment_id}",
             {"shipment_id": shipment_id},
@@ -317,7 +319,7 @@ class AsyncShipments(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """POST /shipments/{shipment_id}/cancel (scopes: shipping.read_write)
 
         Args:
@@ -327,7 +329,8 @@ class AsyncShipments(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Shipment,
             "POST",
             "/shipments/{shipment_id}/cancel",
             {"shipment_id": shipment_id},
@@ -347,7 +350,7 @@ class AsyncShipments(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """POST /shipments/{shipment_id}/return (scopes: shipping.read_write)
 
         Args:
@@ -357,7 +360,8 @@ class AsyncShipments(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Shipment,
             "POST",
             "/shipments/{shipment_id}/return",
             {"shipment_id": shipment_id},

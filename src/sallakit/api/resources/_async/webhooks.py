@@ -90,7 +90,7 @@ class AsyncWebhooks(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Webhook:
         """POST /webhooks/subscribe (scopes: webhooks.read_write)
 
         Args:
@@ -108,7 +108,8 @@ class AsyncWebhooks(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Webhook,
             "POST",
             "/webhooks/subscribe",
             {},
@@ -172,7 +173,7 @@ class AsyncWebhooks(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Webhook:
         """PUT /webhooks/{id} (scopes: webhooks.read_write)
 
         Args:
@@ -189,7 +190,8 @@ class AsyncWebhooks(AsyncAPIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return await self._client._call(
+        return await self._client._call_write(
+            Webhook,
             "PUT",
             "/webhooks/{id}",
             {"id": id},

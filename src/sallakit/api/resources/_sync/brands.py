@@ -71,7 +71,7 @@ class Brands(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Brand:
         """POST /brands (scopes: brands.read_write)
 
         Args:
@@ -88,7 +88,8 @@ class Brands(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Brand,
             "POST",
             "/brands",
             {},
@@ -180,7 +181,7 @@ class Brands(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Brand:
         """PUT /brands/{brand} (scopes: brands.read_write)
 
         Args:
@@ -198,7 +199,8 @@ class Brands(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Brand,
             "PUT",
             "/brands/{brand}",
             {"brand": brand},

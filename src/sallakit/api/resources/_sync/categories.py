@@ -77,7 +77,7 @@ class Categories(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Category:
         """POST /categories (scopes: categories.read_write)
 
         Args:
@@ -97,7 +97,8 @@ class Categories(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Category,
             "POST",
             "/categories",
             {},
@@ -230,7 +231,7 @@ class Categories(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Category:
         """PUT /categories/{category} (scopes: categories.read_write)
 
         Args:
@@ -251,7 +252,8 @@ class Categories(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Category,
             "PUT",
             "/categories/{category}",
             {"category": category},

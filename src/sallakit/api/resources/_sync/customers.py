@@ -465,7 +465,7 @@ class Customers(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Customer:
         """POST /customers (scopes: customers.read_write)
 
         Args:
@@ -482,7 +482,8 @@ class Customers(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Customer,
             "POST",
             "/customers",
             {},
@@ -718,7 +719,7 @@ class Customers(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Customer:
         """PUT /customers/{customer} (scopes: customers.read_write)
 
         Args:
@@ -736,7 +737,8 @@ class Customers(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Customer,
             "PUT",
             "/customers/{customer}",
             {"customer": customer},

@@ -14,7 +14,7 @@ from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse, ItemList
 from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
-from sallakit.models import Order, OrderHistory, OrderItem, OrderStatus, OrderSummary
+from sallakit.models import Order, OrderHistory, OrderItem, OrderStatus, OrderSummary, OrderTag
 
 if TYPE_CHECKING:
     from sallakit.api._sync_client import Salla
@@ -191,7 +191,7 @@ class OrdersHistories(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderHistory:
         """POST /orders/{order_id}/histories (scopes: orders.read_write)
 
         Args:
@@ -202,7 +202,8 @@ class OrdersHistories(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            OrderHistory,
             "POST",
             "/orders/{order_id}/histories",
             {"order_id": order_id},
@@ -453,7 +454,7 @@ class OrdersItems(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ItemList[OrderItem]:
         """POST /orders/items (scopes: orders.read_write)
 
         Args:
@@ -473,7 +474,8 @@ class OrdersItems(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write_list(
+            OrderItem,
             "POST",
             "/orders/items",
             {},
@@ -537,7 +539,7 @@ class OrdersItems(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ItemList[OrderItem]:
         """PUT /orders/items/{item_id} (scopes: orders.read_write)
 
         Args:
@@ -553,7 +555,8 @@ class OrdersItems(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write_list(
+            OrderItem,
             "PUT",
             "/orders/items/{item_id}",
             {"item_id": item_id},
@@ -915,7 +918,7 @@ class OrdersStatuses(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderStatus:
         """POST /orders/statuses (scopes: orders.read_write)
 
         Args:
@@ -930,7 +933,8 @@ class OrdersStatuses(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            OrderStatus,
             "POST",
             "/orders/statuses",
             {},
@@ -1053,7 +1057,7 @@ class OrdersStatuses(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderStatus:
         """PUT /orders/statuses/{status_id} (scopes: orders.read_write)
 
         Args:
@@ -1068,7 +1072,8 @@ class OrdersStatuses(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            OrderStatus,
             "PUT",
             "/orders/statuses/{status_id}",
             {"status_id": status_id},
@@ -1098,7 +1103,7 @@ class OrdersTags(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> Paginator[Any]:
+    ) -> Paginator[OrderTag]:
         """GET /orders/tags (scopes: orders.read)
 
         Path not confirmed by Salla's published documents.
@@ -1111,7 +1116,7 @@ class OrdersTags(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            OrderTag.model_validate,
             "GET",
             "/orders/tags",
             {},
@@ -1132,7 +1137,7 @@ class OrdersTags(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> OrderTag:
         """POST /orders/{order_id}/tags (scopes: orders.read_write)
 
         Args:
@@ -1143,7 +1148,8 @@ class OrdersTags(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            OrderTag,
             "POST",
             "/orders/{order_id}/tags",
             {"order_id": order_id},
@@ -1379,7 +1385,7 @@ class Orders(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """POST /orders (scopes: orders.read_write)
 
         Args:
@@ -1398,7 +1404,8 @@ class Orders(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Order,
             "POST",
             "/orders",
             {},
@@ -1459,7 +1466,7 @@ class Orders(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """POST /orders/draft (scopes: orders.read_write)
 
         Args:
@@ -1468,7 +1475,8 @@ class Orders(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Order,
             "POST",
             "/orders/draft",
             {},
@@ -1488,7 +1496,7 @@ class Orders(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """POST /orders/duplicate (scopes: orders.read_write)
 
         Args:
@@ -1498,7 +1506,8 @@ class Orders(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Order,
             "POST",
             "/orders/duplicate",
             {},
@@ -1636,7 +1645,7 @@ class Orders(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Order:
         """PUT /orders/{order_id} (scopes: orders.read_write)
 
         Args:
@@ -1655,7 +1664,8 @@ class Orders(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Order,
             "PUT",
             "/orders/{order_id}",
             {"order_id": order_id},

@@ -14,7 +14,15 @@ from sallakit.api._core._pagination import DEFAULT_PER_PAGE
 from sallakit.api._response import APIResponse
 from sallakit.api._types import FileTypes, TimeoutTypes
 from sallakit.api.resources._sync._base import APIResource, _as_list, _raw
-from sallakit.models import Product
+from sallakit.models import (
+    Product,
+    ProductOption,
+    ProductOptionValue,
+    ProductQuantity,
+    ProductQuantityChange,
+    ProductTag,
+    ProductVariant,
+)
 
 if TYPE_CHECKING:
     from sallakit.api._sync_client import Salla
@@ -576,7 +584,7 @@ class ProductsOptionValues(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOptionValue:
         """GET /products/options/values/{value} (scopes: products.read)
 
         Args:
@@ -585,7 +593,8 @@ class ProductsOptionValues(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_model(
+            ProductOptionValue.model_validate,
             "GET",
             "/products/options/values/{value}",
             {"value": value},
@@ -608,7 +617,7 @@ class ProductsOptionValues(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOptionValue:
         """PUT /products/options/values/{value} (scopes: products.read_write)
 
         Args:
@@ -623,7 +632,8 @@ class ProductsOptionValues(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            ProductOptionValue,
             "PUT",
             "/products/options/values/{value}",
             {"value": value},
@@ -654,7 +664,7 @@ class ProductsOptionValues(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """POST /products/options/{option} (scopes: products.read_write)
 
         Args:
@@ -669,7 +679,8 @@ class ProductsOptionValues(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            ProductOption,
             "POST",
             "/products/options/{option}",
             {"option": option},
@@ -724,7 +735,7 @@ class ProductsOptions(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """GET /products/options/{option} (scopes: products.read)
 
         Args:
@@ -733,7 +744,8 @@ class ProductsOptions(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_model(
+            ProductOption.model_validate,
             "GET",
             "/products/options/{option}",
             {"option": option},
@@ -759,7 +771,7 @@ class ProductsOptions(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """PUT /products/options/{option} (scopes: products.read_write)
 
         Args:
@@ -778,7 +790,8 @@ class ProductsOptions(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            ProductOption,
             "PUT",
             "/products/options/{option}",
             {"option": option},
@@ -832,7 +845,7 @@ class ProductsOptions(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductOption:
         """POST /products/{product}/options (scopes: products.read_write)
 
         Args:
@@ -857,7 +870,8 @@ class ProductsOptions(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            ProductOption,
             "POST",
             "/products/{product}/options",
             {"product": product},
@@ -895,7 +909,7 @@ class ProductsQuantities(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> Paginator[Any]:
+    ) -> Paginator[ProductQuantity]:
         """GET /products/quantities (scopes: products.read)
 
         Args:
@@ -907,7 +921,7 @@ class ProductsQuantities(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductQuantity.model_validate,
             "GET",
             "/products/quantities",
             {},
@@ -932,7 +946,7 @@ class ProductsQuantities(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> Paginator[Any]:
+    ) -> Paginator[ProductQuantityChange]:
         """GET /products/quantities/audit (scopes: products.read)
 
         Args:
@@ -948,7 +962,7 @@ class ProductsQuantities(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductQuantityChange.model_validate,
             "GET",
             "/products/quantities/audit",
             {},
@@ -1032,7 +1046,7 @@ class ProductsTags(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> Paginator[Any]:
+    ) -> Paginator[ProductTag]:
         """GET /products/tags (scopes: products.read)
 
         Args:
@@ -1043,7 +1057,7 @@ class ProductsTags(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductTag.model_validate,
             "GET",
             "/products/tags",
             {},
@@ -1063,7 +1077,7 @@ class ProductsTags(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductTag:
         """POST /products/tags (scopes: products.read_write)
 
         Args:
@@ -1073,7 +1087,8 @@ class ProductsTags(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            ProductTag,
             "POST",
             "/products/tags",
             {},
@@ -1098,7 +1113,7 @@ class ProductsVariants(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductVariant:
         """PUT /products/quantities/variant/{variant} (scopes: products.read_write)
 
         Args:
@@ -1109,7 +1124,8 @@ class ProductsVariants(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            ProductVariant,
             "PUT",
             "/products/quantities/variant/{variant}",
             {"variant": variant},
@@ -1128,7 +1144,7 @@ class ProductsVariants(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductVariant:
         """GET /products/variants/{variant} (scopes: products.read)
 
         Args:
@@ -1137,7 +1153,8 @@ class ProductsVariants(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_model(
+            ProductVariant.model_validate,
             "GET",
             "/products/variants/{variant}",
             {"variant": variant},
@@ -1166,7 +1183,7 @@ class ProductsVariants(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> ProductVariant:
         """PUT /products/variants/{variant} (scopes: products.read_write)
 
         Args:
@@ -1187,7 +1204,8 @@ class ProductsVariants(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            ProductVariant,
             "PUT",
             "/products/variants/{variant}",
             {"variant": variant},
@@ -1220,7 +1238,7 @@ class ProductsVariants(APIResource):
         extra_params: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> Paginator[Any]:
+    ) -> Paginator[ProductVariant]:
         """GET /products/{product}/variants (scopes: products.read)
 
         Args:
@@ -1232,7 +1250,7 @@ class ProductsVariants(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            _raw,
+            ProductVariant.model_validate,
             "GET",
             "/products/{product}/variants",
             {"product": product},
@@ -1379,7 +1397,7 @@ class Products(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """POST /products (scopes: products.read_write)
 
         Args:
@@ -1440,7 +1458,8 @@ class Products(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Product,
             "POST",
             "/products",
             {},
@@ -1727,7 +1746,7 @@ class Products(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """PUT /products/sku/{sku} (scopes: products.read_write)
 
         Args:
@@ -1781,7 +1800,8 @@ class Products(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Product,
             "PUT",
             "/products/sku/{sku}",
             {"sku": sku},
@@ -1843,7 +1863,7 @@ class Products(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """POST /products/sku/{sku}/price (scopes: products.read_write)
 
         Args:
@@ -1854,7 +1874,8 @@ class Products(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Product,
             "POST",
             "/products/sku/{sku}/price",
             {"sku": sku},
@@ -1984,7 +2005,7 @@ class Products(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Product:
         """PUT /products/{product} (scopes: products.read_write)
 
         Args:
@@ -2038,7 +2059,8 @@ class Products(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Product,
             "PUT",
             "/products/{product}",
             {"product": product},

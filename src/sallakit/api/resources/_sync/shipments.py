@@ -144,7 +144,7 @@ class Shipments(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """POST /shipments (scopes: shipping.read_write)
 
         Args:
@@ -172,7 +172,8 @@ class Shipments(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Shipment,
             "POST",
             "/shipments",
             {},
@@ -264,7 +265,7 @@ class Shipments(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """PUT /shipments/{shipment_id} (scopes: shipping.read_write)
 
         Args:
@@ -288,7 +289,8 @@ class Shipments(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Shipment,
             "PUT",
             "/shipments/{shipment_id}",
             {"shipment_id": shipment_id},
@@ -319,7 +321,7 @@ class Shipments(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """POST /shipments/{shipment_id}/cancel (scopes: shipping.read_write)
 
         Args:
@@ -329,7 +331,8 @@ class Shipments(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Shipment,
             "POST",
             "/shipments/{shipment_id}/cancel",
             {"shipment_id": shipment_id},
@@ -349,7 +352,7 @@ class Shipments(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Shipment:
         """POST /shipments/{shipment_id}/return (scopes: shipping.read_write)
 
         Args:
@@ -359,7 +362,8 @@ class Shipments(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Shipment,
             "POST",
             "/shipments/{shipment_id}/return",
             {"shipment_id": shipment_id},

@@ -92,7 +92,7 @@ class Webhooks(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Webhook:
         """POST /webhooks/subscribe (scopes: webhooks.read_write)
 
         Args:
@@ -110,7 +110,8 @@ class Webhooks(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Webhook,
             "POST",
             "/webhooks/subscribe",
             {},
@@ -174,7 +175,7 @@ class Webhooks(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
-    ) -> APIResponse:
+    ) -> Webhook:
         """PUT /webhooks/{id} (scopes: webhooks.read_write)
 
         Args:
@@ -191,7 +192,8 @@ class Webhooks(APIResource):
             language: ``Accept-Language`` of this call (defaults to the client's).
             timeout: Timeout of this call (defaults to the client's).
         """
-        return self._client._call(
+        return self._client._call_write(
+            Webhook,
             "PUT",
             "/webhooks/{id}",
             {"id": id},
