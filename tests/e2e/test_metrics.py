@@ -110,3 +110,10 @@ def test_metrics_after_a_backfill_with_faults_and_a_refresh(tmp_path: Path) -> N
                 )
             )
             assert lag is not None and lag >= 0
+            synced = value(
+                samples,
+                "sallakit_sync_last_success_timestamp_seconds",
+                store=store,
+                resource=resource,
+            )
+            assert abs(time.time() - synced) < 300

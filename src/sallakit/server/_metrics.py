@@ -6,8 +6,8 @@ Two feeds, no global state (each app owns a :class:`ServiceMetrics` with its own
   :meth:`ServiceMetrics.instrument` for the life of the app: every request attempt to Salla
   (the client's ``on_attempt``, set on the clients the token vault builds: status, retries,
   429s, rate-limit remaining), every token refresh's outcome (``TokenVault.on_refresh``), every
-  processed webhook delivery (``Worker.on_outcome``) and every finished sync run (the mirror's
-  ``progress`` callback, its ``done`` report);
+  processed webhook delivery (``Worker.on_outcome``) and every finished sync run
+  (``Mirror.on_progress``, its ``done`` report);
 - *state* read at scrape time from the database through :class:`StateSource` callables: the
   webhook inbox by status (depth, dead letters) and the mirror's sync lag and last duration per
   store and resource, which are true whichever process did the work (external workers too). A
@@ -56,6 +56,7 @@ class SyncStat:
     resource: str
     lag_seconds: float | None
     last_duration_seconds: float | None
+    last_success_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -166,12 +167,19 @@ class _StateCollector(Collector):
             if stats is not None:
                 lag = GaugeMetricFamily(
                     "sallakit_sync_lag_seconds",
-                    "Seconds since the last successful sync of a store's resource.",
+                    "How far a store's resource is behind its sync schedule: seconds since its "
+                    "last successful sync beyond its interval (0 when on time).",
                     labels=["store", "resource"],
                 )
                 duration = GaugeMetricFamily(
                     "sallakit_sync_duration_seconds",
                     "Wall time of the last sync run of a store's resource.",
+                    labels=["store", "resource"],
+                )
+                success = GaugeMetricFamily(
+                    "sallakit_sync_last_success_timestamp_seconds",
+                    "When a store's resource last synced successfully (epoch seconds; "
+                    "time() minus it is the mirror's age).",
                     labels=["store", "resource"],
                 )
                 for stat in stats:
@@ -180,8 +188,11 @@ class _StateCollector(Collector):
                         lag.add_metric(labels, stat.lag_seconds)
                     if stat.last_duration_seconds is not None:
                         duration.add_metric(labels, stat.last_duration_seconds)
+                    if stat.last_success_at is not None:
+                        success.add_metric(labels, stat.last_success_at)
                 yield lag
                 yield duration
+                yield success
 
 
 class ServiceMetrics:
@@ -294,20 +305,7 @@ class ServiceMetrics:
         if worker is not None:
             undo.append(worker.on_outcome(self.observe_delivery))
         if mirror is not None:
-            previous = mirror.progress
-            observe = self.observe_progress
-
-            def progress(report: Progress) -> None:
-                observe(report)
-                if previous is not None:
-                    previous(report)
-
-            mirror.progress = progress
-
-            def restore() -> None:
-                mirror.progress = previous
-
-            undo.append(restore)
+            undo.append(mirror.on_progress(self.observe_progress))
 
         def detach() -> None:
             for step in reversed(undo):

@@ -99,7 +99,7 @@ def test_metrics_follow_the_library_hooks() -> None:
     metrics = ServiceMetrics(
         StateSource(
             inbox_counts=lambda: {"pending": 2, "failed": 1, "dead": 4, "done": 9},
-            sync_stats=lambda: [SyncStat(7, "orders", 12.5, 3.0)],
+            sync_stats=lambda: [SyncStat(7, "orders", 12.5, 3.0, 500.0)],
         ),
         clock=lambda: 600.0,
     )
@@ -134,6 +134,10 @@ def test_metrics_follow_the_library_hooks() -> None:
     assert _value(text, "sallakit_webhook_dead_letters") == 4
     assert _value(text, 'sallakit_sync_lag_seconds{resource="orders",store="7"}') == 12.5
     assert _value(text, 'sallakit_sync_duration_seconds{resource="orders",store="7"}') == 3.0
+    assert (
+        _value(text, 'sallakit_sync_last_success_timestamp_seconds{resource="orders",store="7"}')
+        == 500.0
+    )
     (bucket,) = metrics.rate_history.series("7", minutes=1)
     assert (bucket.requests, bucket.rate_limited, bucket.min_remaining) == (4, 1, 0)
 
