@@ -21,6 +21,7 @@ from sallakit.api._governor import (
     StoreGovernor,
 )
 from sallakit.api._governor_sql import SQLGovernorBackend
+from sallakit.api._observe import AttemptCallback, RequestAttempt
 from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
 from sallakit.api._shared_governor import (
     GovernorBackend,
@@ -37,6 +38,7 @@ __all__ = [
     "AsyncPaginator",
     "AsyncSalla",
     "AsyncTokenProvider",
+    "AttemptCallback",
     "Clock",
     "DEFAULT_GOVERNOR_REGISTRY",
     "Endpoint",
@@ -50,6 +52,7 @@ __all__ = [
     "Param",
     "RateLimitWait",
     "Registry",
+    "RequestAttempt",
     "RetryPolicy",
     "SQLGovernorBackend",
     "Salla",

@@ -68,6 +68,7 @@ from sallakit.api._governor import (
     StoreGovernor,
     store_key_for_token,
 )
+from sallakit.api._observe import AttemptCallback, RequestAttempt
 from sallakit.api._response import APIResponse, ItemList, Page, TypedPageResponse
 from sallakit.api._types import TimeoutTypes
 from sallakit.api._version import VERSION
@@ -143,6 +144,10 @@ class Salla(Resources):
         on_wait: Called with a :class:`RateLimitWait` for every wait of a second or more (also
             logged on ``sallakit.api``): progress displays show that the client is pacing, not
             hung. It runs on the calling task or thread and must not block.
+        on_attempt: Called with a :class:`~sallakit.api.RequestAttempt` after every attempt
+            (its status, or None without a response; retries; rate-limit remaining): the
+            instrumentation point of metrics. It runs on the calling task or thread and must
+            not block; an exception it raises is logged and ignored.
 
     Raises:
         ConfigurationError: Both or neither of ``access_token`` and ``token_provider``; a
@@ -167,6 +172,7 @@ class Salla(Resources):
         store_id: int | str | None = None,
         governor: GovernorRegistry | StoreGovernor | None = None,
         on_wait: Callable[[RateLimitWait], None] | None = None,
+        on_attempt: AttemptCallback | None = None,
     ) -> None:
         if (access_token is None) == (token_provider is None):
             raise ConfigurationError(
@@ -204,6 +210,8 @@ class Salla(Resources):
             )
         if on_wait is not None and not callable(on_wait):
             raise ConfigurationError("on_wait must be a callable taking a RateLimitWait")
+        if on_attempt is not None and not callable(on_attempt):
+            raise ConfigurationError("on_attempt must be a callable taking a RequestAttempt")
         base = urlsplit(base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise ConfigurationError(
@@ -234,6 +242,7 @@ class Salla(Resources):
             governor if isinstance(governor, StoreGovernor) else None
         )
         self._on_wait = on_wait
+        self._on_attempt = on_attempt
         self._random = random.Random()
         self._http = httpx2.Client(transport=transport, timeout=timeout)
         # What build_request would merge into every request (Accept-Encoding, Connection...).
@@ -663,7 +672,8 @@ class Salla(Resources):
             header = response.headers.get("x-ratelimit-remaining")
             if header is not None and header.strip().lstrip("-").isdigit():
                 remaining = int(header)
-        duration_ms = round((self._clock.time() - started) * 1000, 1)
+        seconds = self._clock.time() - started
+        duration_ms = round(seconds * 1000, 1)
         logger.info(
             "%s %s -> %s (attempt %d, %.1f ms)",
             method,
@@ -682,6 +692,23 @@ class Salla(Resources):
                 "store": governor.store,
             },
         )
+        if self._on_attempt is not None:
+            attempt_seen = RequestAttempt(
+                store=governor.store,
+                method=method,
+                path=path,
+                status=status,
+                attempt=attempt,
+                seconds=seconds,
+                rate_limit_remaining=remaining,
+            )
+            try:
+                self._on_attempt(attempt_seen)
+            except Exception:
+                # An observer must never turn a good answer into a failed call.
+                logger.exception(
+                    "the on_attempt callback failed", extra={"action": "salla_on_attempt_failed"}
+                )
 
     # ------------------------------------------------------------------------- public calls
 

@@ -9,7 +9,7 @@ from sallakit.auth._crypto import BodyCipher, TokenCipher, generate_key
 from sallakit.auth._custom import CustomMode
 from sallakit.auth._easy import EasyMode, easy_mode_app
 from sallakit.auth._identity import LeaseOwners, Owner, ProcessIdentity
-from sallakit.auth._lifecycle import LifecycleEvent, LifecycleKind
+from sallakit.auth._lifecycle import LifecycleEvent, LifecycleKind, RefreshOutcome
 from sallakit.auth._loopback import run_loopback_connect
 from sallakit.auth._maintenance import DueRefresh, RefreshReport
 from sallakit.auth._oauth import AsyncOAuthClient, OAuthClient, build_authorize_url
@@ -44,6 +44,7 @@ __all__ = [
     "OAuthClient",
     "Owner",
     "ProcessIdentity",
+    "RefreshOutcome",
     "RefreshPolicy",
     "RefreshReport",
     "SqlTokenStore",

@@ -24,7 +24,13 @@ from sallakit._exceptions import (
 )
 from sallakit.auth._crypto import TokenCipher
 from sallakit.auth._identity import LeaseOwners
-from sallakit.auth._lifecycle import LifecycleEvent, LifecycleHooks, LifecycleKind
+from sallakit.auth._lifecycle import (
+    FAILURE_OUTCOMES,
+    LifecycleEvent,
+    LifecycleHooks,
+    LifecycleKind,
+    RefreshOutcome,
+)
 from sallakit.auth._records import InterruptedRefresh, iso_time, sane_epoch
 from sallakit.auth._refresh import (
     INTERRUPTED_MESSAGE,
@@ -99,6 +105,29 @@ def lease_of(row: StoreRow) -> Lease | None:
         pid=int(row.lease_pid or 0),
         host=row.lease_host or "?",
         node=row.lease_node or "",
+    )
+
+
+def _log_answer(store_id: int, tokens: TokenSet, generation: int) -> None:
+    if tokens.expiry_assumed:
+        logger.warning(
+            "Salla's token answer for store %s had no usable expiry; assuming %d days",
+            store_id,
+            int(DEFAULT_EXPIRY // 86400),
+            extra={"action": "token_expiry_assumed", "store_id": store_id},
+        )
+    if not tokens.refresh_token:
+        logger.warning(
+            "Salla's token answer for store %s had no refresh_token: the store can be used "
+            "until its access token expires, then the merchant must reinstall",
+            store_id,
+            extra={"action": "token_no_refresh_token", "store_id": store_id},
+        )
+    logger.info(
+        "refreshed the tokens of store %s (generation %d)",
+        store_id,
+        generation,
+        extra={"action": "token_refreshed", "store_id": store_id},
     )
 
 
@@ -315,6 +344,7 @@ class LeaseBook:
         """
         now = self.clock()
         events: list[LifecycleEvent] = []
+        kept: str | None = None
         with self.store.write(lock_timeout) as tx:
             row = tx.get(store_id, lock=True)
             if row is None:
@@ -328,65 +358,47 @@ class LeaseBook:
                 self._close(tx, attempt, "superseded", "newer tokens arrived")
                 if ours:
                     tx.update(store_id, LEASE_CLEARED)
-                if row.status == StoreStatus.ACTIVE.value and row.access_token is not None:
-                    return self.cipher.open(store_id, "access", row.access_token)
-                raise self.unavailable(
-                    store_id,
-                    RefreshAttempt(
-                        Action.UNAVAILABLE, status=_status(row), detail=row.status_detail
+                if row.status != StoreStatus.ACTIVE.value or row.access_token is None:
+                    raise self.unavailable(
+                        store_id,
+                        RefreshAttempt(
+                            Action.UNAVAILABLE, status=_status(row), detail=row.status_detail
+                        ),
+                    )
+                kept = row.access_token
+            else:
+                # Salla rotated the refresh token: the one we sent is consumed. Store the new
+                # one, or NULL when the answer carried none; never keep the used one.
+                values: dict[str, object] = {
+                    "access_token": self.cipher.seal(store_id, "access", tokens.access_token),
+                    "refresh_token": (
+                        self.cipher.seal(store_id, "refresh", tokens.refresh_token)
+                        if tokens.refresh_token
+                        else None
                     ),
-                )
-            # Salla rotated the refresh token: the one we sent is consumed. Store the new one, or
-            # NULL when the answer carried none; never keep the used one.
-            values: dict[str, object] = {
-                "access_token": self.cipher.seal(store_id, "access", tokens.access_token),
-                "refresh_token": (
-                    self.cipher.seal(store_id, "refresh", tokens.refresh_token)
-                    if tokens.refresh_token
-                    else None
-                ),
-                "expires_at": tokens.expires_at,
-                "generation": attempt.generation + 1,
-                "status": StoreStatus.ACTIVE.value,
-                "status_detail": None,
-                "refreshed_at": now,
-                "updated_at": now,
-                "tokens_at": now,
-            }
-            if ours:
-                values.update(LEASE_CLEARED)
-            if tokens.scopes:
-                values["scopes"] = " ".join(tokens.scopes)
-            tx.update(store_id, values)
-            self._close(tx, attempt, "committed")
-            if row.status == StoreStatus.REFRESH_INTERRUPTED.value:
-                events.append(LifecycleEvent(store_id, LifecycleKind.RECOVERED, None, now))
+                    "expires_at": tokens.expires_at,
+                    "generation": attempt.generation + 1,
+                    "status": StoreStatus.ACTIVE.value,
+                    "status_detail": None,
+                    "refreshed_at": now,
+                    "updated_at": now,
+                    "tokens_at": now,
+                }
+                if ours:
+                    values.update(LEASE_CLEARED)
+                if tokens.scopes:
+                    values["scopes"] = " ".join(tokens.scopes)
+                tx.update(store_id, values)
+                self._close(tx, attempt, "committed")
+                if row.status == StoreStatus.REFRESH_INTERRUPTED.value:
+                    events.append(LifecycleEvent(store_id, LifecycleKind.RECOVERED, None, now))
+        if kept is not None:
+            self.hooks.emit_refresh(RefreshOutcome(store_id, "superseded", now))
+            return self.cipher.open(store_id, "access", kept)
         self.hooks.emit(events)
-        self._log_answer(store_id, tokens, attempt.generation + 1)
+        self.hooks.emit_refresh(RefreshOutcome(store_id, "refreshed", now))
+        _log_answer(store_id, tokens, attempt.generation + 1)
         return tokens.access_token
-
-    @staticmethod
-    def _log_answer(store_id: int, tokens: TokenSet, generation: int) -> None:
-        if tokens.expiry_assumed:
-            logger.warning(
-                "Salla's token answer for store %s had no usable expiry; assuming %d days",
-                store_id,
-                int(DEFAULT_EXPIRY // 86400),
-                extra={"action": "token_expiry_assumed", "store_id": store_id},
-            )
-        if not tokens.refresh_token:
-            logger.warning(
-                "Salla's token answer for store %s had no refresh_token: the store can be used "
-                "until its access token expires, then the merchant must reinstall",
-                store_id,
-                extra={"action": "token_no_refresh_token", "store_id": store_id},
-            )
-        logger.info(
-            "refreshed the tokens of store %s (generation %d)",
-            store_id,
-            generation,
-            extra={"action": "token_refreshed", "store_id": store_id},
-        )
 
     # ------------------------------------------------------------------------- fail
 
@@ -404,6 +416,16 @@ class LeaseBook:
             was uninstalled) during the refresh, so the failure must not touch the store;
             ``message`` is the store's new status detail, if it changed.
         """
+        superseded, message, events = self._fail(store_id, attempt, outcome, detail)
+        self.hooks.emit(events)
+        name = "superseded" if superseded else FAILURE_OUTCOMES[outcome]
+        self.hooks.emit_refresh(RefreshOutcome(store_id, name, self.clock()))
+        return superseded, message
+
+    def _fail(
+        self, store_id: int, attempt: RefreshAttempt, outcome: Outcome, detail: str
+    ) -> tuple[bool, str | None, list[LifecycleEvent]]:
+        """:meth:`fail`'s transaction; the events to emit once it committed."""
         journal_state = {"reinstall": "failed", "unknown": "interrupted"}.get(outcome, "failed")
         message: str | None = None
         events: list[LifecycleEvent] = []
@@ -411,7 +433,7 @@ class LeaseBook:
             row = tx.get(store_id, lock=True)
             if row is None:
                 self._close(tx, attempt, "superseded", "store removed")
-                return True, None
+                return True, None, []
             ours = row.lease_id == attempt.lease_id
             if outcome != "connect_failed":
                 retire_refresh(tx, store_id, attempt.refresh_token)
@@ -422,7 +444,7 @@ class LeaseBook:
                 self._close(tx, attempt, "superseded", f"{outcome}: {detail} (newer tokens)")
                 if values:
                     tx.update(store_id, values)
-                return True, None
+                return True, None, []
             self._close(tx, attempt, journal_state, detail)
             now = self.clock()
             if outcome == "reinstall":
@@ -450,8 +472,7 @@ class LeaseBook:
             if values:
                 values["updated_at"] = now
                 tx.update(store_id, values)
-        self.hooks.emit(events)
-        return False, message
+        return False, message, events
 
     def release(self, attempt: RefreshAttempt) -> None:
         """This process no longer works on ``attempt``'s lease (finished, failed or gave up)."""

@@ -12,8 +12,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["LifecycleEvent", "LifecycleHooks", "LifecycleKind"]
+__all__ = [
+    "FAILURE_OUTCOMES",
+    "LifecycleEvent",
+    "LifecycleHooks",
+    "LifecycleKind",
+    "RefreshCallback",
+    "RefreshOutcome",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,24 +56,67 @@ class LifecycleEvent:
 LifecycleCallback = Callable[[LifecycleEvent], object]
 
 
-class LifecycleHooks:
-    """The callbacks registered on a vault (thread-safe)."""
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    """How one token refresh made by this process ended (never carries a token).
 
-    def __init__(self, callbacks: Iterable[LifecycleCallback] = ()) -> None:
+    Attributes:
+        store_id: The store.
+        outcome: ``refreshed`` (new tokens stored), ``superseded`` (newer tokens arrived
+            meanwhile; the answer was dropped), ``reinstall_required`` (invalid_grant),
+            ``interrupted`` (Salla's answer was lost: the token may be consumed), ``failed``
+            (a definite refusal: nothing consumed) or ``not_sent`` (the refresh token never
+            left this process).
+        at: Epoch seconds (the vault's clock).
+    """
+
+    store_id: int
+    outcome: str
+    at: float
+
+
+RefreshCallback = Callable[[RefreshOutcome], object]
+
+#: The lease book's failure outcomes, as :attr:`RefreshOutcome.outcome` names them.
+FAILURE_OUTCOMES = {
+    "reinstall": "reinstall_required",
+    "unknown": "interrupted",
+    "failed": "failed",
+    "connect_failed": "not_sent",
+}
+
+
+class LifecycleHooks:
+    """The callbacks registered on a vault (thread-safe): lifecycle events and refresh
+    outcomes."""
+
+    def __init__(
+        self,
+        callbacks: Iterable[LifecycleCallback] = (),
+        refresh_callbacks: Iterable[RefreshCallback] = (),
+    ) -> None:
         self._guard = threading.Lock()
         self._callbacks: list[LifecycleCallback] = list(callbacks)
+        self._refresh_callbacks: list[RefreshCallback] = list(refresh_callbacks)
 
-    def add(self, callback: LifecycleCallback) -> Callable[[], None]:
-        """Register ``callback``; returns a function that unregisters it."""
+    def _register(self, registry: list[Any], callback: Any) -> Callable[[], None]:
         with self._guard:
-            self._callbacks.append(callback)
+            registry.append(callback)
 
         def remove() -> None:
             with self._guard:
-                if callback in self._callbacks:
-                    self._callbacks.remove(callback)
+                if callback in registry:
+                    registry.remove(callback)
 
         return remove
+
+    def add(self, callback: LifecycleCallback) -> Callable[[], None]:
+        """Register ``callback``; returns a function that unregisters it."""
+        return self._register(self._callbacks, callback)
+
+    def add_refresh(self, callback: RefreshCallback) -> Callable[[], None]:
+        """Register a refresh-outcome ``callback``; returns a function that unregisters it."""
+        return self._register(self._refresh_callbacks, callback)
 
     def emit(self, events: Iterable[LifecycleEvent]) -> None:
         """Log and deliver ``events`` (call only after their transaction committed)."""
@@ -92,3 +143,19 @@ class LifecycleHooks:
                         event.kind.value,
                         extra={"action": "store_lifecycle_callback_failed"},
                     )
+
+    def emit_refresh(self, outcome: RefreshOutcome) -> None:
+        """Deliver a refresh's outcome (call only after its transaction committed)."""
+        with self._guard:
+            callbacks = list(self._refresh_callbacks)
+        for callback in callbacks:
+            try:
+                callback(outcome)
+            except Exception:
+                # Observers (metrics) never undo nor fail a refresh that happened.
+                logger.exception(
+                    "a refresh callback failed for store %s (%s)",
+                    outcome.store_id,
+                    outcome.outcome,
+                    extra={"action": "refresh_callback_failed"},
+                )

@@ -20,7 +20,12 @@ from sallakit.auth._crypto import BodyCipher, TokenCipher
 from sallakit.auth._identity import LeaseOwners, ProcessIdentity
 from sallakit.auth._installs import InstallBook
 from sallakit.auth._leases import REINSTALL_MESSAGE, LeaseBook
-from sallakit.auth._lifecycle import LifecycleCallback, LifecycleHooks, LifecycleKind
+from sallakit.auth._lifecycle import (
+    LifecycleCallback,
+    LifecycleHooks,
+    LifecycleKind,
+    RefreshCallback,
+)
 from sallakit.auth._locks import StoreLocks
 from sallakit.auth._maintenance import (
     DEFAULT_REFRESH_TOKEN_LIFETIME,
@@ -78,6 +83,19 @@ def _as_store(store: TokenStore | str | Any) -> TokenStore:
     return SqlTokenStore(store)  # a URL, or a SQLAlchemy engine (accepted for compatibility)
 
 
+def _warn_if_cannot_refresh(store_id: int, oauth: object) -> None:
+    # Without an OAuth client everything works until the first refresh, days later; say it
+    # now, when the client is built, rather than then.
+    if oauth is None:
+        logger.warning(
+            "the vault has no OAuth client: the tokens of store %s cannot be refreshed and "
+            "calls will fail once its access token expires (pass oauth=/async_oauth=, or set "
+            "SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET for TokenVault.from_settings)",
+            store_id,
+            extra={"action": "vault_cannot_refresh", "store_id": store_id},
+        )
+
+
 class TokenVault:
     """Per-store Salla tokens, encrypted at rest, with a refresh coordinator.
 
@@ -106,6 +124,7 @@ class TokenVault:
             :meth:`expire_pending` erases it; None keeps them.
         owners: this process's identity in leases (tests inject a fake).
         on_lifecycle: callbacks for lifecycle events (see :meth:`on_lifecycle`).
+        on_refresh: callbacks for the outcome of every refresh (see :meth:`on_refresh`).
     """
 
     def __init__(
@@ -126,6 +145,7 @@ class TokenVault:
         pending_ttl: float | None = None,
         owners: LeaseOwners | None = None,
         on_lifecycle: Iterable[LifecycleCallback] = (),
+        on_refresh: Iterable[RefreshCallback] = (),
     ) -> None:
         _seconds("refresh_margin", refresh_margin)
         _seconds("commit_budget", commit_budget)
@@ -157,7 +177,7 @@ class TokenVault:
         self.refresh_token_lifetime = refresh_token_lifetime
         self.pending_ttl = pending_ttl
         self._clock = clock
-        self.hooks = LifecycleHooks(on_lifecycle)
+        self.hooks = LifecycleHooks(on_lifecycle, on_refresh)
         self.locks = StoreLocks()
         self.leases = LeaseBook(
             self.store,
@@ -194,18 +214,6 @@ class TokenVault:
             settings: The settings; None reads them from the environment now.
         """
         return vault_from_settings(cls, settings, **kwargs)
-
-    def _warn_if_cannot_refresh(self, store_id: int, oauth: object) -> None:
-        # Without an OAuth client everything works until the first refresh, days later; say it
-        # now, when the client is built, rather than then.
-        if oauth is None:
-            logger.warning(
-                "the vault has no OAuth client: the tokens of store %s cannot be refreshed and "
-                "calls will fail once its access token expires (pass oauth=/async_oauth=, or set "
-                "SALLAKIT_CLIENT_ID and SALLAKIT_CLIENT_SECRET for TokenVault.from_settings)",
-                store_id,
-                extra={"action": "vault_cannot_refresh", "store_id": store_id},
-            )
 
     def __repr__(self) -> str:
         return f"TokenVault({self.store!r})"
@@ -250,6 +258,11 @@ class TokenVault:
         """Call ``callback(event)`` after a store becomes reinstall-required, interrupted,
         uninstalled, recovered, claimed or pending-expired; returns an unregister function."""
         return self.hooks.add(callback)
+
+    def on_refresh(self, callback: RefreshCallback) -> Callable[[], None]:
+        """Call ``callback(RefreshOutcome)`` after each refresh, once its result is stored (the
+        hook of metrics); returns an unregister function."""
+        return self.hooks.add_refresh(callback)
 
     def body_cipher(self, purpose: str = "webhook-body") -> BodyCipher:
         """A ``seal(bytes)``/``open(bytes)`` cipher on this vault's keys, bound to ``purpose``
@@ -459,7 +472,7 @@ class TokenVault:
         """
         from sallakit.api import AsyncSalla
 
-        self._warn_if_cannot_refresh(store_id, self.async_oauth)
+        _warn_if_cannot_refresh(store_id, self.async_oauth)
         return AsyncSalla(
             token_provider=self.async_token_provider(store_id),
             store_id=store_id,
@@ -470,7 +483,7 @@ class TokenVault:
         """A blocking :class:`~sallakit.api.Salla` for ``store_id`` using this vault's tokens."""
         from sallakit.api import Salla
 
-        self._warn_if_cannot_refresh(store_id, self.oauth)
+        _warn_if_cannot_refresh(store_id, self.oauth)
         return Salla(
             token_provider=self.token_provider(store_id),
             store_id=store_id,

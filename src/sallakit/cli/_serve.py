@@ -81,4 +81,7 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     """Add the ``serve`` command to the CLI."""
+    from sallakit._extras import require_extra
+
+    require_extra("server", "sallakit serve")
     app.command("serve")(serve)

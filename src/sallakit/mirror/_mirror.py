@@ -27,6 +27,7 @@ from sallakit.mirror._steps import (
     JOB_KINDS,
     ClientFactory,
     Job,
+    Progress,
     ProgressCallback,
     StepRunner,
     SyncEnv,
@@ -89,6 +90,7 @@ class Mirror:
         self.progress = progress
         self.clock = clock
         self._hooks: dict[str, _Hook] = {}
+        self._observers: list[ProgressCallback] = []
 
     @classmethod
     def from_vault(
@@ -162,9 +164,29 @@ class Mirror:
             store=self.store,
             settings=self.settings_for(store_id),
             clock=self.clock,
-            progress=progress or self.progress,
+            progress=self._reporter(progress or self.progress),
             transport=self._inner_transport,
         )
+
+    def on_progress(self, callback: ProgressCallback) -> Callable[[], None]:
+        """Also call ``callback`` with every :class:`~sallakit.mirror.Progress` report of every
+        run (besides the run's own ``progress``), e.g. metrics counting the ``done`` reports;
+        returns an unregister function."""
+        self._observers.append(callback)
+        return lambda: self._observers.remove(callback) if callback in self._observers else None
+
+    def _reporter(self, progress: ProgressCallback | None) -> ProgressCallback | None:
+        if not self._observers:
+            return progress
+        observers = self._observers
+
+        def report(event: Progress) -> None:
+            if progress is not None:
+                progress(event)
+            for observer in list(observers):
+                observer(event)
+
+        return report
 
     @staticmethod
     def new_run_id(store_id: int, kind: str) -> str:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from sallakit.server._auth import Credentials, SessionCodec
-from sallakit.server._metrics import MetricsLogHandler, ServiceMetrics, StateSource
+from sallakit.server._metrics import ServiceMetrics, StateSource
 from sallakit.server._parts import ReadinessCheck, ServiceParts
 from sallakit.server._routes import install_service
 from sallakit.server.dashboard._assets import load_htmx
@@ -101,11 +101,12 @@ def build_parts(
 
 
 def service_app(parts: ServiceParts) -> FastAPI:
-    """A FastAPI app serving ``parts``; metrics are fed while its lifespan runs."""
+    """A FastAPI app serving ``parts``; the vault's clients and refreshes feed the metrics
+    while its lifespan runs."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        detach = MetricsLogHandler(parts.metrics).attach()
+        detach = parts.metrics.instrument(vault=parts.vault)
         try:
             yield
         finally:

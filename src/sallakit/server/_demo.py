@@ -353,10 +353,20 @@ async def run_demo(options: DemoOptions, reporter: DemoReporter) -> DemoSummary 
     store_id = emulator.stores[0].id
 
     async with anyio.create_task_group() as tg:
+        stopped: list[uvicorn.Server] = []
 
         async def serve(server: uvicorn.Server) -> None:
-            await server.serve()
-            tg.cancel_scope.cancel()  # one server stopped (Ctrl-C, a taken port): stop all
+            try:
+                await server.serve()
+            finally:
+                # One server stopped (Ctrl-C, a taken port): ask the others to stop too, and
+                # end the scenario only once all have; cancelling a server instead would cut
+                # its shutdown short (a traceback from its lifespan on Ctrl-C).
+                stopped.append(server)
+                for other in servers:
+                    other.should_exit = True
+                if len(stopped) == len(servers):
+                    tg.cancel_scope.cancel()
 
         for server in servers:
             tg.start_soon(serve, server)

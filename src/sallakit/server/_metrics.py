@@ -2,13 +2,16 @@
 
 Two feeds, no global state (each app owns a :class:`ServiceMetrics` with its own registry):
 
-- *events* the library already reports as structured log records (``extra["action"]``):
-  ``salla_request`` from the API client (status, attempt, rate-limit remaining, store) and
-  ``token_refreshed`` / ``reinstall_required`` / ``refresh_interrupted`` from the token vault.
-  :class:`MetricsLogHandler` turns them into counters while the app runs;
+- *events* from the library's explicit instrumentation hooks, registered by
+  :meth:`ServiceMetrics.instrument` for the life of the app: every request attempt to Salla
+  (the client's ``on_attempt``, set on the clients the token vault builds: status, retries,
+  429s, rate-limit remaining), every token refresh's outcome (``TokenVault.on_refresh``), every
+  processed webhook delivery (``Worker.on_outcome``) and every finished sync run
+  (``Mirror.on_progress``, its ``done`` report);
 - *state* read at scrape time from the database through :class:`StateSource` callables: the
   webhook inbox by status (depth, dead letters) and the mirror's sync lag and last duration per
-  store and resource. A source that fails is logged and skipped: a scrape never fails.
+  store and resource, which are true whichever process did the work (external workers too). A
+  source that fails is logged and skipped: a scrape never fails.
 """
 
 from __future__ import annotations
@@ -19,15 +22,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+if TYPE_CHECKING:
+    from sallakit.api import RequestAttempt
+    from sallakit.auth import RefreshOutcome, TokenVault
+    from sallakit.mirror import Mirror, Progress
+    from sallakit.webhooks import Outcome, StoredDelivery, Worker
+
 __all__ = [
     "CONTENT_TYPE",
-    "MetricsLogHandler",
     "RateBucket",
     "RateHistory",
     "ServiceMetrics",
@@ -39,13 +47,6 @@ logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-#: Refresh outcomes counted, by the vault's log action.
-_REFRESH_OUTCOMES = {
-    "token_refreshed": "refreshed",
-    "reinstall_required": "reinstall_required",
-    "refresh_interrupted": "interrupted",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class SyncStat:
@@ -55,6 +56,7 @@ class SyncStat:
     resource: str
     lag_seconds: float | None
     last_duration_seconds: float | None
+    last_success_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -165,12 +167,19 @@ class _StateCollector(Collector):
             if stats is not None:
                 lag = GaugeMetricFamily(
                     "sallakit_sync_lag_seconds",
-                    "Seconds since the last successful sync of a store's resource.",
+                    "How far a store's resource is behind its sync schedule: seconds since its "
+                    "last successful sync beyond its interval (0 when on time).",
                     labels=["store", "resource"],
                 )
                 duration = GaugeMetricFamily(
                     "sallakit_sync_duration_seconds",
                     "Wall time of the last sync run of a store's resource.",
+                    labels=["store", "resource"],
+                )
+                success = GaugeMetricFamily(
+                    "sallakit_sync_last_success_timestamp_seconds",
+                    "When a store's resource last synced successfully (epoch seconds; "
+                    "time() minus it is the mirror's age).",
                     labels=["store", "resource"],
                 )
                 for stat in stats:
@@ -179,8 +188,11 @@ class _StateCollector(Collector):
                         lag.add_metric(labels, stat.lag_seconds)
                     if stat.last_duration_seconds is not None:
                         duration.add_metric(labels, stat.last_duration_seconds)
+                    if stat.last_success_at is not None:
+                        success.add_metric(labels, stat.last_success_at)
                 yield lag
                 yield duration
+                yield success
 
 
 class ServiceMetrics:
@@ -223,80 +235,84 @@ class ServiceMetrics:
         )
         self.refreshes = Counter(
             "sallakit_token_refreshes",
-            "Token refreshes by outcome (refreshed, reinstall_required, interrupted).",
+            "Token refreshes by store and outcome (refreshed, superseded, reinstall_required, "
+            "interrupted, failed, not_sent).",
+            ["store", "outcome"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "sallakit_webhook_deliveries_processed",
+            "Webhook deliveries processed by this process's worker, by outcome (done; failed: "
+            "retried later; dead: handlers gave up).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.sync_runs = Counter(
+            "sallakit_sync_runs",
+            "Sync runs finished in this process, by store and status (succeeded, failed).",
+            ["store", "status"],
             registry=self.registry,
         )
         self.registry.register(_StateCollector(self.source))
 
-    def observe_request(
-        self, store: str | None, status: int | None, attempt: int, remaining: int | None
-    ) -> None:
-        """Count one request attempt to Salla."""
-        label = store or "unknown"
-        self.requests.labels(
-            store=label, status=str(status) if status else "connection_error"
-        ).inc()
-        if attempt > 1:
-            self.retries.labels(store=label).inc()
+    def observe_attempt(self, attempt: RequestAttempt) -> None:
+        """Count one request attempt to Salla (the clients' ``on_attempt`` hook)."""
+        store = attempt.store
+        status = attempt.status
+        label = str(status) if status else "connection_error"
+        self.requests.labels(store=store, status=label).inc()
+        if attempt.is_retry:
+            self.retries.labels(store=store).inc()
         if status == 429:
-            self.rate_limited.labels(store=label).inc()
-        if remaining is not None:
-            self.remaining.labels(store=label).set(remaining)
-        self.rate_history.record(label, status, remaining)
+            self.rate_limited.labels(store=store).inc()
+        if attempt.rate_limit_remaining is not None:
+            self.remaining.labels(store=store).set(attempt.rate_limit_remaining)
+        self.rate_history.record(store, status, attempt.rate_limit_remaining)
 
-    def observe_refresh(self, outcome: str) -> None:
-        """Count one refresh outcome."""
-        self.refreshes.labels(outcome=outcome).inc()
+    def observe_refresh(self, outcome: RefreshOutcome) -> None:
+        """Count one refresh outcome (the vault's ``on_refresh`` hook)."""
+        self.refreshes.labels(store=str(outcome.store_id), outcome=outcome.outcome).inc()
+
+    def observe_delivery(self, delivery: StoredDelivery, outcome: Outcome) -> None:
+        """Count one processed webhook delivery (the worker's ``on_outcome`` hook)."""
+        self.deliveries.labels(outcome=outcome.status).inc()
+
+    def observe_progress(self, progress: Progress) -> None:
+        """Count finished sync runs (the mirror's progress reports; ``done`` ends a run)."""
+        if progress.event == "done":
+            self.sync_runs.labels(store=str(progress.store_id), status=progress.detail).inc()
+
+    def instrument(
+        self,
+        *,
+        vault: TokenVault | None = None,
+        worker: Worker | None = None,
+        mirror: Mirror | None = None,
+    ) -> Callable[[], None]:
+        """Register this registry's hooks on the service's parts; returns the function that
+        removes them all.
+
+        The vault's clients (and so the mirror's, which come from the vault) report their
+        attempts; the vault its refreshes; the webhook worker its outcomes; the mirror its
+        finished runs.
+        """
+        undo: list[Callable[[], None]] = []
+        if vault is not None:
+            undo.append(vault.on_refresh(self.observe_refresh))
+            defaults = vault.client_defaults
+            defaults["on_attempt"] = self.observe_attempt
+            undo.append(lambda: defaults.pop("on_attempt", None))
+        if worker is not None:
+            undo.append(worker.on_outcome(self.observe_delivery))
+        if mirror is not None:
+            undo.append(mirror.on_progress(self.observe_progress))
+
+        def detach() -> None:
+            for step in reversed(undo):
+                step()
+
+        return detach
 
     def render(self) -> bytes:
         """The exposition text for ``GET /metrics``."""
         return generate_latest(self.registry)
-
-
-class MetricsLogHandler(logging.Handler):
-    """Feeds :class:`ServiceMetrics` from sallakit's structured log records.
-
-    Attach it to the ``sallakit`` logger for the life of the app (see :meth:`attach`); it
-    ignores every record without a known ``action``.
-    """
-
-    def __init__(self, metrics: ServiceMetrics) -> None:
-        super().__init__(level=logging.INFO)
-        self.metrics = metrics
-
-    def emit(self, record: logging.LogRecord) -> None:
-        action = getattr(record, "action", None)
-        try:
-            if action == "salla_request":
-                store = getattr(record, "store", None)
-                status = getattr(record, "status", None)
-                remaining = getattr(record, "rate_remaining", None)
-                self.metrics.observe_request(
-                    str(store) if store is not None else None,
-                    status if isinstance(status, int) else None,
-                    int(getattr(record, "attempt", 1) or 1),
-                    remaining if isinstance(remaining, int) else None,
-                )
-            elif action in _REFRESH_OUTCOMES:
-                self.metrics.observe_refresh(_REFRESH_OUTCOMES[action])
-        except Exception:  # pragma: no cover - logging handlers must never raise
-            self.handleError(record)
-
-    def attach(self, logger_name: str = "sallakit") -> Callable[[], None]:
-        """Start listening on ``logger_name``; returns the function that stops it.
-
-        The logger is raised to INFO if it was quieter, so that the per-request records are
-        made at all (the root handlers keep their own levels, so nothing extra is printed).
-        """
-        target = logging.getLogger(logger_name)
-        previous = target.level
-        if previous == logging.NOTSET or previous > logging.INFO:
-            target.setLevel(logging.INFO)
-        target.addHandler(self)
-
-        def detach() -> None:
-            target.removeHandler(self)
-            target.setLevel(previous)
-
-        return detach

@@ -48,11 +48,13 @@ def resource_rows(status: dict[str, Any], runs: list[RunRecord]) -> list[Resourc
         last = _last_run_of(resource, runs)
         audit = None
         remote = None
+        audited = None
         if last is not None and last.audit is not None:
             mismatch = last.audit.get("mismatches", {}).get(resource)
             capped = last.audit.get("capped", {}).get(resource)
             check = last.audit.get("checks", {}).get(resource) or {}
             remote = check.get("remote")
+            audited = check.get("mirror")
             if mismatch:
                 audit = (
                     f"failed: remote {mismatch.get('remote')} != mirror {mismatch.get('mirror')}"
@@ -84,6 +86,7 @@ def resource_rows(status: dict[str, Any], runs: list[RunRecord]) -> list[Resourc
                 audit=audit,
                 interval_seconds=info.get("interval"),
                 lag_seconds=info.get("lag"),
+                audited=audited,
             )
         )
     return rows
@@ -140,6 +143,12 @@ class MirrorDashboardSource:
         for store_id in self.mirror.store.store_ids():
             for row in self._rows(store_id):
                 stats.append(
-                    SyncStat(store_id, row.resource, row.lag_seconds, row.duration_seconds)
+                    SyncStat(
+                        store_id,
+                        row.resource,
+                        row.lag_seconds,
+                        row.duration_seconds,
+                        row.last_success_at,
+                    )
                 )
         return stats

@@ -6,7 +6,7 @@ makes Easy mode and the mirror consumers of the receiver's app and store events,
 dashboard's parts and mounts the dashboard, the JSON API, the health checks, the metrics and the
 OAuth routes. :meth:`Service.running` runs the background work for the life of the app: the
 mirror's workflow worker (when ``SALLAKIT_WORKER=in-process``), the daily token refresh and the
-metrics feed.
+metrics' hooks.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sallakit._exceptions import SallaError
 from sallakit.auth import StoreStatus
 from sallakit.server._build import build_parts
 from sallakit.server._inbox_source import WebhookInboxSource
-from sallakit.server._metrics import MetricsLogHandler, StateSource
+from sallakit.server._metrics import StateSource
 from sallakit.server._parts import ServiceParts
 from sallakit.server._refresher import run_refresher
 from sallakit.server._routes import install_service
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from sallakit.auth import AsyncOAuthClient, EasyMode, TokenVault
     from sallakit.mirror import Mirror, MirrorQueueClient, MirrorWorker
     from sallakit.settings import Settings
-    from sallakit.webhooks import WebhookReceiver
+    from sallakit.webhooks import WebhookReceiver, Worker
 
 __all__ = [
     "Core",
@@ -106,6 +106,7 @@ class Service:
     mirror: Mirror
     worker: MirrorWorker | None
     parts: ServiceParts
+    webhook_worker: Worker | None = None
     refresh_period: float = 86_400.0
     _started: anyio.Event = field(default_factory=anyio.Event)
 
@@ -136,7 +137,11 @@ class Service:
     async def running(self) -> AsyncIterator[Service]:
         """Run the background work until the block ends."""
         async with AsyncExitStack() as stack:
-            stack.callback(MetricsLogHandler(self.parts.metrics).attach())
+            stack.callback(
+                self.parts.metrics.instrument(
+                    vault=self.vault, worker=self.webhook_worker, mirror=self.mirror
+                )
+            )
             stack.callback(self._close_queue_client)
             if self.oauth is not None:
                 await stack.enter_async_context(self.oauth)
@@ -281,7 +286,14 @@ def wire_service(app: FastAPI, settings: Settings, receiver: WebhookReceiver) ->
         oauth=core.oauth,
     )
     service = Service(
-        settings, core.vault, core.oauth, core.easy, core.mirror, core.mirror_worker, parts
+        settings,
+        core.vault,
+        core.oauth,
+        core.easy,
+        core.mirror,
+        core.mirror_worker,
+        parts,
+        webhook_worker=receiver.worker,
     )
     parts.readiness["worker"] = service._worker_ready
     install_service(app, parts)

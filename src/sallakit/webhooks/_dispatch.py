@@ -45,7 +45,15 @@ if TYPE_CHECKING:
 
 from sallakit.webhooks._inbox import Outcome
 
-__all__ = ["DEFAULT_LEASE_SECONDS", "Event", "Handler", "HandlerSpec", "Handlers", "Worker"]
+__all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "Event",
+    "Handler",
+    "HandlerSpec",
+    "Handlers",
+    "OutcomeCallback",
+    "Worker",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +110,9 @@ class Event:
 
 
 Handler = Callable[[Event], Awaitable[None] | None]
+
+OutcomeCallback = Callable[["StoredDelivery", Outcome], object]
+"""Told each processed delivery and its recorded outcome (see :meth:`Worker.on_outcome`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +260,17 @@ class Worker:
         self.owner = _owner_id()
         self._in_flight: set[int] = set()
         self._wakeup: anyio.Event | None = None
+        self._observers: list[OutcomeCallback] = []
 
     def __repr__(self) -> str:
         return f"Worker(owner={self.owner!r}, handlers={len(self.handlers)})"
+
+    def on_outcome(self, callback: OutcomeCallback) -> Callable[[], None]:
+        """Call ``callback(delivery, outcome)`` for every processed delivery once its outcome
+        (done, failed with its next attempt, or dead) is recorded: the hook of metrics. It runs
+        on the worker's event loop and must not block; returns an unregister function."""
+        self._observers.append(callback)
+        return lambda: self._observers.remove(callback) if callback in self._observers else None
 
     def wake(self) -> None:
         """Look at the inbox now (called by a receiver in the same event loop after a store)."""
@@ -393,6 +412,8 @@ class Worker:
             return
         for delivery in claimed:
             outcome = outcomes[delivery.id]
+            if delivery.id in kept:
+                self._observe(delivery, outcome)
             status = outcome.status if delivery.id in kept else f"{outcome.status} (lease lost)"
             log = logger.info if outcome.status == "done" else logger.warning
             log(
@@ -410,6 +431,16 @@ class Worker:
                     "attempt": delivery.attempts,
                 },
             )
+
+    def _observe(self, delivery: StoredDelivery, outcome: Outcome) -> None:
+        for callback in list(self._observers):
+            try:
+                callback(delivery, outcome)
+            except Exception:
+                # An observer (metrics) never changes what happened to a delivery.
+                logger.exception(
+                    "an on_outcome callback failed", extra={"action": "webhook_observer_failed"}
+                )
 
     async def _run_handlers(self, delivery: StoredDelivery) -> list[str]:
         specs = [

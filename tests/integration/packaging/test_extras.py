@@ -100,13 +100,17 @@ def test_the_console_script_prints_one_line_without_the_cli_extra() -> None:
     ]
 
 
-def test_a_command_whose_extra_is_missing_says_which(tmp_path: Path) -> None:
-    # The cli extra is there, the emulator's is not.
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [("emulator", "emulator"), ("serve", "server"), ("demo", "server"), ("worker", "server")],
+)
+def test_a_command_whose_extra_is_missing_says_which(command: str, extra: str) -> None:
+    # The cli extra is there, the web stack (emulator and server extras) is not.
     result = run(
-        "import sys; sys.argv = ['sallakit', 'emulator', '--help']\n"
+        f"import sys; sys.argv = ['sallakit', {command!r}]\n"
         "from sallakit._main import main; main()",
-        ["starlette", "uvicorn", "jinja2", "multipart"],
+        ["starlette", "uvicorn", "jinja2", "multipart", "fastapi"],
     )
     assert result.returncode == 1
-    assert "pip install 'sallakit[" in result.stderr
+    assert f"pip install 'sallakit[{extra}]'" in result.stderr
     assert "Traceback" not in result.stderr

@@ -293,6 +293,8 @@ async def test_dead_letter_then_replay_after_a_fix(inbox: Any) -> None:
 
     policy = RetryPolicy(max_attempts=2, base_delay=1, jitter=0)
     receiver = WebhookReceiver(inbox, SECRET, handlers=handlers, retry=policy, clock=clock)
+    outcomes: list[tuple[str, str]] = []
+    unregister = receiver.worker.on_outcome(lambda d, o: outcomes.append((d.event, o.status)))
     raw = body("customer.created", {"id": 5, "first_name": "سارة"})
     await post(receiver, raw, signed(raw))
     await receiver.worker.drain()
@@ -301,6 +303,9 @@ async def test_dead_letter_then_replay_after_a_fix(inbox: Any) -> None:
     (row,) = inbox.search(DeliveryFilter(status="dead"))
     assert row.attempts == 2 and "broken: ValueError: bug" in row.last_error
     assert row.handlers_done == {"ok"} and effects == ["ok"]
+    # The worker's hook saw each recorded outcome: a retry, then the dead letter.
+    assert outcomes == [("customer.created", "failed"), ("customer.created", "dead")]
+    unregister()
     fixed = True
     assert inbox.replay(where=DeliveryFilter(status="dead"), now=clock.now) == [row.id]
     await receiver.worker.drain()
@@ -309,6 +314,7 @@ async def test_dead_letter_then_replay_after_a_fix(inbox: Any) -> None:
     assert inbox.replay(ids=[row.id], now=clock.now, rerun_succeeded=True) == [row.id]
     await receiver.worker.drain()
     assert effects == ["ok", "broken", "ok", "broken"]
+    assert len(outcomes) == 2  # unregistered
 
 
 async def test_pause_keeps_storing_and_resume_processes(inbox: Any) -> None:

@@ -31,6 +31,7 @@ from sallakit.auth import (
     LifecycleEvent,
     LifecycleKind,
     ProcessIdentity,
+    RefreshOutcome,
     StoreStatus,
     TokenSet,
     TokenVault,
@@ -318,6 +319,27 @@ def test_lifecycle_events(vault: TokenVault, acc: Accounts) -> None:
         LifecycleKind.UNINSTALLED,
     ]
     assert all(event.store_id == 111 for event in events)
+
+
+def test_refresh_outcomes_reach_on_refresh(vault: TokenVault, acc: Accounts) -> None:
+    outcomes: list[RefreshOutcome] = []
+    vault.on_refresh(outcomes.append)
+    unregister_broken = vault.on_refresh(lambda outcome: 1 / 0)  # changes nothing
+    seed(vault, acc)
+    vault.token_provider(111).force_refresh()
+    unregister_broken()
+    acc.after = lambda request, minted: httpx2.Response(502, text="bad gateway")
+    with pytest.raises(Exception):  # noqa: B017 (interrupted)
+        vault.token_provider(111).force_refresh()
+    vault.save_tokens(111, TokenSet("at_new", "rt_new", SOON))  # the operator reinstalls
+    acc.after = lambda request, minted: httpx2.Response(400, json={"error": "invalid_grant"})
+    with pytest.raises(Exception):  # noqa: B017 (the grant is gone)
+        vault.token_provider(111).force_refresh()
+    assert [(o.store_id, o.outcome) for o in outcomes] == [
+        (111, "refreshed"),
+        (111, "interrupted"),
+        (111, "reinstall_required"),
+    ]
 
 
 def test_operator_retry_that_works_reports_recovered(vault: TokenVault, acc: Accounts) -> None:

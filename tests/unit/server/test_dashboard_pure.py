@@ -1,18 +1,20 @@
-"""Charts, token health and the metrics feed (pure parts of the dashboard)."""
+"""Charts, token health and the metrics (pure parts of the dashboard)."""
 
 from __future__ import annotations
 
-import logging
 import re
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from sallakit.auth import InterruptedRefresh, StoredStore, StoreStatus
-from sallakit.server._metrics import MetricsLogHandler, ServiceMetrics, StateSource, SyncStat
+from sallakit.api import RequestAttempt
+from sallakit.auth import InterruptedRefresh, RefreshOutcome, StoredStore, StoreStatus
+from sallakit.mirror import Progress
+from sallakit.server._metrics import ServiceMetrics, StateSource, SyncStat
 from sallakit.server.dashboard._charts import bar_chart
 from sallakit.server.dashboard._health import token_health
 from sallakit.server.dashboard._i18n import direction, translate
+from sallakit.webhooks import Outcome, StoredDelivery
 
 
 def test_bar_chart_is_valid_svg_with_escaped_text() -> None:
@@ -93,39 +95,27 @@ def _value(text: str, name: str) -> float:
     return float(match.group(1))
 
 
-def test_metrics_follow_the_client_and_vault_log_records() -> None:
+def test_metrics_follow_the_library_hooks() -> None:
     metrics = ServiceMetrics(
         StateSource(
             inbox_counts=lambda: {"pending": 2, "failed": 1, "dead": 4, "done": 9},
-            sync_stats=lambda: [SyncStat(7, "orders", 12.5, 3.0)],
+            sync_stats=lambda: [SyncStat(7, "orders", 12.5, 3.0, 500.0)],
         ),
         clock=lambda: 600.0,
     )
-    log = logging.getLogger("sallakit.test_metrics")
-    handler = MetricsLogHandler(metrics)
-    detach = handler.attach("sallakit.test_metrics")
-    try:
-        for status, attempt, remaining in (
-            (200, 1, 100),
-            (429, 1, 0),
-            (200, 2, 99),
-            (None, 1, None),
-        ):
-            log.info(
-                "request",
-                extra={
-                    "action": "salla_request",
-                    "status": status,
-                    "attempt": attempt,
-                    "rate_remaining": remaining,
-                    "store": "7",
-                },
-            )
-        log.info("refreshed", extra={"action": "token_refreshed", "store_id": 7})
-        log.error("gone", extra={"action": "reinstall_required", "store_id": 7})
-        log.info("unrelated", extra={"action": "something_else"})
-    finally:
-        detach()
+    for status, attempt, remaining in ((200, 1, 100), (429, 1, 0), (200, 2, 99), (None, 1, None)):
+        metrics.observe_attempt(
+            RequestAttempt("7", "GET", "/orders", status, attempt, 0.1, remaining)
+        )
+    metrics.observe_refresh(RefreshOutcome(7, "refreshed", 600.0))
+    metrics.observe_refresh(RefreshOutcome(7, "reinstall_required", 601.0))
+    delivery = StoredDelivery(
+        1, 7, "order.created", "d", 600.0, "processing", 1, 600.0, None, 600.0, 0, {}, False
+    )
+    metrics.observe_delivery(delivery, Outcome(1, "done", 600.0))
+    metrics.observe_delivery(delivery, Outcome(1, "dead", 600.0, "boom"))
+    metrics.observe_progress(Progress(7, "", "done", detail="succeeded"))
+    metrics.observe_progress(Progress(7, "orders", "pages"))
     text = metrics.render().decode()
     assert _value(text, 'sallakit_salla_requests_total{status="200",store="7"}') == 2
     assert _value(text, 'sallakit_salla_requests_total{status="429",store="7"}') == 1
@@ -133,15 +123,23 @@ def test_metrics_follow_the_client_and_vault_log_records() -> None:
     assert _value(text, 'sallakit_salla_retries_total{store="7"}') == 1
     assert _value(text, 'sallakit_salla_rate_limited_total{store="7"}') == 1
     assert _value(text, 'sallakit_salla_rate_limit_remaining{store="7"}') == 99
-    assert _value(text, 'sallakit_token_refreshes_total{outcome="refreshed"}') == 1
-    assert _value(text, 'sallakit_token_refreshes_total{outcome="reinstall_required"}') == 1
+    assert _value(text, 'sallakit_token_refreshes_total{outcome="refreshed",store="7"}') == 1
+    assert (
+        _value(text, 'sallakit_token_refreshes_total{outcome="reinstall_required",store="7"}') == 1
+    )
+    assert _value(text, 'sallakit_webhook_deliveries_processed_total{outcome="done"}') == 1
+    assert _value(text, 'sallakit_webhook_deliveries_processed_total{outcome="dead"}') == 1
+    assert _value(text, 'sallakit_sync_runs_total{status="succeeded",store="7"}') == 1
     assert _value(text, "sallakit_webhook_inbox_depth") == 3
     assert _value(text, "sallakit_webhook_dead_letters") == 4
     assert _value(text, 'sallakit_sync_lag_seconds{resource="orders",store="7"}') == 12.5
     assert _value(text, 'sallakit_sync_duration_seconds{resource="orders",store="7"}') == 3.0
+    assert (
+        _value(text, 'sallakit_sync_last_success_timestamp_seconds{resource="orders",store="7"}')
+        == 500.0
+    )
     (bucket,) = metrics.rate_history.series("7", minutes=1)
     assert (bucket.requests, bucket.rate_limited, bucket.min_remaining) == (4, 1, 0)
-    assert handler not in logging.getLogger("sallakit.test_metrics").handlers
 
 
 def test_a_failing_source_does_not_fail_the_scrape(caplog: pytest.LogCaptureFixture) -> None:

@@ -80,6 +80,7 @@ def test_resource_rows_from_status_and_history() -> None:
     products, orders = resource_rows(status, [_run()])
     assert (products.state, products.audit, products.remote_total) == ("idle", "passed", 5)
     assert products.duration_seconds == 4.0 and products.mirrored == 5
+    assert products.audited == 5
     assert orders.audit is None  # the run did not check it
     failed = _run(
         status="failed",
@@ -94,6 +95,11 @@ def test_resource_rows_from_status_and_history() -> None:
     assert row.state == "failed" and row.audit == "failed: remote 6 != mirror 5"
     running = {**status, "active_runs": [{"resources": ["orders"]}]}
     assert [r.state for r in resource_rows(running, [])] == ["idle", "running"]
+    # A category tree: every node is mirrored, the audit compares the top-level ones.
+    tree = {"resources": {"categories": {"rows": 30, "last_success_at": 14.0}}, "active_runs": []}
+    audited = _run(audit={"ok": True, "checks": {"categories": {"remote": 10, "mirror": 10}}})
+    (categories,) = resource_rows(tree, [audited])
+    assert (categories.mirrored, categories.remote_total, categories.audited) == (30, 10, 10)
     never = {"resources": {"orders": status["resources"]["orders"]}, "active_runs": []}
     assert [r.state for r in resource_rows(never, [])] == ["never"]
 

@@ -28,6 +28,7 @@ _AR = {
     "Expires": "تنتهي",
     "Last refresh": "آخر تجديد",
     "Status": "الحالة",
+    "audited": "المُدقَّق",
     "Scopes": "الصلاحيات",
     "What to do": "ما العمل",
     "Sync": "المزامنة",

@@ -67,6 +67,9 @@ class ResourceSync:
     lag_seconds: float | None = None
     """How far the resource is behind its schedule: seconds since the last successful run
     beyond its interval (0 when on time, None before the first success)."""
+    audited: int | None = None
+    """The mirror's side of the last audit: the rows it compared with ``remote_total`` (for a
+    category tree, the top-level categories, while ``mirrored`` counts every node)."""
 
 
 class InboxSource(Protocol):

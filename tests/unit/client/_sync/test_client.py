@@ -157,3 +157,40 @@ def test_repr_never_shows_the_token(governors: GovernorRegistry, token: str) -> 
     client = Salla(token, governor=governors, store_id=42)
     assert token not in repr(client)
     assert "42" in repr(client)
+
+
+def test_on_attempt_sees_every_attempt_and_cannot_break_a_call(
+    governors: GovernorRegistry,
+) -> None:
+    from sallakit.api import RequestAttempt, RetryPolicy
+
+    answers = iter(
+        [
+            httpx2.Response(429, headers={"retry-after": "0", "x-ratelimit-remaining": "0"}),
+            ok({"id": 1}),
+        ]
+    )
+    seen: list[RequestAttempt] = []
+
+    def observe(attempt: RequestAttempt) -> None:
+        seen.append(attempt)
+        raise RuntimeError("a broken observer")
+
+    client = make(
+        lambda request: next(answers),
+        governors,
+        store_id=7,
+        on_attempt=observe,
+        retry_policy=RetryPolicy(max_retries=2, backoff_base=0.0, backoff_cap=0.0),
+    )
+    response = client.request("GET", "/store/info")
+    assert response.data == {"id": 1}
+    assert [(a.store, a.status, a.attempt, a.is_retry) for a in seen] == [
+        ("7", 429, 1, False),
+        ("7", 200, 2, True),
+    ]
+    assert seen[0].rate_limit_remaining == 0
+    assert all(a.method == "GET" and a.path == "/store/info" for a in seen)
+    client.close()
+    with pytest.raises(ConfigurationError, match="on_attempt"):
+        make(lambda request: ok(), governors, on_attempt="not callable")
