@@ -32,7 +32,7 @@ from sallakit._exceptions import (
     ReinstallRequiredError,
 )
 from sallakit.api._sync_pagination import Paginator
-from sallakit.api._clock import Clock
+from sallakit.api._clock import Clock, give_way
 from sallakit.api._core._answers import parse_write_answer
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
 from sallakit.api._core._options import (
@@ -495,6 +495,7 @@ class Salla(Resources):
             finally:
                 # Runs on cancellation, KeyboardInterrupt and any other exception too: a slot
                 # kept by a call that is gone would shrink the store's cap for the process.
+                handed_on = governor.queued > 0
                 if response is None:
                     governor.release(path, None)
                 else:
@@ -510,6 +511,11 @@ class Salla(Resources):
                         status=response.status_code,
                         retry_after=retry_after,
                     )
+            if handed_on and response is not None and response.status_code < 400:
+                # The freed slot went to a queued call: let it send before this one parses a
+                # success. (Not after an error: a 401 refreshes the token first, which the
+                # queued call should then use.)
+                give_way()
             if response is None:
                 assert failure is not None
                 self._log(method, path, None, attempt, started, None, governor)
@@ -667,6 +673,9 @@ class Salla(Resources):
         response: httpx2.Response | None,
         governor: StoreGovernor,
     ) -> None:
+        logging_on = logger.isEnabledFor(logging.INFO)
+        if not logging_on and self._on_attempt is None:
+            return  # nobody listens: no record, no header parsing (once per attempt)
         remaining: int | None = governor.remaining
         if response is not None:
             header = response.headers.get("x-ratelimit-remaining")
@@ -674,6 +683,36 @@ class Salla(Resources):
                 remaining = int(header)
         seconds = self._clock.time() - started
         duration_ms = round(seconds * 1000, 1)
+        if logging_on:
+            self._log_attempt(method, path, status, attempt, duration_ms, remaining, governor)
+        if self._on_attempt is not None:
+            attempt_seen = RequestAttempt(
+                store=governor.store,
+                method=method,
+                path=path,
+                status=status,
+                attempt=attempt,
+                seconds=seconds,
+                rate_limit_remaining=remaining,
+            )
+            try:
+                self._on_attempt(attempt_seen)
+            except Exception:
+                # An observer must never turn a good answer into a failed call.
+                logger.exception(
+                    "the on_attempt callback failed", extra={"action": "salla_on_attempt_failed"}
+                )
+
+    @staticmethod
+    def _log_attempt(
+        method: str,
+        path: str,
+        status: int | None,
+        attempt: int,
+        duration_ms: float,
+        remaining: int | None,
+        governor: StoreGovernor,
+    ) -> None:
         logger.info(
             "%s %s -> %s (attempt %d, %.1f ms)",
             method,
@@ -692,23 +731,6 @@ class Salla(Resources):
                 "store": governor.store,
             },
         )
-        if self._on_attempt is not None:
-            attempt_seen = RequestAttempt(
-                store=governor.store,
-                method=method,
-                path=path,
-                status=status,
-                attempt=attempt,
-                seconds=seconds,
-                rate_limit_remaining=remaining,
-            )
-            try:
-                self._on_attempt(attempt_seen)
-            except Exception:
-                # An observer must never turn a good answer into a failed call.
-                logger.exception(
-                    "the on_attempt callback failed", extra={"action": "salla_on_attempt_failed"}
-                )
 
     # ------------------------------------------------------------------------- public calls
 
