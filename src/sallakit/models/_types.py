@@ -358,7 +358,11 @@ else:
     ListOf = _ListOfAlias()
 
 #: Per-language field values (``{"en": {"name": ...}}``); ``[]`` means none.
-Translations = Annotated[dict[str, dict[str, Any]], BeforeValidator(_to_dict)]
+Translations = Annotated[
+    dict[str, dict[str, Any]]
+    | Annotated[dict[str, dict[str, Any]], BeforeValidator(_to_dict)],
+    _FIRST_MATCH,
+]
 
 #: A string-keyed map where ``null``, ``""`` and ``[]`` mean an empty map.
 DictOf: TypeAlias = Annotated[dict[str, T], BeforeValidator(_to_dict)]
