@@ -359,8 +359,7 @@ else:
 
 #: Per-language field values (``{"en": {"name": ...}}``); ``[]`` means none.
 Translations = Annotated[
-    dict[str, dict[str, Any]]
-    | Annotated[dict[str, dict[str, Any]], BeforeValidator(_to_dict)],
+    dict[str, dict[str, Any]] | Annotated[dict[str, dict[str, Any]], BeforeValidator(_to_dict)],
     _FIRST_MATCH,
 ]
 
