@@ -74,7 +74,16 @@ def run_worker_command(
         typer.echo(
             f"sallakit worker {settings.worker_id or 'local'} running (Ctrl-C stops it)", err=True
         )
-        anyio.run(run_worker_until_signalled, settings)
+        drained = anyio.run(run_worker_until_signalled, settings)
+        typer.echo(
+            "sallakit worker stopped: "
+            + (
+                "the running steps finished and were checkpointed"
+                if drained
+                else "steps still running after the grace period run again when their run resumes"
+            ),
+            err=True,
+        )
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
     except SallaError as exc:
