@@ -369,3 +369,68 @@ async def test_expired_lease_is_taken_over_and_the_late_run_is_rolled_back(
     assert sql_inbox.finish(second.id, owner="b", status="done", now=104)
     with sql_inbox.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT digest FROM effects")).scalars().all() == ["b"]
+
+
+# ------------------------------------------------------- the worker's share of the writer
+
+
+async def test_handlers_without_the_session_cost_one_write_per_batch(tmp_path: Any) -> None:
+    """SQLite has one writer: a batch of deliveries whose handlers do not write through
+    ``event.connection`` is claimed and recorded in two write transactions, not one per run."""
+    inbox = SQLInbox.from_url(f"sqlite:///{tmp_path / 'inbox.db'}")
+    seen: list[int] = []
+    receiver = WebhookReceiver(inbox, SECRET)
+    receiver.on("order.*")(lambda event: seen.append(event.data.id))
+    for n in range(20):
+        raw = body("order.updated", {"id": n})
+        await post(receiver, raw, signed(raw))
+    writes: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            writes.append(statement)
+
+    sa.event.listen(inbox.engine, "before_cursor_execute", count)
+    try:
+        assert await receiver.worker.run_once() == 20
+    finally:
+        sa.event.remove(inbox.engine, "before_cursor_execute", count)
+        inbox.engine.dispose()
+    assert sorted(seen) == list(range(20))
+    assert len(writes) == 2  # the claim, and the outcomes with the success records
+    assert {tuple(d.handlers_done) for d in inbox.search(DeliveryFilter())} == {
+        (receiver.handlers.for_event("order.updated")[0].name,)
+    }
+
+
+async def test_an_interrupted_batch_keeps_the_successes_it_had(inbox: Any) -> None:
+    started = anyio.Event()
+    effects: list[str] = []
+    handlers = Handlers()
+
+    @handlers.on("brand.created", name="quick")
+    def quick(event: Event) -> None:
+        effects.append("quick")
+
+    @handlers.on("brand.*", name="stuck")
+    async def stuck(event: Event) -> None:
+        started.set()
+        await anyio.sleep_forever()
+
+    receiver = WebhookReceiver(inbox, SECRET, handlers=handlers)
+    raw = body("brand.created", {"id": 4, "name": "b"})
+    await post(receiver, raw, signed(raw))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receiver.worker.run_once)
+        await started.wait()
+        tg.cancel_scope.cancel()  # the worker stops mid-batch
+    (row,) = inbox.search(DeliveryFilter())
+    assert row.status == "failed" and "interrupted" in row.last_error
+    assert row.handlers_done == {"quick"}
+    handlers_after = Handlers()
+    handlers_after.on("brand.created", name="quick")(quick)
+    handlers_after.on("brand.*", name="stuck")(lambda event: effects.append("unstuck"))
+    again = WebhookReceiver(inbox, SECRET, handlers=handlers_after)
+    await again.worker.drain()
+    assert effects == ["quick", "unstuck"]  # "quick" did not run twice
+    assert inbox.get(row.id).status == "done"
