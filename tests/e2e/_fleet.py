@@ -68,6 +68,11 @@ class Fleet:
             )
         self.workers[executor_id] = proc
         self.log_of[proc.pid] = path
+        deadline = time.monotonic() + 120
+        while f"sallakit worker {executor_id} ready" not in self.log(proc):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {executor_id} did not start: {self.log(proc)}")
+            time.sleep(0.1)
         return proc
 
     def log(self, proc: subprocess.Popen[str]) -> str:

@@ -247,6 +247,8 @@ class MirrorWorker:
         if instance.worker is not None and instance.worker is not self:
             raise ConfigurationError(f"a MirrorWorker named {self.name!r} is already running")
         instance.worker = self
+        if self.gate.draining:
+            self.gate = StepGate()  # started again after a graceful stop
         from dbos._dbos import _dbos_global_instance
 
         if _dbos_global_instance is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
@@ -86,9 +86,11 @@ async def run_worker(
     return drained
 
 
-async def run_worker_until_signalled(settings: Settings) -> bool:
+async def run_worker_until_signalled(
+    settings: Settings, on_ready: Callable[[], None] | None = None
+) -> bool:
     """:func:`run_worker` until SIGTERM or SIGINT, then stop gracefully; returns whether the
-    steps in flight all finished."""
+    steps in flight all finished. ``on_ready`` is called once the worker takes work."""
     stop = anyio.Event()
 
     async def watch_signals() -> None:
@@ -102,9 +104,17 @@ async def run_worker_until_signalled(settings: Settings) -> bool:
                 stop.set()
                 return
 
+    ready = anyio.Event()
+
+    async def announce() -> None:
+        await ready.wait()
+        if on_ready is not None:
+            on_ready()
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch_signals)
-        drained = await run_worker(settings, stop=stop)
+        tg.start_soon(announce)
+        drained = await run_worker(settings, ready=ready, stop=stop)
         tg.cancel_scope.cancel()
     return drained
 
