@@ -190,6 +190,13 @@ def test_the_in_flight_cap_and_the_budget_are_shared_by_every_process(
         # The same load with each process keeping its own governor: the control.
         hammer(fleet, alone, "process", processes=3, requests=50)
         counters = fleet.counters()
+    for store_id, mode in ((shared, "database"), (alone, "process")):
+        key = str(store_id)
+        print(  # the figures, shown with -s
+            f"governor={mode}: requests={counters['requests'][key]['total']} "
+            f"peak_in_flight={counters['peak_in_flight'].get(key)} "
+            f"rate_limited={counters['rate_limited'].get(key, 0)}"
+        )
     assert counters["requests"][str(shared)]["total"] >= 150
     assert counters["peak_in_flight"][str(shared)] <= 4
     assert counters["rate_limited"].get(str(shared), 0) == 0

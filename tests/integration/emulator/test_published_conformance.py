@@ -779,3 +779,78 @@ def test_published_endpoint_conforms(p: Published, world: tuple[httpx2.Client, W
     client, ids = world
     problems = check(p, client, ids)
     assert problems == [], "\n".join(problems[:30])
+
+
+# -- an independent fuzzer over every published document ------------------------------------
+#
+# Schemathesis (a standard OpenAPI fuzzer) generates requests from each published document
+# (with the listed exceptions applied) and checks every answer of the emulator: never a 5xx and
+# always the documented schema. The reduced form (one deterministic case for one operation of
+# each group) runs by default; ``-m soak`` fuzzes every operation with many cases.
+
+
+@functools.cache
+def _fuzz_schema(file: str) -> Any:
+    schemathesis = pytest.importorskip("schemathesis")
+    return schemathesis.openapi.from_dict(_widen_doc(_load(file), file))
+
+
+@pytest.fixture(scope="module")
+def fuzzed_emulator() -> tuple[Emulator, str]:
+    """One emulator for every fuzzed request: the checks hold in any state it reaches."""
+    return _emulator()
+
+
+def _fuzz(p: Published, emulator: Emulator, token: str, max_examples: int) -> list[str]:
+    """What the fuzzer finds on one published operation (an empty list when nothing)."""
+    hypothesis = pytest.importorskip("hypothesis")
+    schemathesis = pytest.importorskip("schemathesis")
+    schema = _fuzz_schema(p.file)
+    schema.app = emulator.app
+    operation = schema[p.path][p.method]
+    checks = [
+        schemathesis.checks.not_a_server_error,
+        schemathesis.specs.openapi.checks.response_schema_conformance,
+    ]
+    found: list[str] = []
+
+    @hypothesis.settings(
+        max_examples=max_examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
+    @hypothesis.given(case=operation.as_strategy())
+    def run(case: Any) -> None:
+        try:
+            case.call_and_validate(
+                base_url="http://testserver/admin/v2",
+                headers={"Authorization": f"Bearer {token}"},
+                checks=checks,
+            )
+        except (AssertionError, BaseExceptionGroup) as exc:  # schemathesis' failure group
+            found.append(str(exc)[:800])
+
+    run()
+    return found
+
+
+def _one_per_group() -> list[Published]:
+    chosen: dict[str, Published] = {}
+    for p in ENDPOINTS:
+        if p.group not in chosen or (p.method == "GET" and chosen[p.group].method != "GET"):
+            chosen[p.group] = p
+    return list(chosen.values())
+
+
+@pytest.mark.parametrize("p", [pytest.param(p, id=p.key) for p in _one_per_group()])
+def test_fuzzer_finds_nothing(p: Published, fuzzed_emulator: tuple[Emulator, str]) -> None:
+    assert _fuzz(p, *fuzzed_emulator, max_examples=2) == []
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("p", [pytest.param(p, id=p.key) for p in ENDPOINTS])
+def test_fuzzer_finds_nothing_soak(p: Published, fuzzed_emulator: tuple[Emulator, str]) -> None:
+    assert _fuzz(p, *fuzzed_emulator, max_examples=30) == []
