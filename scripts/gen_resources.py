@@ -386,8 +386,9 @@ def render_method(name: str, endpoint: Endpoint, models: set[str]) -> tuple[list
     sig += ["*", *kw]
 
     parse = f"{model}.model_validate" if model else "_raw"
-    if model and shape in WRITE_SHAPES:
-        # The class itself: the tolerant parser needs its fields, not just its validator.
+    if model and (shape in WRITE_SHAPES or endpoint.paginated):
+        # The class itself: the tolerant parser needs its fields, and a page of a paginated
+        # endpoint is read from its bytes straight into the model.
         parse = model
     if model and shape == "write_items":
         returns = f"ItemList[{model}]"

@@ -42,6 +42,7 @@ RULES: list[tuple[str, str]] = [
     (r"\baclose\b", "close"),
     (r"\basleep\b", "sleep"),
     (r"\baacquire\b", "acquire"),
+    (r"\bagive_way\b", "give_way"),
     (r"\barun_all\b", "run_all"),
     (r"\bAwaitable\[(\w+(?:\[\w+\])?)\]", r"\1"),
     (r", Awaitable\b", ""),

@@ -104,10 +104,16 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    tmp: Path, *, products: int = 30, orders: int = 12, external_worker: bool = False
+    tmp: Path,
+    *,
+    products: int = 30,
+    orders: int = 12,
+    external_worker: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Start the emulator (Easy mode, webhooks to the service) and ``sallakit serve``; with
-    ``external_worker`` the service only receives and a ``sallakit worker`` process works."""
+    ``external_worker`` the service only receives and a ``sallakit worker`` process works;
+    ``extra_env`` adds settings of the service."""
     emulator_port, service_port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     service_url = f"http://127.0.0.1:{service_port}"
@@ -155,6 +161,7 @@ def running_stack(
             "SALLAKIT_ACCOUNTS_URL": emulator_url,
             "SALLAKIT_API_BASE_URL": f"{emulator_url}/admin/v2",
             "SALLAKIT_PUBLIC_URL": service_url,
+            **(extra_env or {}),
         }
         if external_worker:
             env["SALLAKIT_WORKER"] = "external"

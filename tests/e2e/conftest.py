@@ -63,7 +63,15 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+    # app.installed becomes a dead letter (a handler that always fails, one attempt allowed).
+    failing = {
+        "SALLAKIT_WEBHOOK_HANDLERS": "failing_handlers:handlers",
+        "SALLAKIT_WEBHOOK_MAX_ATTEMPTS": "1",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    with running_stack(tmp_path_factory.mktemp("stack"), extra_env=failing) as running:
         running.install()
         yield running
 

@@ -39,7 +39,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def wait_for(stack: Stack, runs: int, timeout: float = 120.0) -> Samples:
+def wait_for(stack: Stack, runs: int, timeout: float = 300.0) -> Samples:
     """The metrics once ``runs`` sync runs of the store have succeeded."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx2
 from pydantic import BaseModel, ValidationError
@@ -30,7 +30,7 @@ from sallakit._exceptions import (
     ReinstallRequiredError,
 )
 from sallakit.api._async_pagination import AsyncPaginator
-from sallakit.api._clock import Clock
+from sallakit.api._clock import Clock, agive_way
 from sallakit.api._core._answers import parse_write_answer
 from sallakit.api._core._errors import map_status_error, map_transport_error, parse_body
 from sallakit.api._core._options import (
@@ -57,6 +57,7 @@ from sallakit.api._core._retry import (
     parse_retry_after,
 )
 from sallakit.api._core._routes import registry_idempotency
+from sallakit.api._core._typed_page import read_typed_page
 from sallakit.api._governor import (
     DEFAULT_GOVERNOR_REGISTRY,
     DEFAULT_MAX_IN_FLIGHT,
@@ -66,7 +67,7 @@ from sallakit.api._governor import (
     store_key_for_token,
 )
 from sallakit.api._observe import AttemptCallback, RequestAttempt
-from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page
+from sallakit.api._response import APIResponse, AsyncItemList, ItemList, Page, TypedPageResponse
 from sallakit.api._types import TimeoutTypes
 from sallakit.api._version import VERSION
 from sallakit.api.resources._async import AsyncResources
@@ -241,7 +242,17 @@ class AsyncSalla(AsyncResources):
         self._on_wait = on_wait
         self._on_attempt = on_attempt
         self._random = random.Random()
-        self._http = httpx2.AsyncClient(transport=transport, timeout=timeout)
+        self._http = httpx2.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            # An http:// base URL (the emulator, a local proxy) never speaks TLS: this client
+            # follows no redirects. Loading the system's certificates for it cost a fresh
+            # client tens of milliseconds (hundreds on a loaded machine) for nothing.
+            verify=base.scheme == "https",
+        )
+        # What build_request would merge into every request (Accept-Encoding, Connection...).
+        self._default_headers = {name.lower(): value for name, value in self._http.headers.items()}
+        self._timeout_extension = httpx2.Timeout(timeout).as_dict()
         AsyncResources.__init__(self, self)
 
     @classmethod
@@ -385,6 +396,47 @@ class AsyncSalla(AsyncResources):
         await self._clock.asleep(delay)
         return True
 
+    def _build_request(
+        self,
+        method: str,
+        url: str,
+        query: list[tuple[str, str]],
+        content: bytes | None,
+        form: Any,
+        files: Any,
+        headers: dict[str, str],
+        timeout: TimeoutTypes | None,
+    ) -> httpx2.Request:
+        effective = timeout if timeout is not None else self._timeout
+        if form is not None or files:
+            return self._http.build_request(
+                method,
+                url,
+                params=tuple(query),
+                data=form,
+                files=files,
+                headers=headers,
+                timeout=effective,
+            )
+        # A JSON or empty body, built directly: httpx2's build_request parses the URL twice and
+        # merges params, cookies (Salla sets none) and the pool's default headers on every call,
+        # which was half of request()'s own cost against a bare loop.
+        merged = dict(self._default_headers)
+        for name, value in headers.items():
+            merged[name.lower()] = value
+        timeouts = (
+            self._timeout_extension
+            if effective is self._timeout
+            else httpx2.Timeout(effective).as_dict()
+        )
+        return httpx2.Request(
+            method,
+            url + "?" + urlencode(query) if query else url,
+            content=content,
+            headers=merged,
+            extensions={"timeout": timeouts},
+        )
+
     async def _send(
         self,
         method: str,
@@ -397,6 +449,7 @@ class AsyncSalla(AsyncResources):
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
         idempotent: bool | None = None,
+        typed_page: type[BaseModel] | None = None,
     ) -> APIResponse:
         method = method.upper()
         path, path_query = split_path(path)
@@ -438,15 +491,8 @@ class AsyncSalla(AsyncResources):
                 headers = build_headers(token, language=language or self.language, version=VERSION)
                 if content is not None:
                     headers["Content-Type"] = "application/json"
-                request = self._http.build_request(
-                    method,
-                    url,
-                    params=tuple(query),
-                    content=content,
-                    data=form,
-                    files=files,
-                    headers=headers,
-                    timeout=timeout if timeout is not None else self._timeout,
+                request = self._build_request(
+                    method, url, query, content, form, files, headers, timeout
                 )
                 response = await self._http.send(request)
             except httpx2.HTTPError as exc:
@@ -454,6 +500,7 @@ class AsyncSalla(AsyncResources):
             finally:
                 # Runs on cancellation, KeyboardInterrupt and any other exception too: a slot
                 # kept by a call that is gone would shrink the store's cap for the process.
+                handed_on = governor.queued > 0
                 if response is None:
                     governor.release(path, None)
                 else:
@@ -469,6 +516,11 @@ class AsyncSalla(AsyncResources):
                         status=response.status_code,
                         retry_after=retry_after,
                     )
+            if handed_on and response is not None and response.status_code < 400:
+                # The freed slot went to a queued call: let it send before this one parses a
+                # success. (Not after an error: a 401 refreshes the token first, which the
+                # queued call should then use.)
+                await agive_way()
             if response is None:
                 assert failure is not None
                 self._log(method, path, None, attempt, started, None, governor)
@@ -508,6 +560,19 @@ class AsyncSalla(AsyncResources):
             status = response.status_code
             self._log(method, path, status, attempt, started, response, governor)
             if status < 400:
+                if typed_page is not None:
+                    read = read_typed_page(typed_page, response.content)
+                    if read is not None:
+                        typed = TypedPageResponse.undecoded(
+                            response.content,
+                            pagination=read[1],
+                            status_code=status,
+                            headers=response.headers,
+                            method=method,
+                            url=str(request.url),
+                        )
+                        typed.items = read[0]
+                        return typed
                 try:
                     body = parse_body(
                         response.content, method=method, url=str(request.url), status_code=status
@@ -613,6 +678,9 @@ class AsyncSalla(AsyncResources):
         response: httpx2.Response | None,
         governor: StoreGovernor,
     ) -> None:
+        logging_on = logger.isEnabledFor(logging.INFO)
+        if not logging_on and self._on_attempt is None:
+            return  # nobody listens: no record, no header parsing (once per attempt)
         remaining: int | None = governor.remaining
         if response is not None:
             header = response.headers.get("x-ratelimit-remaining")
@@ -620,6 +688,36 @@ class AsyncSalla(AsyncResources):
                 remaining = int(header)
         seconds = self._clock.time() - started
         duration_ms = round(seconds * 1000, 1)
+        if logging_on:
+            self._log_attempt(method, path, status, attempt, duration_ms, remaining, governor)
+        if self._on_attempt is not None:
+            attempt_seen = RequestAttempt(
+                store=governor.store,
+                method=method,
+                path=path,
+                status=status,
+                attempt=attempt,
+                seconds=seconds,
+                rate_limit_remaining=remaining,
+            )
+            try:
+                self._on_attempt(attempt_seen)
+            except Exception:
+                # An observer must never turn a good answer into a failed call.
+                logger.exception(
+                    "the on_attempt callback failed", extra={"action": "salla_on_attempt_failed"}
+                )
+
+    @staticmethod
+    def _log_attempt(
+        method: str,
+        path: str,
+        status: int | None,
+        attempt: int,
+        duration_ms: float,
+        remaining: int | None,
+        governor: StoreGovernor,
+    ) -> None:
         logger.info(
             "%s %s -> %s (attempt %d, %.1f ms)",
             method,
@@ -638,23 +736,6 @@ class AsyncSalla(AsyncResources):
                 "store": governor.store,
             },
         )
-        if self._on_attempt is not None:
-            attempt_seen = RequestAttempt(
-                store=governor.store,
-                method=method,
-                path=path,
-                status=status,
-                attempt=attempt,
-                seconds=seconds,
-                rate_limit_remaining=remaining,
-            )
-            try:
-                self._on_attempt(attempt_seen)
-            except Exception:
-                # An observer must never turn a good answer into a failed call.
-                logger.exception(
-                    "the on_attempt callback failed", extra={"action": "salla_on_attempt_failed"}
-                )
 
     # ------------------------------------------------------------------------- public calls
 
@@ -773,6 +854,7 @@ class AsyncSalla(AsyncResources):
         idempotent: bool | None = None,
         language: str | None = None,
         timeout: TimeoutTypes | None = None,
+        typed_page: type[BaseModel] | None = None,
     ) -> APIResponse:
         path = build_path(path_template, path_params)
         query = {**(params or {}), **(extra_params or {})}
@@ -804,6 +886,7 @@ class AsyncSalla(AsyncResources):
             language=language,
             timeout=timeout,
             idempotent=idempotent,
+            typed_page=typed_page,
         )
 
     async def _call_model(
@@ -869,7 +952,7 @@ class AsyncSalla(AsyncResources):
 
     def _paginate(
         self,
-        parse: Callable[[Any], T],
+        parse: Callable[[Any], T] | type[T],
         method: str,
         path_template: str,
         path_params: Mapping[str, int | str],
@@ -888,6 +971,10 @@ class AsyncSalla(AsyncResources):
         if per_page is not None:
             base["per_page"] = per_page
 
+        # A model class: its pages are read from the bytes in one pass (``_core/_typed_page``).
+        model = parse if isinstance(parse, type) and issubclass(parse, BaseModel) else None
+        parse_item: Callable[[Any], T] = model.model_validate if model is not None else parse  # type: ignore[assignment]
+
         async def fetch(number: int) -> Page[T]:
             response = await self._call(
                 method,
@@ -896,9 +983,12 @@ class AsyncSalla(AsyncResources):
                 params={**base, "page": number},
                 language=language,
                 timeout=timeout,
+                typed_page=model,
             )
+            if isinstance(response, TypedPageResponse):
+                return Page(items=response.items, pagination=response.pagination, response=response)
             data = _list_data(response)
-            items = [_parse_item(parse, item, response) for item in data]
+            items = [_parse_item(parse_item, item, response) for item in data]
             return Page(items=items, pagination=response.pagination, response=response)
 
         return AsyncPaginator(fetch, start_page=page, prefetch=self.max_in_flight)

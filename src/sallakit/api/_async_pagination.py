@@ -75,7 +75,9 @@ class AsyncPaginator(Generic[T]):
             while walker.page is not None:
                 page = await prefetcher.take(walker.page)
                 shifts.observe(page.pagination)
-                walker.advance(page.pagination, page.response.data or [])
+                # The parsed items serve as well as the decoded ones (ids, or their content), and
+                # a page read straight into models has no decoded copy to spare.
+                walker.advance(page.pagination, page.items)
                 if walker.warning is not None:
                     logger.warning(
                         "pagination stopped: %s",

@@ -10,7 +10,7 @@ import time
 
 import anyio
 
-__all__ = ["Clock", "SystemClock"]
+__all__ = ["Clock", "SystemClock", "agive_way", "give_way"]
 
 
 class Clock:
@@ -45,3 +45,17 @@ class SystemClock(Clock):
         """``anyio.sleep()``."""
         # Sleeping 0 still yields to the event loop, which the in-flight polling relies on.
         await anyio.sleep(max(0.0, seconds))
+
+
+async def agive_way() -> None:
+    """Let the tasks that are ready run before this one goes on.
+
+    The client calls it after freeing an in-flight slot that a queued call was waiting for: the
+    woken call then sends its request at once, instead of after this task has parsed its answer
+    (parsing a page of models takes milliseconds, during which the slot would carry nothing).
+    """
+    await anyio.sleep(0)
+
+
+def give_way() -> None:
+    """The sync twin of :func:`agive_way`: threads are scheduled by the OS, nothing to do."""

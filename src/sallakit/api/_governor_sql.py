@@ -59,21 +59,25 @@ class SQLGovernorBackend:
 
     def _locked_state(self, conn: Connection, key: str, now: float) -> RateLimitState:
         """Lock the store's bucket row (created on first use) and read its state."""
-        insert: sa.Insert
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            insert = pg_insert(governor_buckets).on_conflict_do_nothing()
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            insert = sqlite_insert(governor_buckets).on_conflict_do_nothing()
-        conn.execute(insert.values(store_key=key, state="{}", updated_at=now))
-        raw = conn.execute(
+        select = (
             sa.select(governor_buckets.c.state)
             .where(governor_buckets.c.store_key == key)
             .with_for_update()
-        ).scalar_one()
+        )
+        raw = conn.execute(select).scalar_one_or_none()
+        if raw is None:
+            # First use of the store: two processes may get here at once, one insert wins.
+            insert: sa.Insert
+            if conn.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                insert = pg_insert(governor_buckets).on_conflict_do_nothing()
+            else:
+                from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+                insert = sqlite_insert(governor_buckets).on_conflict_do_nothing()
+            conn.execute(insert.values(store_key=key, state="{}", updated_at=now))
+            raw = conn.execute(select).scalar_one()
         return load_state(json.loads(raw))
 
     def _live_leases(self, conn: Connection, key: str, now: float) -> int:

@@ -11,8 +11,10 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Self, TypeVar
+
+import pydantic_core
 
 from sallakit.api._core._pagination import PageInfo, parse_page_info
 
@@ -21,7 +23,9 @@ __all__ = ["APIResponse", "AsyncItemList", "ItemList", "Page"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+_UNDECODED: Any = object()
+
+
 class APIResponse:
     """A successful response of an endpoint without a typed model.
 
@@ -35,13 +39,35 @@ class APIResponse:
         url: The request's URL (never carries the token).
     """
 
-    data: Any
-    pagination: PageInfo | None
-    raw: Any
-    status_code: int
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    method: str = ""
-    url: str = ""
+    __slots__ = (
+        "_content",
+        "_data",
+        "_raw",
+        "headers",
+        "method",
+        "pagination",
+        "status_code",
+        "url",
+    )
+
+    def __init__(
+        self,
+        data: Any,
+        pagination: PageInfo | None,
+        raw: Any,
+        status_code: int,
+        headers: Mapping[str, str] | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self._data = data
+        self._raw = raw
+        self._content: bytes | None = None
+        self.pagination = pagination
+        self.status_code = status_code
+        self.headers: Mapping[str, str] = {} if headers is None else headers
+        self.method = method
+        self.url = url
 
     @classmethod
     def from_body(
@@ -72,6 +98,80 @@ class APIResponse:
             method=method,
             url=url,
         )
+
+    @classmethod
+    def undecoded(
+        cls,
+        content: bytes,
+        *,
+        pagination: PageInfo | None,
+        status_code: int,
+        headers: Mapping[str, str],
+        method: str = "",
+        url: str = "",
+    ) -> Self:
+        """A response whose body was read straight into models: ``data``/``raw`` decode on use.
+
+        A typed page is validated from the bytes in one pass; decoding the same bytes into
+        dicts nobody reads would double the work (and the garbage collector's).
+        """
+        response = cls(
+            _UNDECODED, pagination, _UNDECODED, status_code, headers, method=method, url=url
+        )
+        response._content = content
+        return response
+
+    def _decode(self) -> None:
+        content = self._content or b""
+        body = pydantic_core.from_json(content) if content.strip() else None
+        if isinstance(body, Mapping) and ("data" in body or "success" in body):
+            self._data = body.get("data")
+        else:
+            self._data = body
+        self._raw = body
+        self._content = None
+
+    @property
+    def data(self) -> Any:
+        """The envelope's ``data`` (object, list, or None for an empty body)."""
+        if self._data is _UNDECODED:
+            self._decode()
+        return self._data
+
+    @property
+    def raw(self) -> Any:
+        """The whole decoded body."""
+        if self._raw is _UNDECODED:
+            self._decode()
+        return self._raw
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, APIResponse):
+            return NotImplemented
+        return (self.data, self.pagination, self.raw, self.status_code, self.method, self.url) == (
+            other.data,
+            other.pagination,
+            other.raw,
+            other.status_code,
+            other.method,
+            other.url,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"APIResponse(data={self.data!r}, pagination={self.pagination!r}, "
+            f"status_code={self.status_code!r}, method={self.method!r}, url={self.url!r})"
+        )
+
+
+class TypedPageResponse(APIResponse):
+    """A list page read straight into models; ``items`` are they (``data`` decodes on use)."""
+
+    __slots__ = ("items",)
+
+    items: list[Any]
 
 
 @dataclass(frozen=True, slots=True)

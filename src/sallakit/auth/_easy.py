@@ -272,7 +272,8 @@ def easy_mode_app(handler: EasyMode, *, path: str = "/") -> Starlette:
     delivery before answering and serves store events on the same URL.
 
     Answers 200 only after the event is committed; 401 for a bad signature or token, 413 for an
-    oversized body, 400 for a malformed one, and 500 when persisting failed so Salla retries.
+    oversized body, 400 for a malformed one, 422 for a store event (it cannot store those: never
+    acknowledged and dropped), and 500 when persisting failed so Salla retries.
     """
     warnings.warn(
         "easy_mode_app is deprecated: use EasyMode(vault).register(WebhookReceiver(...)); see "
@@ -315,6 +316,21 @@ def easy_mode_app(handler: EasyMode, *, path: str = "/") -> Starlette:
             # Nothing is acknowledged unless it is stored: a 5xx makes Salla deliver again.
             logger.exception("could not persist an app event", extra={"action": "easy_mode_error"})
             return JSONResponse({"error": "could not persist the event"}, status_code=500)
+        if not event.event.startswith("app."):
+            # A store event is not stored here: acknowledging it would drop it silently.
+            logger.error(
+                "easy_mode_app received %s, a store event it cannot store: serve the webhook "
+                "receiver (sallakit.webhooks) at this URL instead",
+                event.event,
+                extra={"action": "easy_mode_store_event_refused", "event": event.event},
+            )
+            return JSONResponse(
+                {
+                    "error": f"{event.event} is a store event: this endpoint stores app events "
+                    "only (serve sallakit.webhooks.WebhookReceiver for both)"
+                },
+                status_code=422,
+            )
         return JSONResponse({"ok": True, "event": event.event})
 
     return Starlette(routes=[Route(path, receive, methods=["POST"])])

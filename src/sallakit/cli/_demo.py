@@ -46,7 +46,8 @@ class _RichReporter:
             task = self.tasks[report.resource] = self.progress.add_task(
                 report.resource, total=None, detail=""
             )
-        detail = f"{report.records} records, {report.requests} requests"
+        # Per run: a reconcile after the backfill fetches only what changed.
+        detail = f"{report.records} fetched, {report.requests} requests"
         if report.rate_limited:
             detail += f", {report.rate_limited} × 429"
         self.progress.update(

@@ -72,9 +72,24 @@ def run_worker_command(
     try:
         settings = load_settings(settings_file, **overrides)
         typer.echo(
-            f"sallakit worker {settings.worker_id or 'local'} running (Ctrl-C stops it)", err=True
+            f"sallakit worker {settings.worker_id or 'local'} starting (Ctrl-C stops it)", err=True
         )
-        anyio.run(run_worker_until_signalled, settings)
+        name = settings.worker_id or "local"
+        drained = anyio.run(
+            run_worker_until_signalled,
+            settings,
+            # Orchestrators and tests may wait for this line before sending work.
+            lambda: typer.echo(f"sallakit worker {name} ready", err=True),
+        )
+        typer.echo(
+            "sallakit worker stopped: "
+            + (
+                "the running steps finished and were checkpointed"
+                if drained
+                else "steps still running after the grace period run again when their run resumes"
+            ),
+            err=True,
+        )
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
     except SallaError as exc:

@@ -222,7 +222,8 @@ class Subscription:
             "type": self.type,
             "url": self.url,
             "version": self.version,
-            "rule": self.rule,
+            # The documents type the rule as text (no rule: empty, not null).
+            "rule": self.rule or "",
             "headers": dict(self.headers),
         }
 

@@ -26,8 +26,12 @@ class MirrorSettings:
         order_histories: Fetch each order's status history (one more call per order).
         auto_backfill_on_install: Start a store's backfill when it is installed (Easy mode).
         max_in_flight: Requests in flight per store (the client's governor caps it too).
-        pages_per_step: List pages per checkpointed step.
-        order_pages_per_step: Order pages (each with its detail calls) per checkpointed step.
+        pages_per_step: List pages per checkpointed step. The pages of a step are requested
+            side by side and a step waits for its slowest page, so few large steps keep the
+            in-flight slots busier; a step that runs again after a crash requests only the
+            pages it had not stored (the page ledger), so size costs no repeated requests.
+        order_pages_per_step: Order pages (each with its detail calls) per checkpointed step
+            (likewise: orders a run already wrote are not fetched again).
         flush_every: Orders buffered before a batched write.
         confirm_budget: Most detail calls spent confirming suspected deletions per resource.
         watermark_margin: Seconds of clock skew allowed for between Salla and this host.
@@ -42,8 +46,8 @@ class MirrorSettings:
     order_histories: bool = True
     auto_backfill_on_install: bool = True
     max_in_flight: int = 4
-    pages_per_step: int = 8
-    order_pages_per_step: int = 1
+    pages_per_step: int = 32
+    order_pages_per_step: int = 4
     flush_every: int = 20
     confirm_budget: int = 200
     watermark_margin: float = DEFAULT_WATERMARK_MARGIN

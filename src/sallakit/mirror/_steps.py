@@ -383,7 +383,12 @@ async def _fetch_entity(
 
 
 class _DetailWriter:
-    """Buffers fetched entities and writes them in batches (not a transaction per row)."""
+    """Buffers fetched entities and writes them in batches (not a transaction per row), in a
+    task of its own: the workers that fetch never wait for the database.
+
+    Use it as ``async with _DetailWriter(env, s) as writer``: leaving the block writes what
+    is left and waits for it.
+    """
 
     def __init__(
         self,
@@ -398,15 +403,25 @@ class _DetailWriter:
         self.buffer: list[_Fetched] = []
         self.counts = WriteCounts()
         self._writing = False
+        self._tasks = anyio.create_task_group()
 
-    async def add(self, fetched: _Fetched) -> None:
-        """Buffer an entity; write the buffer unless a write is under way (group commit: what
+    async def __aenter__(self) -> _DetailWriter:
+        await self._tasks.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        return await self._tasks.__aexit__(*exc)
+
+    def add(self, fetched: _Fetched) -> None:
+        """Buffer an entity; start writing unless a write is under way (group commit: what
         arrives during a write goes in the next one, so batches grow with the database's
         latency and a crash loses at most what one write was waiting for)."""
         self.buffer.append(fetched)
-        if self._writing:
-            return
-        self._writing = True
+        if not self._writing:
+            self._writing = True
+            self._tasks.start_soon(self._drain)
+
+    async def _drain(self) -> None:
         try:
             while self.buffer:
                 await self.flush()
@@ -467,7 +482,7 @@ async def _fetch_details(
         fetched = await _fetch_entity(
             env, s, entity_id, known_hash=known.get(entity_id), with_children=True
         )
-        await writer.add(fetched)
+        writer.add(fetched)
 
     await _pool(env.settings.max_in_flight, todo, one)
 
@@ -507,9 +522,9 @@ async def step_pages(
         info = response.pagination
         batch = WriteBatch(store_id=env.store_id, run_id=env.run_id)
         if s.needs_detail:
-            writer = _DetailWriter(env, s)
-            await _fetch_details(env, s, [r.id for r in rows], writer, refetch_all=refetch_all)
-            await writer.flush()
+            async with _DetailWriter(env, s) as writer:
+                ids = [r.id for r in rows]
+                await _fetch_details(env, s, ids, writer, refetch_all=refetch_all)
             counts.merge(writer.counts)
         else:
             batch.upserts.append((resource, rows))
@@ -520,6 +535,7 @@ async def step_pages(
         counts.merge(await env.write(batch))
         if not s.needs_detail:
             env.records[resource] = env.records.get(resource, 0) + len(rows)
+            env.report(resource, "records")
         first = items[0].get("date") if items and isinstance(items[0], Mapping) else None
         stats[str(page)] = {
             "n": len(items),
@@ -551,35 +567,26 @@ async def step_updated_walk(
     items = _list_data(response)
     ids = [r.id for r in _rows(s, items)]
     info = response.pagination
-    writer = _DetailWriter(env, s)
     skip = await env.call(env.store.fetched_in_run, env.store_id, resource, ids, env.run_id)
     todo = [i for i in ids if i not in skip]
     known = await env.call(env.store.hashes, env.store_id, resource, todo)
     reached = False
-    width = env.settings.max_in_flight
-    for start in range(0, len(todo), width):
-        group = todo[start : start + width]
-        results: list[_Fetched] = []
 
-        async def one(entity_id: int, out: list[_Fetched] = results) -> None:
-            out.append(
-                await _fetch_entity(
-                    env, s, entity_id, known_hash=known.get(entity_id), with_children=True
-                )
-            )
-
-        async with anyio.create_task_group() as tg:
-            for entity_id in group:
-                tg.start_soon(one, entity_id)
-        for fetched in results:
-            await writer.add(fetched)
-            if fetched.row is not None and _core.reached_watermark(
-                fetched.row.columns.get("updated_at"), watermark
-            ):
-                reached = True
+    async def one(entity_id: int) -> None:
+        nonlocal reached
         if reached:
-            break
-    await writer.flush()
+            return  # the workers still busy finish their order; no new one starts
+        fetched = await _fetch_entity(
+            env, s, entity_id, known_hash=known.get(entity_id), with_children=True
+        )
+        writer.add(fetched)
+        if fetched.row is not None and _core.reached_watermark(
+            fetched.row.columns.get("updated_at"), watermark
+        ):
+            reached = True
+
+    async with _DetailWriter(env, s) as writer:
+        await _pool(env.settings.max_in_flight, todo, one)
     last = info is None or info.total_pages is None or page >= info.total_pages or not items
     return {"reached": reached or last, "counts": writer.counts.by_table, "n": len(items)}
 
@@ -590,15 +597,14 @@ async def step_confirm_deletions(
     """Ask the detail endpoint about ids a walk did not see (404: deleted; found: the walk
     missed it, store it), and mark the ids of a consistent walk deleted."""
     s = stream(resource)
-    writer = _DetailWriter(env, s)
 
     async def one(entity_id: int) -> None:
-        await writer.add(
+        writer.add(
             await _fetch_entity(env, s, entity_id, known_hash=None, with_children=s.needs_detail)
         )
 
-    await _pool(env.settings.max_in_flight, list(confirm), one)
-    await writer.flush()
+    async with _DetailWriter(env, s) as writer:
+        await _pool(env.settings.max_in_flight, list(confirm), one)
     counts = writer.counts
     if delete:
         batch = WriteBatch(
@@ -622,23 +628,26 @@ async def step_drain_dirty(env: SyncEnv, limit: int = 200) -> dict[str, Any]:
     seen = {(resource, entity_id): at for resource, entity_id, at in marks}
     for resource, ids in by_resource.items():
         s = stream(resource)
-        writer = _DetailWriter(env, s, clear_dirty=True, dirty_seen=seen)
         known = await env.call(env.store.hashes, env.store_id, resource, ids)
+        async with _DetailWriter(env, s, clear_dirty=True, dirty_seen=seen) as writer:
 
-        async def one(
-            entity_id: int,
-            s: Stream = s,
-            writer: _DetailWriter = writer,
-            known: dict[int, str] = known,
-        ) -> None:
-            await writer.add(
-                await _fetch_entity(
-                    env, s, entity_id, known_hash=known.get(entity_id), with_children=s.needs_detail
+            async def one(
+                entity_id: int,
+                s: Stream = s,
+                writer: _DetailWriter = writer,
+                known: dict[int, str] = known,
+            ) -> None:
+                writer.add(
+                    await _fetch_entity(
+                        env,
+                        s,
+                        entity_id,
+                        known_hash=known.get(entity_id),
+                        with_children=s.needs_detail,
+                    )
                 )
-            )
 
-        await _pool(env.settings.max_in_flight, ids, one)
-        await writer.flush()
+            await _pool(env.settings.max_in_flight, ids, one)
         counts.merge(writer.counts)
     return {"marks": len(marks), "counts": counts.by_table, "more": len(marks) >= limit}
 

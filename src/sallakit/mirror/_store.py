@@ -299,6 +299,19 @@ def _compare(
     return "rendering" if same else "updated"
 
 
+#: The bound parameter naming the row an executemany update targets (not a column name).
+_KEY = "target_id"
+
+
+def _children_by_table(children: Iterable[ChildReplace]) -> dict[str, list[ChildReplace]]:
+    """Child replacements grouped by table, one per parent (a later one for the same parent
+    replaces an earlier one, as applying them in turn would)."""
+    grouped: dict[str, dict[tuple[str, int], ChildReplace]] = {}
+    for child in children:
+        grouped.setdefault(child.table, {})[(child.parent_column, child.parent_id)] = child
+    return {table: list(by_parent.values()) for table, by_parent in grouped.items()}
+
+
 # ======================================================================================== SQL
 
 
@@ -343,8 +356,8 @@ class SQLMirrorStore:
             feed: list[dict[str, Any]] = []
             for table, rows in batch.upserts:
                 self._upsert(conn, batch, table, rows, now, counts, feed)
-            for child in batch.children:
-                self._replace_children(conn, batch, child, now, counts, feed)
+            for table, replaces in _children_by_table(batch.children).items():
+                self._replace_children(conn, batch, table, replaces, now, counts, feed)
             for table, ids in batch.deletes:
                 self._delete(conn, batch, table, ids, now, counts, feed)
             if feed:
@@ -433,16 +446,20 @@ class SQLMirrorStore:
         now: float,
         counts: WriteCounts,
         feed: list[dict[str, Any]],
-        extra: Mapping[str, Any] | None = None,
+        extras: Mapping[int, Mapping[str, Any]] | None = None,
     ) -> None:
+        """Insert, update or leave alone each row; one statement per kind of write (an
+        executemany), not one per row. ``extras`` adds columns per row id (a child's parent)."""
         table = t.ENTITY_TABLES[name]
         unique = {r.id: r for r in rows}
         existing = self._existing(conn, table, batch.store_id, list(unique))
         inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        touched: list[dict[str, Any]] = []
         for row in unique.values():
+            new_columns = {**row.columns, **(extras or {}).get(row.id, {})}
             values = {
-                **row.columns,
-                **(extra or {}),
+                **new_columns,
                 "data": row.data,
                 "data_hash": row.hash,
                 "source": row.source,
@@ -450,7 +467,6 @@ class SQLMirrorStore:
                 "run_id": batch.run_id,
                 "deleted_at": None,
             }
-            new_columns = {**row.columns, **(extra or {})}
             old = existing.get(row.id)
             if old is None:
                 inserts.append({"store_id": batch.store_id, "id": row.id, **values})
@@ -459,21 +475,25 @@ class SQLMirrorStore:
                 continue
             before = self._columns_of(table, old)
             verdict = _compare(old.deleted_at, old.source, old.data_hash, before, row, new_columns)
-            where = (table.c.store_id == batch.store_id, table.c.id == row.id)
             if verdict == "same":
                 counts.add(name, "unchanged")
                 if old.run_id != batch.run_id:
-                    conn.execute(
-                        table.update().where(*where).values(run_id=batch.run_id, synced_at=now)
-                    )
+                    touched.append({_KEY: row.id})
                 continue
-            conn.execute(table.update().where(*where).values(**values))
+            updates.append({_KEY: row.id, **values})
             if verdict == "rendering":
                 counts.add(name, "unchanged")
                 continue
             counts.add(name, verdict)
             old_columns = None if verdict == "added" else before
             feed.append(self._feed(batch, name, row.id, verdict, old_columns, new_columns, now))
+        by_key = table.update().where(
+            table.c.store_id == batch.store_id, table.c.id == sa.bindparam(_KEY)
+        )
+        if touched:
+            conn.execute(by_key.values(run_id=batch.run_id, synced_at=now), touched)
+        if updates:
+            conn.execute(by_key, updates)
         if inserts:
             conn.execute(table.insert(), inserts)
 
@@ -481,33 +501,33 @@ class SQLMirrorStore:
         self,
         conn: Connection,
         batch: WriteBatch,
-        child: ChildReplace,
+        name: str,
+        replaces: Sequence[ChildReplace],
         now: float,
         counts: WriteCounts,
         feed: list[dict[str, Any]],
     ) -> None:
-        table = t.ENTITY_TABLES[child.table]
-        self._upsert(
-            conn,
-            batch,
-            child.table,
-            child.rows,
-            now,
-            counts,
-            feed,
-            extra={child.parent_column: child.parent_id},
-        )
-        keep = {r.id for r in child.rows}
-        live = conn.execute(
-            sa.select(table.c.id).where(
-                table.c.store_id == batch.store_id,
-                table.c[child.parent_column] == child.parent_id,
-                table.c.deleted_at.is_(None),
-            )
-        ).scalars()
-        gone = [i for i in live if i not in keep]
+        """Every parent's complete set of children in one table: upsert them all at once, then
+        mark deleted the live children of those parents that no set holds."""
+        table = t.ENTITY_TABLES[name]
+        rows = [r for c in replaces for r in c.rows]
+        extras = {r.id: {c.parent_column: c.parent_id} for c in replaces for r in c.rows}
+        self._upsert(conn, batch, name, rows, now, counts, feed, extras)
+        keep = {r.id for r in rows}
+        parent = table.c[replaces[0].parent_column]
+        parents = list(dict.fromkeys(c.parent_id for c in replaces))
+        gone: list[int] = []
+        for start in range(0, len(parents), 500):
+            live = conn.execute(
+                sa.select(table.c.id).where(
+                    table.c.store_id == batch.store_id,
+                    parent.in_(parents[start : start + 500]),
+                    table.c.deleted_at.is_(None),
+                )
+            ).scalars()
+            gone.extend(i for i in live if i not in keep)
         if gone:
-            self._delete(conn, batch, child.table, gone, now, counts, feed)
+            self._delete(conn, batch, name, gone, now, counts, feed)
 
     def _delete(
         self,
@@ -521,19 +541,23 @@ class SQLMirrorStore:
     ) -> None:
         table = t.ENTITY_TABLES[name]
         existing = self._existing(conn, table, batch.store_id, list(dict.fromkeys(ids)))
+        marked: list[dict[str, Any]] = []
         for entity_id, old in existing.items():
             if old.deleted_at is not None:
                 continue
-            conn.execute(
-                table.update()
-                .where(table.c.store_id == batch.store_id, table.c.id == entity_id)
-                .values(deleted_at=now, run_id=batch.run_id)
-            )
+            marked.append({_KEY: entity_id})
             counts.add(name, "deleted")
             feed.append(
                 self._feed(
                     batch, name, entity_id, "deleted", self._columns_of(table, old), None, now
                 )
+            )
+        if marked:
+            conn.execute(
+                table.update()
+                .where(table.c.store_id == batch.store_id, table.c.id == sa.bindparam(_KEY))
+                .values(deleted_at=now, run_id=batch.run_id),
+                marked,
             )
 
     @staticmethod
@@ -907,19 +931,21 @@ class InMemoryMirrorStore:
         with self._lock:
             for name, rows in batch.upserts:
                 self._upsert(batch, name, rows, now, counts)
-            for child in batch.children:
-                extra = {child.parent_column: child.parent_id}
-                self._upsert(batch, child.table, child.rows, now, counts, extra)
-                keep = {r.id for r in child.rows}
-                table = self._table(batch.store_id, child.table)
+            for name, replaces in _children_by_table(batch.children).items():
+                rows = [r for c in replaces for r in c.rows]
+                extras = {r.id: {c.parent_column: c.parent_id} for c in replaces for r in c.rows}
+                self._upsert(batch, name, rows, now, counts, extras)
+                keep = {r.id for r in rows}
+                column = replaces[0].parent_column
+                parents = {c.parent_id for c in replaces}
                 gone = [
                     i
-                    for i, row in table.items()
+                    for i, row in self._table(batch.store_id, name).items()
                     if row.deleted_at is None
-                    and row.columns.get(child.parent_column) == child.parent_id
+                    and row.columns.get(column) in parents
                     and i not in keep
                 ]
-                self._delete(batch, child.table, gone, now, counts)
+                self._delete(batch, name, gone, now, counts)
             for name, ids in batch.deletes:
                 self._delete(batch, name, ids, now, counts)
             for p in batch.pages:
@@ -969,11 +995,11 @@ class InMemoryMirrorStore:
         rows: Sequence[Row],
         now: float,
         counts: WriteCounts,
-        extra: Mapping[str, Any] | None = None,
+        extras: Mapping[int, Mapping[str, Any]] | None = None,
     ) -> None:
         table = self._table(batch.store_id, name)
         for row in {r.id: r for r in rows}.values():
-            columns = {**row.columns, **(extra or {})}
+            columns = {**row.columns, **(extras or {}).get(row.id, {})}
             old = table.get(row.id)
             verdict = (
                 "added"

@@ -291,6 +291,8 @@ class MirrorWorker:
         if instance.worker is not None and instance.worker is not self:
             raise ConfigurationError(f"a MirrorWorker named {self.name!r} is already running")
         instance.worker = self
+        if self.gate.draining:
+            self.gate = StepGate()  # started again after a graceful stop
         from dbos._dbos import _dbos_global_instance
 
         if _dbos_global_instance is None:
@@ -341,6 +343,9 @@ class MirrorWorker:
         ids = [executor_id for executor_id in executor_ids if executor_id]
         if not ids:
             return []
+        # DBOS 3.4's own recovery (what a launch does for its own id): it puts each PENDING
+        # run back as ENQUEUED on its own queue and partition. ``resume_workflow`` would not do:
+        # it moves a run to DBOS's internal queue, outside the one-run-per-store partition.
         handles = await asyncio.to_thread(DBOS._recover_pending_workflows, ids)
         recovered = [handle.get_workflow_id() for handle in handles]
         logger.info(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import ExtraValues
 
 from sallakit.models._types import (
     Boolish,
@@ -43,6 +44,42 @@ class SallaModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
 
 
+class _Coercing(SallaModel):
+    """A model with another, drifted shape of input (a bare number, a bare URL, a bare id).
+
+    Subclasses define ``_coerce(value)``, which turns that shape into the object form. As a field
+    (``Maybe[X]``, ``ListOf[X]``) it runs only when the object form does not validate, so that
+    well-formed answers never call Python (a ``model_validator`` would run for every object);
+    ``X.model_validate(value)`` applies it first.
+    """
+
+    @staticmethod
+    def _coerce(data: Any) -> Any:
+        return data
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        return super().model_validate(
+            cls._coerce(obj),
+            strict=strict,
+            extra=extra,
+            from_attributes=from_attributes,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
+
+
 def _id_or_text(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
@@ -68,7 +105,7 @@ class SallaObject(SallaModel):
         return _id_or_text(value)
 
 
-class Money(SallaModel):
+class Money(_Coercing):
     """An amount of money.
 
     Accepts ``{"amount": 100, "currency": "SAR"}``, ``{"amount": "15.00"}`` and a
@@ -86,9 +123,8 @@ class Money(SallaModel):
     amount: Decimalish
     currency: Text = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _wrap_bare_amount(cls, data: Any) -> Any:
+    @staticmethod
+    def _coerce(data: Any) -> Any:
         if isinstance(data, (int, float, str, Decimal)) and not isinstance(data, bool):
             return {"amount": data}
         return data

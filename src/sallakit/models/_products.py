@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from sallakit.models._base import Money, SallaModel, SallaObject, SeoMetadata, Urls
+from sallakit.models._base import Money, SallaModel, SallaObject, SeoMetadata, Urls, _Coercing
 from sallakit.models._types import (
     Boolish,
     Decimalish,
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-class ProductImage(SallaModel):
+class ProductImage(_Coercing):
     """An image (or video) of a product."""
 
     id: Maybe[Intish] = None
@@ -49,9 +49,8 @@ class ProductImage(SallaModel):
     type: Text = None
     sort: Maybe[Intish] = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _wrap_bare_url(cls, data: Any) -> Any:
+    @staticmethod
+    def _coerce(data: Any) -> Any:
         # Category product lists send "image" as a bare URL string.
         return {"url": data} if isinstance(data, str) else data
 
@@ -115,16 +114,15 @@ class ProductSku(SallaModel):
 ProductVariant = ProductSku
 
 
-class _Ref(SallaModel):
+class _Ref(_Coercing):
     """An object embedded by reference: ``{id, name, url}`` or just its id."""
 
     id: Maybe[Intish] = None
     name: Text = None
     url: Text = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _wrap_bare_id(cls, data: Any) -> Any:
+    @staticmethod
+    def _coerce(data: Any) -> Any:
         # Some product payloads list tags/categories as bare ids: "tags": [1366932222].
         if isinstance(data, (int, str)) and not isinstance(data, bool):
             return {"id": data}

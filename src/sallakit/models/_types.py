@@ -12,12 +12,22 @@ first turns ``None``, ``""``, ``{}`` and ``[]`` into ``None``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
 
 __all__ = [
     "Boolish",
@@ -239,7 +249,12 @@ EmptyAsNone = BeforeValidator(_empty_as_none)
 
 
 #: A decimal from a JSON number or a numeric string, never via binary float arithmetic.
-Decimalish = Annotated[Decimal, BeforeValidator(_to_decimal)]
+# Native first: pydantic reads a float through its shortest repr (39.46 -> Decimal("39.46")), as
+# _to_decimal does, and refuses booleans and non-finite values; "1,000" falls back to Python.
+Decimalish = Annotated[
+    Annotated[Decimal, AllowInfNan(False)] | Annotated[Decimal, BeforeValidator(_to_decimal)],
+    _FIRST_MATCH,
+]
 
 #: An integer from a JSON number or a numeric string such as ``"50"``.
 Intish = Annotated[StrictInt | Annotated[int, BeforeValidator(_to_int)], _FIRST_MATCH]
@@ -257,11 +272,47 @@ Text = Annotated[
     _FIRST_MATCH,
 ]
 
-#: An aware datetime from any of Salla's date shapes (see :func:`parse_salla_datetime`).
-SallaDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
+# Salla's commonest date, a naive "2024-03-06 13:50:32" in store time: matched natively, then
+# one fromisoformat; every other shape goes through parse_salla_datetime.
+_NAIVE_STAMP = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
+
+
+def _naive_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SALLA_TIMEZONE)
+
+
+if TYPE_CHECKING:
+    #: An aware datetime from any of Salla's date shapes (see :func:`parse_salla_datetime`).
+    SallaDateTime = Annotated[datetime, BeforeValidator(_to_datetime)]
+else:
+    #: An aware datetime from any of Salla's date shapes (see :func:`parse_salla_datetime`).
+    SallaDateTime = Annotated[
+        Annotated[str, StringConstraints(pattern=_NAIVE_STAMP), AfterValidator(_naive_stamp)]
+        | Annotated[datetime, BeforeValidator(_to_datetime)],
+        _FIRST_MATCH,
+    ]
 
 
 _SCALARS: tuple[Any, ...] = (Intish, Boolish, Decimalish, SallaDateTime)
+
+
+def _blank_or(coerce: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """The Python fallback of ``Maybe[X]``: blanks are None, a model's other drift is coerced."""
+    if coerce is None:
+        return _empty_as_none
+
+    def convert(value: Any) -> Any:
+        return None if _is_blank(value) else coerce(value)
+
+    return convert
+
+
+def _lenient(item: Any) -> Any:
+    """``X``, or for a model with a ``_coerce`` hook ``X`` natively first, then coerced."""
+    coerce = getattr(item, "_coerce", None)
+    if coerce is None:
+        return item
+    return Annotated[item | Annotated[item, BeforeValidator(coerce)], _FIRST_MATCH]
 
 
 class _MaybeAlias:
@@ -269,29 +320,48 @@ class _MaybeAlias:
 
     For the scalar aliases (which refuse every blank themselves) the value is tried as ``X``
     first, natively, and read as blank only when that fails; for models, lists and maps (which
-    may accept ``{}`` or ``[]`` as an empty value) blanks are turned into ``None`` first.
+    may accept ``{}`` or ``[]`` as an empty value) blanks are turned into ``None`` first. A model
+    may define ``_coerce(value)`` for its other drifted shapes (a bare number for a
+    :class:`Money`, a bare URL for an image): it runs only in the Python fallback, so that
+    well-formed objects are validated without any Python call.
     """
 
     def __getitem__(self, item: Any) -> Any:
+        fallback = BeforeValidator(_blank_or(getattr(item, "_coerce", None)))
         # A model that refuses blanks itself (a required field) is as safe to try first.
         if any(item is scalar for scalar in _SCALARS) or getattr(item, "_refuses_blanks", False):
             # Tried in this order: null, the value natively, then blanks as None.
-            return Annotated[None | item | Annotated[item | None, EmptyAsNone], _FIRST_MATCH]  # noqa: RUF036
-        return Annotated[item | None, EmptyAsNone]
+            return Annotated[None | item | Annotated[item | None, fallback], _FIRST_MATCH]  # noqa: RUF036
+        return Annotated[item | None, fallback]
+
+
+class _ListOfAlias:
+    """``ListOf[X]``: a list, natively first; ``{}``/``null``/one object and coerced items after."""
+
+    def __getitem__(self, item: Any) -> Any:
+        lenient_list: Any = list.__class_getitem__(_lenient(item))
+        return Annotated[
+            list[item] | Annotated[lenient_list, BeforeValidator(_to_list)],
+            _FIRST_MATCH,
+        ]
 
 
 if TYPE_CHECKING:
     #: An optional value: ``Maybe[Money]`` is ``Money | None`` with blanks read as ``None``.
     Maybe: TypeAlias = Annotated[T | None, EmptyAsNone]
+    #: A list where ``null``, ``""`` and ``{}`` mean an empty list.
+    ListOf: TypeAlias = Annotated[list[T], BeforeValidator(_to_list)]
 else:
     #: An optional value: ``Maybe[Money]`` is ``Money | None`` with blanks read as ``None``.
     Maybe = _MaybeAlias()
-
-#: A list where ``null``, ``""`` and ``{}`` mean an empty list.
-ListOf: TypeAlias = Annotated[list[T], BeforeValidator(_to_list)]
+    #: A list where ``null``, ``""`` and ``{}`` mean an empty list (one object: a one-item list).
+    ListOf = _ListOfAlias()
 
 #: Per-language field values (``{"en": {"name": ...}}``); ``[]`` means none.
-Translations = Annotated[dict[str, dict[str, Any]], BeforeValidator(_to_dict)]
+Translations = Annotated[
+    dict[str, dict[str, Any]] | Annotated[dict[str, dict[str, Any]], BeforeValidator(_to_dict)],
+    _FIRST_MATCH,
+]
 
 #: A string-keyed map where ``null``, ``""`` and ``[]`` mean an empty map.
 DictOf: TypeAlias = Annotated[dict[str, T], BeforeValidator(_to_dict)]

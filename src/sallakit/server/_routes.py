@@ -12,8 +12,10 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sallakit._exceptions import (
     AuthorizationDeniedError,
@@ -325,6 +327,18 @@ def install_service(app: FastAPI, parts: ServiceParts) -> None:
         return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
 
     app.add_exception_handler(LoginRequired, to_login)
+
+    async def html_error(request: Request, exc: Exception) -> Response:
+        # A person in a browser (a dashboard page, the login form) gets the error as a page of
+        # the dashboard, which htmx can swap in like any other; API clients keep the JSON.
+        assert isinstance(exc, StarletteHTTPException)
+        path = request.url.path
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if wants_html and (path.startswith("/dashboard") or path in ("/login", "/logout")):
+            return render(request, "store_error.html", exc.status_code, message=str(exc.detail))
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, html_error)
 
     async def home() -> Response:
         return RedirectResponse("/dashboard/", status_code=303)

@@ -146,8 +146,14 @@ class Service:
             if self.oauth is not None:
                 await stack.enter_async_context(self.oauth)
             if self.worker is not None:
-                await self.worker.start()
-                stack.push_async_callback(self.worker.shutdown)
+                worker = self.worker
+                await worker.start()
+                stack.push_async_callback(worker.shutdown)
+                # Runs first on the way out (uvicorn's SIGTERM ends the lifespan): the steps in
+                # flight finish and are checkpointed before DBOS stops.
+                stack.push_async_callback(
+                    lambda: worker.drain(self.settings.shutdown_grace_seconds)
+                )
             self._started.set()
             async with anyio.create_task_group() as tg:
                 if self.settings.worker == "in-process":

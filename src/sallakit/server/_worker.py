@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
@@ -38,9 +38,12 @@ async def run_worker(
     handlers: Handlers | None = None,
     ready: anyio.Event | None = None,
     stop: anyio.Event | None = None,
-) -> None:
+) -> bool:
     """Process webhook deliveries, run the mirror's workflows and schedule, refresh tokens daily;
     until cancelled, or until ``stop`` is set (then gracefully: see the module docstring).
+
+    Returns whether every step in flight finished before the process stopped (True when no
+    graceful stop was asked for).
 
     Raises:
         ConfigurationError: the settings have problems (all listed), the database cannot be
@@ -61,6 +64,7 @@ async def run_worker(
         lease_seconds=settings.webhook_lease_seconds,
     )
     assert core.mirror_worker is not None
+    drained = True
     if core.oauth is not None:
         await core.oauth.__aenter__()
     try:
@@ -74,15 +78,19 @@ async def run_worker(
                 if stop is not None:
                     await stop.wait()
                     logger.info("sallakit worker stopping", extra={"action": "worker_stopping"})
-                    await core.mirror_worker.drain(settings.shutdown_grace_seconds)
+                    drained = await core.mirror_worker.drain(settings.shutdown_grace_seconds)
                     tg.cancel_scope.cancel()
     finally:
         if core.oauth is not None:
             await core.oauth.aclose()
+    return drained
 
 
-async def run_worker_until_signalled(settings: Settings) -> None:
-    """:func:`run_worker` until SIGTERM or SIGINT, then stop gracefully."""
+async def run_worker_until_signalled(
+    settings: Settings, on_ready: Callable[[], None] | None = None
+) -> bool:
+    """:func:`run_worker` until SIGTERM or SIGINT, then stop gracefully; returns whether the
+    steps in flight all finished. ``on_ready`` is called once the worker takes work."""
     stop = anyio.Event()
 
     async def watch_signals() -> None:
@@ -96,10 +104,19 @@ async def run_worker_until_signalled(settings: Settings) -> None:
                 stop.set()
                 return
 
+    ready = anyio.Event()
+
+    async def announce() -> None:
+        await ready.wait()
+        if on_ready is not None:
+            on_ready()
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch_signals)
-        await run_worker(settings, stop=stop)
+        tg.start_soon(announce)
+        drained = await run_worker(settings, ready=ready, stop=stop)
         tg.cancel_scope.cancel()
+    return drained
 
 
 async def recover_runs(settings: Settings, executor_ids: Sequence[str]) -> list[str]:

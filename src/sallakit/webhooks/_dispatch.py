@@ -2,9 +2,11 @@
 
 :class:`Handlers` maps event patterns (``"order.created"``, ``"order.*"``, ``"*"``) to sync or
 async callables. :class:`Worker` claims due deliveries from the inbox under a lease, runs every
-matching handler that has not yet succeeded on that delivery, records each success in the
-handler's own transaction, and then marks the delivery done, failed (retried later with
-exponential backoff) or dead.
+matching handler that has not yet succeeded on that delivery, records each success, and then
+marks the delivery done, failed (retried later with exponential backoff) or dead. A handler that
+wrote through :attr:`Event.connection` has its success recorded in that transaction; the others'
+successes are recorded with the batch's outcomes (one write transaction per batch, which keeps
+the worker from crowding the receiver's commits out of SQLite's single writer).
 
 Guarantees:
 
@@ -14,8 +16,8 @@ Guarantees:
   and its success record commit in one transaction, and a second run that races it (a lease
   that expired under a slow handler) is rolled back by the record's unique key.
 * Effects outside the database (an email, an API call) are at-least-once: a crash between the
-  effect and the commit runs the handler again. Pass :attr:`Event.idempotency_key` to the other
-  system so it can drop the repeat.
+  effect and the commit of its success record (the batch's outcomes) runs the handler again.
+  Pass :attr:`Event.idempotency_key` to the other system so it can drop the repeat.
 """
 
 from __future__ import annotations
@@ -327,10 +329,13 @@ class Worker:
             return 0
         limiter = anyio.CapacityLimiter(self.concurrency)
         outcomes: dict[int, Outcome] = {}
+        # Handlers that succeeded without a transaction of their own, by delivery: recorded
+        # with the outcomes, also when the batch is interrupted.
+        succeeded: dict[int, list[str]] = {d.id: [] for d in claimed}
 
         async def one(delivery: StoredDelivery) -> None:
             async with limiter:
-                outcomes[delivery.id] = await self._outcome(delivery)
+                outcomes[delivery.id] = await self._outcome(delivery, succeeded[delivery.id])
 
         try:
             async with anyio.create_task_group() as tg:
@@ -344,7 +349,13 @@ class Worker:
             for delivery in claimed:
                 outcomes.setdefault(
                     delivery.id,
-                    Outcome(delivery.id, "failed", now, "interrupted: the worker stopped"),
+                    Outcome(
+                        delivery.id,
+                        "failed",
+                        now,
+                        "interrupted: the worker stopped",
+                        tuple(succeeded[delivery.id]),
+                    ),
                 )
             with anyio.CancelScope(shield=True):
                 await self._record(claimed, outcomes)
@@ -378,20 +389,25 @@ class Worker:
                     extra={"action": "webhook_lease_renew_failed"},
                 )
 
-    async def _outcome(self, delivery: StoredDelivery) -> Outcome:
-        """Run the handlers of one claimed delivery; decide done, failed (when next) or dead."""
+    async def _outcome(self, delivery: StoredDelivery, succeeded: list[str]) -> Outcome:
+        """Run the handlers of one claimed delivery; decide done, failed (when next) or dead.
+
+        ``succeeded`` collects the handlers whose success the outcome records.
+        """
         self._in_flight.add(delivery.id)
         try:
-            errors = await self._run_handlers(delivery)
+            errors = await self._run_handlers(delivery, succeeded)
         finally:
             self._in_flight.discard(delivery.id)
         now = self.clock()
+        done = tuple(succeeded)
         if not errors:
-            return Outcome(delivery.id, "done", now)
+            return Outcome(delivery.id, "done", now, handlers_succeeded=done)
         error = "; ".join(errors)
         if self.retry.is_dead(delivery.attempts):
-            return Outcome(delivery.id, "dead", now, error)
-        return Outcome(delivery.id, "failed", now + self.retry.delay(delivery.attempts), error)
+            return Outcome(delivery.id, "dead", now, error, done)
+        next_at = now + self.retry.delay(delivery.attempts)
+        return Outcome(delivery.id, "failed", next_at, error, done)
 
     async def _record(self, claimed: list[StoredDelivery], outcomes: Mapping[int, Outcome]) -> None:
         try:
@@ -442,7 +458,7 @@ class Worker:
                     "an on_outcome callback failed", extra={"action": "webhook_observer_failed"}
                 )
 
-    async def _run_handlers(self, delivery: StoredDelivery) -> list[str]:
+    async def _run_handlers(self, delivery: StoredDelivery, succeeded: list[str]) -> list[str]:
         specs = [
             s
             for s in self.handlers.for_event(delivery.event)
@@ -465,7 +481,9 @@ class Worker:
         data = typed_data(envelope.event, envelope.data)
         errors: list[str] = []
         for spec in specs:
-            error = await self._run_one(spec, delivery, envelope.created_at, data, payload)
+            error = await self._run_one(
+                spec, delivery, envelope.created_at, data, payload, succeeded
+            )
             if error is not None:
                 errors.append(f"{spec.name}: {error}")
         return errors
@@ -477,6 +495,7 @@ class Worker:
         created_at: str | None,
         data: Any,
         payload: dict[str, Any],
+        succeeded: list[str],
     ) -> str | None:
         run = self.inbox.run_handler(delivery.id, spec.name)
         event = Event(
@@ -496,6 +515,11 @@ class Worker:
                 await spec.func(event)  # type: ignore[misc]
             else:
                 await anyio.to_thread.run_sync(spec.func, event)
+            if not run.opened:
+                # Nothing to commit with the success record: it goes with the delivery's
+                # outcome, one transaction for the whole batch instead of one per run.
+                succeeded.append(spec.name)
+                return None
             recorded = await anyio.to_thread.run_sync(run.succeed, self.clock())
         except Exception as exc:
             with anyio.CancelScope(shield=True):

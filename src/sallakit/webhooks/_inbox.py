@@ -87,12 +87,18 @@ class Accepted:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How an attempt ended: ``done``, ``failed`` (due again at ``next_attempt_at``) or
-    ``dead``; ``error`` says why it did not succeed."""
+    ``dead``; ``error`` says why it did not succeed.
+
+    ``handlers_succeeded`` names the handlers that succeeded without opening their own
+    transaction (:attr:`HandlerRun.opened`): their success records are written with the outcome,
+    so a batch of such deliveries costs one write transaction instead of one per handler run.
+    """
 
     delivery_id: int
     status: DeliveryStatus
     next_attempt_at: float
     error: str | None = None
+    handlers_succeeded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +178,13 @@ class HandlerRun(Protocol):
         """The transaction's connection (begun on first use)."""
         ...
 
+    @property
+    def opened(self) -> bool:
+        """Whether the handler began the transaction (used :attr:`connection`). A run that did
+        not has nothing to commit: its success is recorded with the delivery's outcome
+        (:attr:`Outcome.handlers_succeeded`) instead of by :meth:`succeed`."""
+        ...
+
     def succeed(self, now: float) -> bool:
         """Record success and commit; ``False`` when another run recorded it first (then this
         run's writes are rolled back)."""
@@ -215,7 +228,8 @@ class Inbox(Protocol):
 
     def finish_many(self, outcomes: Sequence[Outcome], *, owner: str, now: float) -> set[int]:
         """Record attempts' outcomes in one transaction, for the deliveries ``owner`` still
-        holds; returns the ids recorded."""
+        holds; returns the ids recorded. The handlers of :attr:`Outcome.handlers_succeeded` are
+        recorded as succeeded whether or not the lease is still held (they did succeed)."""
         ...
 
     def finish(
@@ -308,6 +322,18 @@ switches = sa.Table(
 )
 
 _SUMMARY_COLUMNS = [c for c in deliveries.c if c.name != "body"]
+# One attempt's outcome, executed for a whole batch at once (its rows checked beforehand).
+_FINISH = (
+    sa.update(deliveries)
+    .where(deliveries.c.id == sa.bindparam("b_id"))
+    .values(
+        status=sa.bindparam("b_status"),
+        lease_owner=None,
+        lease_until=None,
+        last_error=sa.bindparam("b_error"),
+        next_attempt_at=sa.bindparam("b_next"),
+    )
+)
 _MAX_ERROR = 2000
 
 
@@ -369,6 +395,41 @@ class _Sealing(ABC):
         return delivery_id in self.finish_many([outcome], owner=owner, now=now)
 
 
+class _WriterGate:
+    """One writer at a time in this process, the receiver's before the worker's.
+
+    A plain lock serves writers in arrival order, so a delivery waiting for its commit could
+    queue behind a worker's claim, outcome batch and several handler transactions. Here a
+    background writer (``ingest=False``) also waits while an ingestion writer is waiting;
+    background writers still get their turn in the gaps between the receiver's group commits.
+    Released by whichever thread ends the transaction (not tied to the acquiring thread).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held = False
+        self._ingest_waiting = 0
+
+    def acquire(self, *, ingest: bool) -> None:
+        with self._changed:
+            if ingest:
+                self._ingest_waiting += 1
+                try:
+                    while self._held:
+                        self._changed.wait()
+                finally:
+                    self._ingest_waiting -= 1
+            else:
+                while self._held or self._ingest_waiting:
+                    self._changed.wait()
+            self._held = True
+
+    def release(self) -> None:
+        with self._changed:
+            self._held = False
+            self._changed.notify_all()
+
+
 class _SQLHandlerRun:
     def __init__(self, inbox: SQLInbox, delivery_id: int, handler: str) -> None:
         self._inbox = inbox
@@ -383,6 +444,10 @@ class _SQLHandlerRun:
             self._context = self._inbox._write()
             self._conn = self._context.__enter__()
         return self._conn
+
+    @property
+    def opened(self) -> bool:
+        return self._conn is not None
 
     def succeed(self, now: float) -> bool:
         conn = self.connection
@@ -436,9 +501,9 @@ class SQLInbox(_Sealing):
         self.engine = engine
         # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
         # steps of up to 100 ms before trying again. Writers of this process (the receiver's
-        # group commits, the worker's claims, handler transactions) queue on this lock instead,
-        # first come first served; other processes still meet SQLite's busy timeout.
-        self._sqlite_writers = threading.Lock() if engine.dialect.name == "sqlite" else None
+        # group commits, the worker's claims, handler transactions) queue on this gate instead,
+        # the receiver's first; other processes still meet SQLite's busy timeout.
+        self._sqlite_writers = _WriterGate() if engine.dialect.name == "sqlite" else None
 
     def __repr__(self) -> str:
         return f"SQLInbox({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -461,7 +526,7 @@ class SQLInbox(_Sealing):
         return cls(engine, cipher=cipher)
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, ingest: bool = False) -> Iterator[Connection]:
         from sallakit.db import write_transaction
 
         if self._sqlite_writers is None:
@@ -469,7 +534,7 @@ class SQLInbox(_Sealing):
                 yield conn
             return
         # Released by whichever thread ends the transaction (a handler's may end elsewhere).
-        self._sqlite_writers.acquire()
+        self._sqlite_writers.acquire(ingest=ingest)
         try:
             with write_transaction(self.engine) as conn:
                 yield conn
@@ -481,15 +546,15 @@ class SQLInbox(_Sealing):
 
         return read_transaction(self.engine)
 
-    def _insert_statement(self) -> Any:
+    def _insert_ignore(self, table: sa.Table) -> Any:
         # ON CONFLICT DO NOTHING: a row another process stored meanwhile is not an error.
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            return pg_insert(deliveries).on_conflict_do_nothing()
+            return pg_insert(table).on_conflict_do_nothing()
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(deliveries).on_conflict_do_nothing()
+        return sqlite_insert(table).on_conflict_do_nothing()
 
     @staticmethod
     def _ids_by_key(conn: Connection, digests: set[str]) -> dict[tuple[int, str, str], int]:
@@ -509,7 +574,8 @@ class SQLInbox(_Sealing):
         # A few statements per batch whatever its size: which keys exist, insert the new ones
         # (one executemany), read their ids, count the duplicates.
         try:
-            with self._write() as conn:
+            # Ahead of the worker's writes: Salla (and its 30 s timeout) is waiting on this one.
+            with self._write(ingest=True) as conn:
                 existing = self._ids_by_key(conn, digests)
                 fresh: dict[tuple[int, str, str], dict[str, Any]] = {}
                 for item, body, sealed in prepared:
@@ -532,7 +598,7 @@ class SQLInbox(_Sealing):
                     }
                 ids = existing
                 if fresh:
-                    conn.execute(self._insert_statement(), list(fresh.values()))
+                    conn.execute(self._insert_ignore(deliveries), list(fresh.values()))
                     ids = self._ids_by_key(conn, digests)
                 seen: set[tuple[int, str, str]] = set()
                 duplicate_counts: dict[int, int] = {}
@@ -661,27 +727,41 @@ class SQLInbox(_Sealing):
         recorded: set[int] = set()
         if not outcomes:
             return recorded
+        successes = [
+            {"delivery_id": outcome.delivery_id, "handler": handler, "succeeded_at": now}
+            for outcome in outcomes
+            for handler in outcome.handlers_succeeded
+        ]
         try:
             with self._write() as conn:
-                for outcome in outcomes:
-                    result = conn.execute(
-                        sa.update(deliveries)
-                        .where(
-                            (deliveries.c.id == outcome.delivery_id)
-                            & (deliveries.c.lease_owner == owner)
-                            & (deliveries.c.status == "processing")
-                        )
-                        .values(
-                            status=outcome.status,
-                            lease_owner=None,
-                            lease_until=None,
-                            last_error=_clip(outcome.error),
-                            next_attempt_at=outcome.next_attempt_at,
-                            updated_at=now,
-                        )
+                if successes:
+                    # DO NOTHING: another run of the same handler may have recorded it first.
+                    conn.execute(self._insert_ignore(handler_runs), successes)
+                # Two statements per batch: which rows this owner still holds (locked on
+                # PostgreSQL until the commit), then one executemany over them.
+                held = conn.execute(
+                    sa.select(deliveries.c.id)
+                    .where(
+                        deliveries.c.id.in_([o.delivery_id for o in outcomes])
+                        & (deliveries.c.lease_owner == owner)
+                        & (deliveries.c.status == "processing")
                     )
-                    if result.rowcount:
-                        recorded.add(outcome.delivery_id)
+                    .order_by(deliveries.c.id)  # one lock order for every finisher
+                    .with_for_update()
+                ).scalars()
+                recorded = {int(i) for i in held}
+                rows = [
+                    {
+                        "b_id": o.delivery_id,
+                        "b_status": o.status,
+                        "b_error": _clip(o.error),
+                        "b_next": o.next_attempt_at,
+                    }
+                    for o in outcomes
+                    if o.delivery_id in recorded
+                ]
+                if rows:
+                    conn.execute(_FINISH.values(updated_at=now), rows)
         except sa.exc.SQLAlchemyError as exc:
             raise _db_error("record attempts", exc) from exc
         return recorded
@@ -828,6 +908,10 @@ class _MemoryHandlerRun:
             "the in-memory inbox has no database session: use SQLInbox for transactional handlers"
         )
 
+    @property
+    def opened(self) -> bool:
+        return False
+
     def succeed(self, now: float) -> bool:
         with self._inbox._lock:
             if self._key in self._inbox._runs:
@@ -934,6 +1018,8 @@ class MemoryInbox(_Sealing):
         recorded: set[int] = set()
         with self._lock:
             for outcome in outcomes:
+                for handler in outcome.handlers_succeeded:
+                    self._runs.setdefault((outcome.delivery_id, handler), now)
                 row = self._rows.get(outcome.delivery_id)
                 if row is None or row.lease_owner != owner or row.status != "processing":
                     continue

@@ -147,5 +147,6 @@ def test_sigkill_mid_backfill_then_restart_completes(tmp_path):
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 def test_sigkill_mid_backfill_at_scale(tmp_path):
     _scenario(tmp_path, products=5000, orders=2000, customers=3000)

@@ -123,6 +123,7 @@ async def test_fault_matrix_converges(sql_store):
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 async def test_fault_matrix_with_two_second_spikes(tmp_path):
     from tests.integration.mirror.conftest import sqlite_store
 

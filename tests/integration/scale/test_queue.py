@@ -4,29 +4,48 @@ process that runs no workflow (the web process next to external workers)."""
 from __future__ import annotations
 
 import itertools
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from sallakit.db import create_engine
 from sallakit.mirror import MirrorQueueClient, MirrorWorker
 from tests.integration.mirror.conftest import make_mirror, new_emulator, sqlite_store
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_store_with_a_huge_backlog_does_not_starve_the_others(tmp_path: Path) -> None:
-    emulator = new_emulator(stores=7, products=40, orders=10, customers=10)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def workflow_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """DBOS's system database: a SQLite file, or PostgreSQL with a schema of its own."""
+    if request.param == "sqlite":
+        yield {"system_database_url": f"sqlite:///{tmp_path}/dbos.sqlite"}
+        return
+    url = str(request.getfixturevalue("postgres_url"))
+    schema = f"dbos_{uuid.uuid4().hex[:12]}"
+    try:
+        yield {"system_database_url": url, "system_schema": schema}
+    finally:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.mark.slow
+async def test_a_store_with_a_huge_backlog_does_not_starve_the_others(
+    tmp_path: Path, workflow_database: dict[str, str]
+) -> None:
+    emulator = new_emulator(stores=5, products=20, orders=6, customers=6)
     huge, *small = [store.id for store in emulator.stores]
     mirror = make_mirror(emulator, sqlite_store(tmp_path))
-    worker = MirrorWorker(
-        mirror,
-        system_database_url=f"sqlite:///{tmp_path}/dbos.sqlite",
-        name=f"fair{tmp_path.name}",
-        tick=None,
-    )
+    worker = MirrorWorker(mirror, name=f"fair{tmp_path.name}", tick=None, **workflow_database)
     async with worker:
-        # The big store's backlog is queued first: nine full syncs, one after the other.
-        backlog = [await worker.enqueue(huge, run_id=f"huge-{n}") for n in range(9)]
+        # The big store's backlog is queued first: six full syncs, one after the other.
+        backlog = [await worker.enqueue(huge, run_id=f"huge-{n}") for n in range(6)]
         others = [await worker.enqueue(store_id) for store_id in small]
         small_runs = [await worker.wait(run_id) for run_id in others]
         huge_runs = [await worker.wait(run_id) for run_id in backlog]

@@ -82,3 +82,18 @@ def test_script_url_is_pure() -> None:
     assert script_url("/static/htmx.js", installed) == "/static/htmx.js"
     assert script_url("OFF", installed) is None
     assert script_url(None, None) is None
+
+
+async def test_errors_are_dashboard_pages_for_browsers_and_json_for_the_api(
+    client: httpx2.AsyncClient,
+) -> None:
+    await log_in(client)
+    page = await client.get("/dashboard/webhooks/999", headers=html())
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in page.text and "no delivery 999" in page.text
+    assert 'hx-boost="true"' in page.text  # a whole page: htmx swaps it like any other
+    api = await client.get("/dashboard/webhooks/999")
+    assert api.status_code == 404 and api.json() == {"detail": "no delivery 999"}
+    refused = await client.post("/dashboard/dead-letters/replay", headers=html())
+    assert refused.status_code == 403 and "CSRF" in refused.text and "<html" in refused.text

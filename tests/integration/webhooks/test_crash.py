@@ -139,7 +139,15 @@ def _run_crash(tmp_path: Path, burst: int) -> None:
         )
         assert subscribed.status_code in (200, 201), subscribed.text
         with _serve(port, env) as first:
-            orders = server.control("POST", f"/stores/{store_id}/orders/burst", {"count": burst})
+            # Creating 2,000 orders takes the emulator more than control()'s 10 s on a loaded
+            # machine: the same call with a generous timeout.
+            made = httpx2.post(
+                f"{server.url}/_emulator/stores/{store_id}/orders/burst",
+                json={"count": burst},
+                timeout=120,
+            )
+            made.raise_for_status()
+            orders = made.json()
             order_ids = set(orders["orders"])
             assert len(order_ids) == burst
             deadline = time.monotonic() + 60

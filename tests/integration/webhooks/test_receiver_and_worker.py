@@ -22,6 +22,7 @@ from sallakit.webhooks import (
     Event,
     Handlers,
     MemoryInbox,
+    Outcome,
     RetryPolicy,
     SQLInbox,
     WebhookReceiver,
@@ -369,3 +370,86 @@ async def test_expired_lease_is_taken_over_and_the_late_run_is_rolled_back(
     assert sql_inbox.finish(second.id, owner="b", status="done", now=104)
     with sql_inbox.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT digest FROM effects")).scalars().all() == ["b"]
+
+
+# ------------------------------------------------------- the worker's share of the writer
+
+
+async def test_handlers_without_the_session_cost_one_write_per_batch(tmp_path: Any) -> None:
+    """SQLite has one writer: a batch of deliveries whose handlers do not write through
+    ``event.connection`` is claimed and recorded in two write transactions, not one per run."""
+    inbox = SQLInbox.from_url(f"sqlite:///{tmp_path / 'inbox.db'}")
+    seen: list[int] = []
+    receiver = WebhookReceiver(inbox, SECRET)
+    receiver.on("order.*")(lambda event: seen.append(event.data.id))
+    for n in range(20):
+        raw = body("order.updated", {"id": n})
+        await post(receiver, raw, signed(raw))
+    writes: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            writes.append(statement)
+
+    sa.event.listen(inbox.engine, "before_cursor_execute", count)
+    try:
+        assert await receiver.worker.run_once() == 20
+    finally:
+        sa.event.remove(inbox.engine, "before_cursor_execute", count)
+        inbox.engine.dispose()
+    assert sorted(seen) == list(range(20))
+    assert len(writes) == 2  # the claim, and the outcomes with the success records
+    assert {tuple(d.handlers_done) for d in inbox.search(DeliveryFilter())} == {
+        (receiver.handlers.for_event("order.updated")[0].name,)
+    }
+
+
+async def test_an_interrupted_batch_keeps_the_successes_it_had(inbox: Any) -> None:
+    started = anyio.Event()
+    effects: list[str] = []
+    handlers = Handlers()
+
+    @handlers.on("brand.created", name="quick")
+    def quick(event: Event) -> None:
+        effects.append("quick")
+
+    @handlers.on("brand.*", name="stuck")
+    async def stuck(event: Event) -> None:
+        started.set()
+        await anyio.sleep_forever()
+
+    receiver = WebhookReceiver(inbox, SECRET, handlers=handlers)
+    raw = body("brand.created", {"id": 4, "name": "b"})
+    await post(receiver, raw, signed(raw))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receiver.worker.run_once)
+        await started.wait()
+        tg.cancel_scope.cancel()  # the worker stops mid-batch
+    (row,) = inbox.search(DeliveryFilter())
+    assert row.status == "failed" and "interrupted" in row.last_error
+    assert row.handlers_done == {"quick"}
+    handlers_after = Handlers()
+    handlers_after.on("brand.created", name="quick")(quick)
+    handlers_after.on("brand.*", name="stuck")(lambda event: effects.append("unstuck"))
+    again = WebhookReceiver(inbox, SECRET, handlers=handlers_after)
+    await again.worker.drain()
+    assert effects == ["quick", "unstuck"]  # "quick" did not run twice
+    assert inbox.get(row.id).status == "done"
+
+
+async def test_a_late_finisher_records_its_successes_but_not_its_outcome(inbox: Any) -> None:
+    raw = body("order.updated", {"id": 2})
+    receiver = WebhookReceiver(inbox, SECRET, clock=lambda: 50.0)
+    await post(receiver, raw, signed(raw))
+    (first,) = inbox.claim(owner="a", limit=5, lease_seconds=1, now=100)
+    (second,) = inbox.claim(owner="b", limit=5, lease_seconds=60, now=102)  # a's expired
+    late = Outcome(first.id, "done", 104, handlers_succeeded=("quick",))
+    assert inbox.finish_many([late], owner="a", now=104) == set()
+    row = inbox.get(first.id)
+    assert row.status == "processing" and row.lease_owner == "b"
+    assert row.handlers_done == {"quick"}  # it did succeed: b will not run it again
+    current = Outcome(second.id, "failed", 200, "x", handlers_succeeded=("quick", "other"))
+    assert inbox.finish_many([current], owner="b", now=105) == {second.id}
+    row = inbox.get(first.id)
+    assert (row.status, row.next_attempt_at, row.last_error) == ("failed", 200, "x")
+    assert row.handlers_done == {"quick", "other"}

@@ -75,3 +75,16 @@ async def test_uninstall_through_the_receiver(vault: TokenVault) -> None:
 async def test_the_standalone_endpoint_is_deprecated(vault: TokenVault) -> None:
     with pytest.deprecated_call():
         easy_mode_app(EasyMode(vault, SECRET))
+
+
+async def test_the_standalone_endpoint_never_acknowledges_a_store_event(vault: TokenVault) -> None:
+    with pytest.deprecated_call():
+        app = easy_mode_app(EasyMode(vault, SECRET))
+    raw = _body("order.created", {"id": 1})
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="https://app.example") as http:
+        response = await http.post(
+            "/", content=raw, headers={"X-Salla-Signature": compute_signature(raw, SECRET)}
+        )
+    assert response.status_code == 422
+    assert "WebhookReceiver" in response.json()["error"]

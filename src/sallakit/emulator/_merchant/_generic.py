@@ -24,7 +24,7 @@ from ._common import ack, list_response
 from ._events import norm_path
 from ._records import derive_id
 from ._schema import data_schema, example, merged, schema_type
-from ._shapes import not_found
+from ._shapes import not_found, parse_int
 
 __all__ = ["generic_dispatch"]
 
@@ -84,7 +84,7 @@ def _parent_known(request: ApiRequest, store: Any, template: str) -> bool:
             continue
         table = _CORE_PARENTS.get(prefix)
         if table is not None:
-            key = int(raw) if raw.isdigit() else None
+            key = parse_int(raw)
             if key not in getattr(store, table):
                 return False
             continue
@@ -194,9 +194,9 @@ _MEDIA: Mapping[str, str] = {
 
 def _seeded_media(store: Any, media_id: str) -> int | None:
     """The product whose seeded image has this id (ids derive from the product's, 101..)."""
-    if not media_id.isdigit():
+    wanted = parse_int(media_id)
+    if wanted is None:
         return None
-    wanted = int(media_id)
     for p in store.products.values():
         if any(derive_id(p.id, 100 + n) == wanted for n in range(1, p.images + 1)):
             return int(p.id)
@@ -210,7 +210,7 @@ def _media_upload(
     product_raw = request.path_params.get("product")
     if product_raw is None and "sku" in request.path_params:
         product_raw = str(store.sku_index[request.path_params["sku"]][0])
-    item = {**body, "id": ctx.next_id(), "product_id": int(product_raw or 0)}
+    item = {**body, "id": ctx.next_id(), "product_id": parse_int(product_raw) or 0}
     coll = _collection(store, coll_key, False)
     coll[str(item["id"])] = item
     store.serial += 1
@@ -243,7 +243,7 @@ def generic_dispatch(request: ApiRequest, ctx: RequestContext, store: Any) -> Ap
             owner = _seeded_media(store, item_raw) if media == "/products/images" else None
             if owner is None:
                 raise not_found(ctx)
-            known[item_raw] = {"id": int(item_raw), "product_id": owner}
+            known[item_raw] = {"id": _item_id_value(item_raw), "product_id": owner}
     listable = norm_path(coll_template) in _list_templates()
     coll = _collection(store, key, listable)
     body = request.body if isinstance(request.body, dict) else {}

@@ -14,6 +14,7 @@ from typing import Any
 from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext
 
 from . import _render as r
+from ._catalogues import CATALOGUE_HANDLERS
 from ._common import ack, list_response
 from ._events import emit
 from ._options import live_indexes, options_of, variants_of
@@ -894,4 +895,5 @@ HANDLERS: dict[str, Handler] = {
     "shipments.cancel": shipments_cancel,
     "shipments.create_return": shipments_return,
     "shipments.retrieve_tracking": shipments_tracking,
+    **CATALOGUE_HANDLERS,
 }

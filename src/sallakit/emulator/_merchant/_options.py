@@ -23,8 +23,14 @@ __all__ = [
     "options_of",
     "rebuild_variants",
     "value_in_stock",
+    "variant_sku",
     "variants_of",
 ]
+
+
+def variant_sku(product_sku: str, index: int) -> str:
+    """The sku of a product's ``index``-th variant: none when the product has none."""
+    return f"{product_sku}-{index + 1}" if product_sku else ""
 
 
 def _seeded(p: ProductRec) -> tuple[list[OptionRec], list[VariantRec]]:
@@ -38,7 +44,7 @@ def _seeded(p: ProductRec) -> tuple[list[OptionRec], list[VariantRec]]:
     ]
     option = OptionRec(option_id, name_ar, name_en, vals, display_type=display)
     variants = [
-        VariantRec(derive_id(p.id, 50 + i), [vals[i].id], f"{p.sku}-{i + 1}")
+        VariantRec(derive_id(p.id, 50 + i), [vals[i].id], variant_sku(p.sku, i))
         for i in range(min(len(p.variant_qty or ()), len(vals)))
     ]
     return [option], variants
@@ -122,7 +128,7 @@ def rebuild_variants(
             given = [explicit[v] for v in combo if v in explicit]
             stock = min(given) if given else 0
         ordered = [v for values in value_lists for v in values if v in combo]
-        p.variants.append(VariantRec(new_id(), ordered, f"{p.sku}-{len(p.variants) + 1}"))
+        p.variants.append(VariantRec(new_id(), ordered, variant_sku(p.sku, len(p.variants))))
         p.variant_qty.append(max(stock, 0))
     for i, _, _ in old:
         if i not in keep:

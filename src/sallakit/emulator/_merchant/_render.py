@@ -343,7 +343,8 @@ def product_json(
             "brand": (
                 {"id": brand.id, "name": localized(ctx, brand.name_ar, brand.name_en)}
                 if brand
-                else None
+                # No brand: an empty object, as Salla's product list example shows.
+                else {}
             ),
             "tags": [],
             "created_at": date_str(p.created),

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import unquote
 
 __all__ = [
+    "EMPTY_OBJECT_MEMBERS",
     "Conformer",
     "RecursiveSchema",
     "compile_conformer",
@@ -326,6 +327,11 @@ def _valid_scalar(schema: Mapping[str, Any], value: Any) -> bool:
     return False
 
 
+EMPTY_OBJECT_MEMBERS = frozenset({"brand"})
+"""Members Salla's examples show as ``{}`` when there is nothing to show (a product without a
+brand: ``brand: {}`` in the product list example), kept empty rather than filled in."""
+
+
 def conform(
     value: Any,
     schema: Mapping[str, Any] | None,
@@ -352,6 +358,8 @@ def conform(
         return example(schema, seed, path.rsplit(".", 1)[-1], path, depth)
     kind = schema_type(schema)
     if kind == "object":
+        if value == {} and path.rsplit(".", 1)[-1] in EMPTY_OBJECT_MEMBERS:
+            return value
         if not isinstance(value, dict):
             if quirks and value == []:
                 # PHP serialises an empty map as [] (documented for links and translations).
@@ -657,7 +665,11 @@ def _compile_object(
     complete = frozenset(key for key, _ in fills) | frozenset(loose)
     missing = repeat(_MISSING)
 
+    keep_empty = path.rsplit(".", 1)[-1] in EMPTY_OBJECT_MEMBERS
+
     def conform_object(value: Any, quirks: bool) -> Any:
+        if keep_empty and value == {}:
+            return value
         if not isinstance(value, dict):
             if value is None:
                 return None if null_ok else fill()

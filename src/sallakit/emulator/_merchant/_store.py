@@ -64,6 +64,25 @@ def _halalas(value: Any) -> int | None:
     return round(halalas)
 
 
+MAX_GRAMS = 10**9
+"""The heaviest weight accepted, in grams (a million kilograms): beyond, a 422."""
+_GRAMS_PER_UNIT = {"kg": 1000.0, "g": 1.0, "lb": 453.59237, "oz": 28.349523125}
+
+
+def _grams(value: Any, unit: Any = "kg") -> int | None:
+    """A weight (number or numeric string, decimals allowed: ``0.5`` kg) in grams, or None
+    when it is not a non-negative weight in a known unit."""
+    if isinstance(value, bool) or str(unit or "kg") not in _GRAMS_PER_UNIT:
+        return None
+    try:
+        grams = float(value) * _GRAMS_PER_UNIT[str(unit or "kg")]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(grams) or not 0 <= grams <= MAX_GRAMS:
+        return None
+    return round(grams)
+
+
 def _names(value: Any, fallback_ar: str = "", fallback_en: str = "") -> tuple[str, str]:
     """``(ar, en)`` from a plain name or a ``{"ar": ..., "en": ...}`` object."""
     if isinstance(value, dict):
@@ -158,16 +177,20 @@ class StoreData:
         return store
 
     def _index_product(self, p: ProductRec) -> None:
-        self.sku_index[p.sku] = (p.id, -1)
+        # A product or variant without a sku (created without one) is not reachable by sku.
+        if p.sku:
+            self.sku_index[p.sku] = (p.id, -1)
         if p.variants is not None:
             for i in live_indexes(p):
                 v = p.variants[i]
-                self.sku_index[v.sku] = (p.id, i)
+                if v.sku:
+                    self.sku_index[v.sku] = (p.id, i)
                 self.variant_index[v.id] = (p.id, i)
         elif p.variant_qty:
             # Seeded variants: ids derived as in ``_options`` without building the records.
             for i in range(len(p.variant_qty)):
-                self.sku_index[f"{p.sku}-{i + 1}"] = (p.id, i)
+                if p.sku:
+                    self.sku_index[f"{p.sku}-{i + 1}"] = (p.id, i)
                 self.variant_index[derive_id(p.id, 50 + i)] = (p.id, i)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -285,11 +308,16 @@ class StoreData:
             name_en = str(translations["en"].get("name") or name_en)
         quantity = parse_int(data.get("quantity")) or 0
         categories = [c for c in (parse_int(x) for x in data.get("categories") or []) if c]
+        weight = _grams(data.get("weight", 0.5), data.get("weight_type"))
+        if weight is None:
+            raise validation_error(ctx, invalid=["weight"])
         p = ProductRec(
             id=pid,
             name_ar=name_ar,
             name_en=name_en,
-            sku=sku or f"SK-{pid}",
+            # No sku given, none invented: Salla's create example answers ``sku: null``; the
+            # empty text is the schema's type for the same absence (as its quantity rows show).
+            sku=sku,
             price=price,
             cost=_halalas(data.get("cost_price")) or 0,
             quantity=quantity,
@@ -304,6 +332,7 @@ class StoreData:
             description_ar=str(data.get("description") or ""),
             description_en=str(data.get("description") or ""),
             images=1,
+            weight=weight,
         )
         for key in ("mpn", "gtin", "sale_end"):
             if data.get(key):
@@ -373,6 +402,11 @@ class StoreData:
         for key in ("mpn", "gtin", "sale_end"):
             if key in changes:
                 p.extra[key] = str(changes[key] or "")
+        if changes.get("weight") is not None:
+            grams = _grams(changes["weight"], changes.get("weight_type"))
+            if grams is None:
+                raise validation_error(ctx, invalid=["weight"])
+            p.weight = grams
         if "unlimited_quantity" in changes:
             p.unlimited = bool(changes["unlimited_quantity"])
         p.updated = self._now(ctx)
@@ -640,12 +674,16 @@ class StoreData:
         for key in ("barcode", "mpn", "gtin"):
             if data.get(key) is not None:
                 extra[key] = str(data[key])
-        for key in ("notify_low", "weight"):
-            if data.get(key) is not None:
-                value = parse_int(data[key])
-                if value is None or value < 0:
-                    raise validation_error(ctx, invalid=[key])
-                extra[key] = value * 1000 if key == "weight" else value
+        if data.get("notify_low") is not None:
+            value = parse_int(data["notify_low"])
+            if value is None or value < 0:
+                raise validation_error(ctx, invalid=["notify_low"])
+            extra["notify_low"] = value
+        if data.get("weight") is not None:
+            grams = _grams(data["weight"], data.get("weight_type"))
+            if grams is None:
+                raise validation_error(ctx, invalid=["weight"])
+            extra["weight"] = grams
         sku = data.get("sku")
         if sku and sku != p.variants[index].sku:
             if str(sku) in self.sku_index:

@@ -42,7 +42,7 @@ class AsyncBrands(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Brand.model_validate,
+            Brand,
             "GET",
             "/brands",
             {},

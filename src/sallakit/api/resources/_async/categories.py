@@ -45,7 +45,7 @@ class AsyncCategories(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Category.model_validate,
+            Category,
             "GET",
             "/categories",
             {},
@@ -143,7 +143,7 @@ class AsyncCategories(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Category.model_validate,
+            Category,
             "GET",
             "/categories/search",
             {},
@@ -296,7 +296,7 @@ class AsyncCategories(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Category.model_validate,
+            Category,
             "GET",
             "/categories/{category}/children",
             {"category": category},
@@ -329,7 +329,7 @@ class AsyncCategories(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Product.model_validate,
+            Product,
             "GET",
             "/categories/{id}/products",
             {"id": id},

@@ -431,7 +431,7 @@ class AsyncCustomers(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Customer.model_validate,
+            Customer,
             "GET",
             "/customers",
             {},

@@ -168,7 +168,7 @@ class AsyncOrdersHistories(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            OrderHistory.model_validate,
+            OrderHistory,
             "GET",
             "/orders/{order_id}/histories",
             {"order_id": order_id},
@@ -1114,7 +1114,7 @@ class AsyncOrdersTags(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            OrderTag.model_validate,
+            OrderTag,
             "GET",
             "/orders/tags",
             {},
@@ -1332,7 +1332,7 @@ class AsyncOrders(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            OrderSummary.model_validate,
+            OrderSummary,
             "GET",
             "/orders",
             {},

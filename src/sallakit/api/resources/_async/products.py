@@ -919,7 +919,7 @@ class AsyncProductsQuantities(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductQuantity.model_validate,
+            ProductQuantity,
             "GET",
             "/products/quantities",
             {},
@@ -960,7 +960,7 @@ class AsyncProductsQuantities(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductQuantityChange.model_validate,
+            ProductQuantityChange,
             "GET",
             "/products/quantities/audit",
             {},
@@ -1055,7 +1055,7 @@ class AsyncProductsTags(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductTag.model_validate,
+            ProductTag,
             "GET",
             "/products/tags",
             {},
@@ -1248,7 +1248,7 @@ class AsyncProductsVariants(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductVariant.model_validate,
+            ProductVariant,
             "GET",
             "/products/{product}/variants",
             {"product": product},
@@ -1304,7 +1304,7 @@ class AsyncProducts(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Product.model_validate,
+            Product,
             "GET",
             "/products",
             {},

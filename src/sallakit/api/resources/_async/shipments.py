@@ -90,7 +90,7 @@ class AsyncShipments(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Shipment.model_validate,
+            Shipment,
             "GET",
             "/shipments",
             {},

@@ -38,7 +38,7 @@ class AsyncWebhooks(AsyncAPIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Webhook.model_validate,
+            Webhook,
             "GET",
             "/webhooks",
             {},

@@ -44,7 +44,7 @@ class Brands(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Brand.model_validate,
+            Brand,
             "GET",
             "/brands",
             {},

@@ -47,7 +47,7 @@ class Categories(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Category.model_validate,
+            Category,
             "GET",
             "/categories",
             {},
@@ -145,7 +145,7 @@ class Categories(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Category.model_validate,
+            Category,
             "GET",
             "/categories/search",
             {},
@@ -298,7 +298,7 @@ class Categories(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Category.model_validate,
+            Category,
             "GET",
             "/categories/{category}/children",
             {"category": category},
@@ -331,7 +331,7 @@ class Categories(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Product.model_validate,
+            Product,
             "GET",
             "/categories/{id}/products",
             {"id": id},

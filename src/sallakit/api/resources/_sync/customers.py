@@ -433,7 +433,7 @@ class Customers(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Customer.model_validate,
+            Customer,
             "GET",
             "/customers",
             {},

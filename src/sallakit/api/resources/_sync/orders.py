@@ -170,7 +170,7 @@ class OrdersHistories(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            OrderHistory.model_validate,
+            OrderHistory,
             "GET",
             "/orders/{order_id}/histories",
             {"order_id": order_id},
@@ -1116,7 +1116,7 @@ class OrdersTags(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            OrderTag.model_validate,
+            OrderTag,
             "GET",
             "/orders/tags",
             {},
@@ -1334,7 +1334,7 @@ class Orders(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            OrderSummary.model_validate,
+            OrderSummary,
             "GET",
             "/orders",
             {},

@@ -921,7 +921,7 @@ class ProductsQuantities(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductQuantity.model_validate,
+            ProductQuantity,
             "GET",
             "/products/quantities",
             {},
@@ -962,7 +962,7 @@ class ProductsQuantities(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductQuantityChange.model_validate,
+            ProductQuantityChange,
             "GET",
             "/products/quantities/audit",
             {},
@@ -1057,7 +1057,7 @@ class ProductsTags(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductTag.model_validate,
+            ProductTag,
             "GET",
             "/products/tags",
             {},
@@ -1250,7 +1250,7 @@ class ProductsVariants(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            ProductVariant.model_validate,
+            ProductVariant,
             "GET",
             "/products/{product}/variants",
             {"product": product},
@@ -1306,7 +1306,7 @@ class Products(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Product.model_validate,
+            Product,
             "GET",
             "/products",
             {},

@@ -92,7 +92,7 @@ class Shipments(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Shipment.model_validate,
+            Shipment,
             "GET",
             "/shipments",
             {},

@@ -40,7 +40,7 @@ class Webhooks(APIResource):
             timeout: Timeout of this call (defaults to the client's).
         """
         return self._client._paginate(
-            Webhook.model_validate,
+            Webhook,
             "GET",
             "/webhooks",
             {},
