@@ -372,6 +372,7 @@ class Balancer:
             self._loop.run_forever()
         finally:
             server.close()
+            self._loop.run_until_complete(server.wait_closed())
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for _ in range(len(self.backends)):
@@ -399,6 +400,7 @@ class Balancer:
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.close()
 
 
 # ---------------------------------------------------------------------------------- stores
@@ -940,14 +942,20 @@ def sync_lags(fleet: Fleet, mutations: list[Mutation]) -> tuple[dict[int, list[f
             continue
         if _shows(latest, kind, new):
             first_seen[key] = float(created_at)
+    # An entity created and deleted before the mirror fetched it has nothing to show.
+    ever = {
+        (int(s), resource, int(i))
+        for resource in ("products", "orders")
+        for s, i in fleet.sql(f"SELECT store_id, id FROM mirror_{resource}")
+    }
     lags: dict[int, list[float]] = defaultdict(list)
     missing = 0
     for key, mutation in last.items():
         seen = first_seen.get(key)
-        if seen is None:
-            missing += 1
-        else:
+        if seen is not None:
             lags[mutation.store_id].append(seen - mutation.at)
+        elif not (mutation.kind == "deleted" and key not in ever):
+            missing += 1
     return lags, missing
 
 
