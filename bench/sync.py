@@ -19,7 +19,7 @@ Targets: wall within 1.15x of the floor; at least 3x faster than naive; at most 
 requests; peak memory growing less than 1.3x between the two sizes. The machine may be shared:
 run it on a quiet one for figures you quote.
 
-    python bench/sync.py [--quick] [--json]
+    python bench/sync.py [--quick] [--json] [--scale 0.5]
 """
 
 from __future__ import annotations
@@ -186,13 +186,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small store, under a minute")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply the full sizes (store and RSS sizes) when the full run does not fit",
+    )
     args = parser.parse_args()
     if args.quick:
         sizes = {"products": 200, "customers": 60, "orders": 40}
         latency, plan, rss_sizes = 0.05, 6000, (500, 5_000)
     else:
-        sizes = {"products": 5000, "customers": 3000, "orders": 2000}
-        latency, plan, rss_sizes = 0.05, 100_000, (10_000, 100_000)
+        full = {"products": 5000, "customers": 3000, "orders": 2000}
+        sizes = {name: max(1, round(n * args.scale)) for name, n in full.items()}
+        latency, plan = 0.05, 100_000
+        rss_sizes = (round(10_000 * args.scale), round(100_000 * args.scale))
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -243,6 +251,7 @@ def main() -> None:
         "floor": figure(floor, "s", "info", True),
         "naive_wall": figure(naive_wall, "s", "info", True),
         "requests": figure(requests, "requests", "info", True),
+        **{name: figure(n, name, "info", True) for name, n in sizes.items()},
         # The sync's own CPU per request (client, parsing, SQLite): when wall is far above the
         # floor while this is small, the server (or a loaded machine) is what limits the run.
         "cpu_per_request": figure(1000.0 * cpu / max(requests, 1), "ms", "info", True),

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from sallakit._doctor import FEATURE_SCOPES, diagnose
@@ -30,6 +31,14 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     vault.save_tokens(3, TokenSet("a", "r", later, ALL_SCOPES))
     vault.mark_reinstall_required(3)
     TokenVault.from_url(url, [old_key]).save_tokens(4, TokenSet("a", "r", later, ALL_SCOPES))
+    vault.save_tokens(5, TokenSet("a", "r", later, ALL_SCOPES))
+    with vault.engine.begin() as conn:  # a refresh whose answer was lost (see operating-tokens)
+        conn.execute(
+            sa.text(
+                "UPDATE sallakit_stores SET status = 'refresh_interrupted', "
+                "status_detail = 'store 5: try once: sallakit stores refresh 5' WHERE store_id = 5"
+            )
+        )
     env = {
         "SALLAKIT_DATABASE_URL": url,
         "SALLAKIT_TOKEN_KEYS": key,
@@ -59,7 +68,10 @@ def test_doctor_reports_each_store_with_its_fix(deployment: dict[str, str]) -> N
     assert "reinstall" in revoked
     (locked,) = [line for line in lines if line.startswith("FAIL  store 4:")]
     assert "do not open with the configured keys" in locked and "sallakit keys rotate" in locked
-    assert lines[-1] == "2 failure(s), 2 warning(s)"
+    (interrupted,) = [line for line in lines if line.startswith("FAIL  store 5:")]
+    assert "refresh was interrupted" in interrupted
+    assert "sallakit stores refresh 5" in interrupted  # the operator's fix
+    assert lines[-1] == "3 failure(s), 2 warning(s)"
     for secret in deployment.values():
         if secret.startswith("sqlite"):
             continue

@@ -118,12 +118,6 @@ def _amount(value: Any) -> Decimal | None:
     return result if result.is_finite() else None
 
 
-def _currency(value: Any, fallback: Any = None) -> str | None:
-    if isinstance(value, Mapping) and value.get("currency"):
-        return str(value["currency"])
-    return str(fallback) if fallback else None
-
-
 def _int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
@@ -148,10 +142,6 @@ def _epoch(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return parsed.timestamp() if parsed is not None else None
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _bool(value: Any) -> bool | None:
@@ -185,113 +175,133 @@ def make_row(normalize: Normalizer, data: Mapping[str, Any], source: str = "list
 
 # ------------------------------------------------------------------------------ normalizers
 
-
-def _product(d: Mapping[str, Any]) -> dict[str, Any]:
-    brand = d.get("brand")
-    return {
-        "sku": _text(d.get("sku")),
-        "name": _text(d.get("name")),
-        "type": _text(d.get("type")),
-        "status": _text(d.get("status")),
-        "price_amount": _amount(d.get("price")),
-        "price_currency": _currency(d.get("price")),
-        "sale_price_amount": _amount(d.get("sale_price")),
-        "quantity": _int(d.get("quantity")),
-        "unlimited_quantity": _bool(d.get("unlimited_quantity")),
-        "brand_id": _int(brand) if isinstance(brand, Mapping) else None,
-        "updated_at": _epoch(d.get("updated_at")),
-    }
+Column = tuple[Callable[[Any], Any], str | tuple[str, ...]]
+"""A normalized column: a converter and where the value is (a dotted path into the object,
+or several paths tried in turn until one holds a value)."""
 
 
-def _variant(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "sku": _text(d.get("sku")),
-        "price_amount": _amount(d.get("price")),
-        "price_currency": _currency(d.get("price")),
-        "stock_quantity": _int(d.get("stock_quantity")),
-        "unlimited_quantity": _bool(d.get("unlimited_quantity")),
-        "updated_at": _epoch(d.get("updated_at")),
-    }
+def _pick(data: Mapping[str, Any], path: str) -> Any:
+    value: Any = data
+    for key in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
 
 
-def _category(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "parent_id": _int(d.get("parent_id")) or 0,
-        "name": _text(d.get("name")),
-        "status": _text(d.get("status")),
-        "sort_order": _int(d.get("sort_order")),
-        # Salla spells it ``update_at`` on categories.
-        "updated_at": _epoch(d.get("update_at") or d.get("updated_at")),
-    }
+def columns(**table: Column) -> Normalizer:
+    """A normalizer declared as a table: ``column=(converter, path)``.
+
+    ``"price.currency"`` reads ``data["price"]["currency"]`` (None when any step is not an
+    object); a tuple of paths takes the first that holds a truthy value (Salla spells some
+    fields two ways).
+    """
+    plan = [
+        (name, convert, (where,) if isinstance(where, str) else where)
+        for name, (convert, where) in table.items()
+    ]
+
+    def normalize(data: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, convert, paths in plan:
+            value = None
+            for path in paths:
+                value = _pick(data, path)
+                if value:
+                    break
+            out[name] = convert(value)
+        return out
+
+    return normalize
 
 
-def _brand(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {"name": _text(d.get("name")), "description": _text(d.get("description"))}
+def _parent_id(value: Any) -> int:
+    # A root category's parent is 0 (Salla sends 0 or nothing).
+    return _int(value) or 0
 
 
-def _customer(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "first_name": _text(d.get("first_name")),
-        "last_name": _text(d.get("last_name")),
-        "email": _text(d.get("email")),
-        "mobile": _text(d.get("mobile")),
-        "mobile_code": _text(d.get("mobile_code")),
-        "city": _text(d.get("city")),
-        "country_code": _text(d.get("country_code")),
-        "created_at": _epoch(d.get("created_at")),
-        "updated_at": _epoch(d.get("updated_at")),
-    }
+_product = columns(
+    sku=(_text, "sku"),
+    name=(_text, "name"),
+    type=(_text, "type"),
+    status=(_text, "status"),
+    price_amount=(_amount, "price"),
+    price_currency=(_text, "price.currency"),
+    sale_price_amount=(_amount, "sale_price"),
+    quantity=(_int, "quantity"),
+    unlimited_quantity=(_bool, "unlimited_quantity"),
+    brand_id=(_int, "brand.id"),
+    updated_at=(_epoch, "updated_at"),
+)
 
+_variant = columns(
+    sku=(_text, "sku"),
+    price_amount=(_amount, "price"),
+    price_currency=(_text, "price.currency"),
+    stock_quantity=(_int, "stock_quantity"),
+    unlimited_quantity=(_bool, "unlimited_quantity"),
+    updated_at=(_epoch, "updated_at"),
+)
 
-def _order(d: Mapping[str, Any]) -> dict[str, Any]:
-    status = _mapping(d.get("status"))
-    amounts = _mapping(d.get("amounts"))
-    total = d.get("total") or amounts.get("total")
-    customer = d.get("customer")
-    return {
-        "reference_id": _int(d.get("reference_id")),
-        "status_slug": _text(status.get("slug")),
-        "status_id": _int(status.get("id")),
-        "total_amount": _amount(total),
-        "currency": _currency(total, d.get("currency")),
-        "customer_id": _int(customer) if isinstance(customer, Mapping) else None,
-        "payment_method": _text(d.get("payment_method")),
-        "created_at": _epoch(d.get("date")),
-        "updated_at": _epoch(d.get("updated_at")),
-    }
+_category = columns(
+    parent_id=(_parent_id, "parent_id"),
+    name=(_text, "name"),
+    status=(_text, "status"),
+    sort_order=(_int, "sort_order"),
+    # Salla spells it ``update_at`` on categories.
+    updated_at=(_epoch, ("update_at", "updated_at")),
+)
 
+_brand = columns(name=(_text, "name"), description=(_text, "description"))
 
-def _order_item(d: Mapping[str, Any]) -> dict[str, Any]:
-    amounts = _mapping(d.get("amounts"))
-    return {
-        "product_id": _int(d.get("product_id")),
-        "sku": _text(d.get("sku")),
-        "name": _text(d.get("name")),
-        "quantity": _int(d.get("quantity")),
-        "total_amount": _amount(amounts.get("total")),
-        "currency": _text(d.get("currency")),
-    }
+_customer = columns(
+    first_name=(_text, "first_name"),
+    last_name=(_text, "last_name"),
+    email=(_text, "email"),
+    mobile=(_text, "mobile"),
+    mobile_code=(_text, "mobile_code"),
+    city=(_text, "city"),
+    country_code=(_text, "country_code"),
+    created_at=(_epoch, "created_at"),
+    updated_at=(_epoch, "updated_at"),
+)
 
+_order = columns(
+    reference_id=(_int, "reference_id"),
+    status_slug=(_text, "status.slug"),
+    status_id=(_int, "status.id"),
+    total_amount=(_amount, ("total", "amounts.total")),
+    currency=(_text, ("total.currency", "amounts.total.currency", "currency")),
+    customer_id=(_int, "customer.id"),
+    payment_method=(_text, "payment_method"),
+    created_at=(_epoch, "date"),
+    updated_at=(_epoch, "updated_at"),
+)
 
-def _history(d: Mapping[str, Any]) -> dict[str, Any]:
-    customized = _mapping(d.get("customized"))
-    return {
-        "status": _text(d.get("status")),
-        "status_slug": _text(customized.get("slug")),
-        "note": _text(d.get("note")),
-        "created_at": _epoch(d.get("created_at")),
-    }
+_order_item = columns(
+    product_id=(_int, "product_id"),
+    sku=(_text, "sku"),
+    name=(_text, "name"),
+    quantity=(_int, "quantity"),
+    total_amount=(_amount, "amounts.total"),
+    currency=(_text, "currency"),
+)
 
+_history = columns(
+    status=(_text, "status"),
+    status_slug=(_text, "customized.slug"),
+    note=(_text, "note"),
+    created_at=(_epoch, "created_at"),
+)
 
-def _shipment(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "order_id": _int(d.get("order_id")),
-        "status": _text(d.get("status")),
-        "type": _text(d.get("type")),
-        "courier_name": _text(d.get("courier_name")),
-        "tracking_number": _text(d.get("tracking_number")),
-        "created_at": _epoch(d.get("created_at")),
-    }
+_shipment = columns(
+    order_id=(_int, "order_id"),
+    status=(_text, "status"),
+    type=(_text, "type"),
+    courier_name=(_text, "courier_name"),
+    tracking_number=(_text, "tracking_number"),
+    created_at=(_epoch, "created_at"),
+)
 
 
 # ------------------------------------------------------------------------------ the streams

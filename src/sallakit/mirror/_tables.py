@@ -120,6 +120,16 @@ ENTITY_TABLES: dict[str, sa.Table] = {
     ),
 }
 
+# Child tables are looked up by parent when an entity's children are replaced (migration
+# mirror_0002).
+for _table, _parent in (
+    ("product_variants", "product_id"),
+    ("order_items", "order_id"),
+    ("order_histories", "order_id"),
+):
+    _child = ENTITY_TABLES[_table]
+    sa.Index(f"ix_mirror_{_table}_parent", _child.c.store_id, _child.c[_parent])
+
 # The change feed: one row per added, updated or deleted entity, written in the transaction that
 # changed the entity. ``seq`` is the cursor of mirror.changes(since=...).
 changes = sa.Table(

@@ -299,6 +299,9 @@ class MirrorWorker:
         ids = [executor_id for executor_id in executor_ids if executor_id]
         if not ids:
             return []
+        # DBOS 3.4's own recovery (what a launch does for its own id): it puts each PENDING
+        # run back as ENQUEUED on its own queue and partition. ``resume_workflow`` would not do:
+        # it moves a run to DBOS's internal queue, outside the one-run-per-store partition.
         handles = await asyncio.to_thread(DBOS._recover_pending_workflows, ids)
         recovered = [handle.get_workflow_id() for handle in handles]
         logger.info(

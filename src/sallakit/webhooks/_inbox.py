@@ -746,6 +746,7 @@ class SQLInbox(_Sealing):
                         & (deliveries.c.lease_owner == owner)
                         & (deliveries.c.status == "processing")
                     )
+                    .order_by(deliveries.c.id)  # one lock order for every finisher
                     .with_for_update()
                 ).scalars()
                 recorded = {int(i) for i in held}

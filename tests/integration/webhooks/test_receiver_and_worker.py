@@ -22,6 +22,7 @@ from sallakit.webhooks import (
     Event,
     Handlers,
     MemoryInbox,
+    Outcome,
     RetryPolicy,
     SQLInbox,
     WebhookReceiver,
@@ -434,3 +435,21 @@ async def test_an_interrupted_batch_keeps_the_successes_it_had(inbox: Any) -> No
     await again.worker.drain()
     assert effects == ["quick", "unstuck"]  # "quick" did not run twice
     assert inbox.get(row.id).status == "done"
+
+
+async def test_a_late_finisher_records_its_successes_but_not_its_outcome(inbox: Any) -> None:
+    raw = body("order.updated", {"id": 2})
+    receiver = WebhookReceiver(inbox, SECRET, clock=lambda: 50.0)
+    await post(receiver, raw, signed(raw))
+    (first,) = inbox.claim(owner="a", limit=5, lease_seconds=1, now=100)
+    (second,) = inbox.claim(owner="b", limit=5, lease_seconds=60, now=102)  # a's expired
+    late = Outcome(first.id, "done", 104, handlers_succeeded=("quick",))
+    assert inbox.finish_many([late], owner="a", now=104) == set()
+    row = inbox.get(first.id)
+    assert row.status == "processing" and row.lease_owner == "b"
+    assert row.handlers_done == {"quick"}  # it did succeed: b will not run it again
+    current = Outcome(second.id, "failed", 200, "x", handlers_succeeded=("quick", "other"))
+    assert inbox.finish_many([current], owner="b", now=105) == {second.id}
+    row = inbox.get(first.id)
+    assert (row.status, row.next_attempt_at, row.last_error) == ("failed", 200, "x")
+    assert row.handlers_done == {"quick", "other"}
