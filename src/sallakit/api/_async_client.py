@@ -242,7 +242,14 @@ class AsyncSalla(AsyncResources):
         self._on_wait = on_wait
         self._on_attempt = on_attempt
         self._random = random.Random()
-        self._http = httpx2.AsyncClient(transport=transport, timeout=timeout)
+        self._http = httpx2.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            # An http:// base URL (the emulator, a local proxy) never speaks TLS: this client
+            # follows no redirects. Loading the system's certificates for it cost a fresh
+            # client tens of milliseconds (hundreds on a loaded machine) for nothing.
+            verify=base.scheme == "https",
+        )
         # What build_request would merge into every request (Accept-Encoding, Connection...).
         self._default_headers = {name.lower(): value for name, value in self._http.headers.items()}
         self._timeout_extension = httpx2.Timeout(timeout).as_dict()
