@@ -283,10 +283,8 @@ def product_json(
     }
     if light:
         return base
-    # The product's categories and brand as their own endpoints show them: real values
-    # rather than members the schema requires being filled in (and cheaper to send).
     category_objs = [
-        category_json(ctx, store, c, deep=False)
+        {"id": c.id, "name": localized(ctx, c.name_ar, c.name_en)}
         for cid in p.category_ids
         if (c := store.categories.get(cid)) is not None
     ]
@@ -326,7 +324,7 @@ def product_json(
             "max_items_per_user": 0,
             "maximum_quantity_per_order": None,
             "show_in_app": True,
-            "notify_quantity": str(p.notify_quantity),
+            "notify_quantity": str(p.notify_quantity) if q else p.notify_quantity,
             "hide_quantity": False,
             "managed_by_branches": False,
             "services_blocks": {"installments": []},
@@ -342,11 +340,12 @@ def product_json(
             "options": _options_json(ctx, p),
             "skus": _skus_json(ctx, p),
             "categories": category_objs,
-            # No brand: an empty object, as Salla's product list example shows.
-            "brand": {**brand_json(ctx, brand), "status": None} if brand else {},
-            "starting_price": money(p.price, cur),
-            "service_blocks": {"installments": []},
-            "active_advance": False,
+            "brand": (
+                {"id": brand.id, "name": localized(ctx, brand.name_ar, brand.name_en)}
+                if brand
+                # No brand: an empty object, as Salla's product list example shows.
+                else {}
+            ),
             "tags": [],
             "created_at": date_str(p.created),
         }
