@@ -258,6 +258,12 @@ def main() -> None:
         # One request's round trip without latency, one at a time (server, client, loopback):
         # what the loaded machine adds to each request on top of the injected latency.
         "warm_ms_per_request": figure(1000.0 * warm / max(warm_requests, 1), "ms", "info", True),
+        # The floor again with that round trip added to the latency: on a loaded machine this,
+        # not ``floor``, is what 4 requests in flight could reach (indicative: the round trip
+        # was measured one request at a time).
+        "floor_with_round_trip": figure(
+            requests * (latency + warm / max(warm_requests, 1)) / IN_FLIGHT, "s", "info", True
+        ),
         "rss_small": figure(small, "MiB", "info", True),
         "rss_large": figure(large, "MiB", "info", True),
     }
