@@ -62,6 +62,12 @@ async def test_scheduler_queues_due_resources_and_webhook_marks(tmp_path):
         run = await worker.wait(scheduled)
         assert run.kind == "scheduled" and run.status == "succeeded"
         assert run.resources == ["orders"]
+        # A store's own interval overrides the default: products every 10 minutes.
+        mirror.set_store_settings(store_id, intervals={"products": 600})
+        emulator.advance(20 * 60)
+        (scheduled,) = await worker.enqueue_due()
+        run = await worker.wait(scheduled)
+        assert run.status == "succeeded" and run.resources == ["products", "orders"]
         # A webhook mark queues a dirty run, once.
         order_id = next(iter(emulator.store(store_id).data.orders))
         emulator.change_order_status(store_id, order_id, "completed")
