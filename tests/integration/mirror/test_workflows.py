@@ -141,3 +141,31 @@ async def test_a_drain_queued_long_ago_does_not_stop_the_next(tmp_path):
         queued = await worker.enqueue_dirty(store_id)
         assert queued is not None and queued != lost.run_id
         assert (await worker.wait(queued)).status == "succeeded"
+
+
+async def test_a_run_dbos_never_got_is_failed_in_the_job_history(tmp_path, monkeypatch):
+    # A run recorded as queued whose enqueue failed would count as the store's active run for
+    # good (no scheduled reconciliation of the store again).
+    from dbos import DBOS
+
+    emulator = new_emulator(products=3, orders=0, customers=1)
+    store_id = emulator.stores[0].id
+    mirror = make_mirror(emulator, sqlite_store(tmp_path))
+    worker = MirrorWorker(
+        mirror,
+        system_database_url=f"sqlite:///{tmp_path}/dbos.sqlite",
+        name=f"f{tmp_path.name}",
+        tick=None,
+    )
+
+    async def refuse(*args, **kwargs):
+        raise RuntimeError("the workflow database is away")
+
+    async with worker:
+        monkeypatch.setattr(DBOS, "enqueue_workflow_async", refuse)
+        with pytest.raises(RuntimeError):
+            await worker.enqueue(store_id, run_id=f"mirror:{store_id}:lost")
+        monkeypatch.undo()
+        (run,) = mirror.runs(store_id)
+        assert run.status == "failed" and run.error == "never queued: RuntimeError"
+        assert not mirror.status(store_id)["active_runs"]
