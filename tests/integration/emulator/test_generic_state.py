@@ -231,3 +231,16 @@ def test_every_published_list_shows_data_on_a_seeded_store(client: httpx2.Client
         if answer.status_code == 200 and answer.json()["data"] in ([], {}):
             empty.append(path)
     assert sorted(empty) == sorted(EMPTY_UNTIL_WRITTEN)
+
+
+def test_created_product_tag_is_named_as_sent_and_listed(client: httpx2.Client) -> None:
+    before = client.get("/products/tags").json()["data"]
+    made = client.post("/products/tags", params={"tag_name": "صيفي"})
+    assert made.status_code == 200, made.text
+    tag = made.json()["data"]
+    assert tag["name"] == "صيفي"
+    assert client.get("/products/tags").json()["data"] == [*before, tag]
+    # The same name again is the same tag, not a second one.
+    assert client.post("/products/tags", params={"tag_name": "صيفي"}).json()["data"] == tag
+    assert client.post("/products/tags").status_code == 422
+    assert client.post("/products/tags", params={"tag_name": "  "}).status_code == 422

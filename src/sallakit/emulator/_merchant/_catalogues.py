@@ -1,4 +1,5 @@
-"""Store metadata chosen from Salla's catalogues: languages, currencies, DNS records, settings.
+"""Store metadata chosen from Salla's catalogues: languages, currencies, DNS records, settings,
+product tags.
 
 These resources are not free-form records: a store activates languages and currencies that
 Salla knows (by ISO code), and its settings are a fixed set of slugs per entity. Each lives in
@@ -14,7 +15,7 @@ from typing import Any
 
 from sallakit.emulator._context import ApiRequest, ApiResponse, RequestContext
 
-from ._common import ack
+from ._common import ack, list_response
 from ._shapes import not_found, parse_int, require_fields, validation_error
 from ._tables import ORDER_STATUSES
 
@@ -433,6 +434,52 @@ def settings_update(request: ApiRequest, ctx: RequestContext, store: Any) -> Api
     return ApiResponse(data={"message": message[lang], "code": status}, status=status)
 
 
+# -- product tags ------------------------------------------------------------------------------
+
+# A store's product tags as a merchant names them (ids are Salla-sized and stable across runs).
+_SEEDED_PRODUCT_TAGS = (
+    (1481099481, "جديد"),
+    (1481139984, "الأكثر مبيعاً"),
+    (1481180487, "Best Seller"),
+)
+_TAG_NAME_LIMIT = 255
+
+
+def _product_tags(store: Any) -> dict[str, dict[str, Any]]:
+    held: dict[str, dict[str, Any]] | None = store.generic.get("catalogue:product_tags")
+    if held is None:
+        held = {str(tid): {"id": tid, "name": name} for tid, name in _SEEDED_PRODUCT_TAGS}
+        store.generic["catalogue:product_tags"] = held
+    return held
+
+
+def product_tags_list(request: ApiRequest, ctx: RequestContext, store: Any) -> ApiResponse:
+    return list_response(request, ctx, list(_product_tags(store).values()), dict)
+
+
+def product_tags_create(request: ApiRequest, ctx: RequestContext, store: Any) -> ApiResponse:
+    """``POST /products/tags?tag_name=...`` (the document puts the name in the query; a JSON
+    body's ``tag_name`` is taken too): the tag named as sent, listed afterwards. A name the
+    store already has answers that tag rather than a second one with the same name."""
+    body = request.body if isinstance(request.body, dict) else {}
+    raw = request.q("tag_name")
+    if raw is None:
+        raw = body.get("tag_name")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise validation_error(ctx, missing=["tag_name"])
+    if not isinstance(raw, str) or len(raw) > _TAG_NAME_LIMIT:
+        raise validation_error(ctx, invalid=["tag_name"])
+    name = raw.strip()
+    held = _product_tags(store)
+    for tag in held.values():
+        if tag["name"] == name:
+            return ApiResponse(data=dict(tag), status=request.endpoint.success_status)
+    tag = {"id": ctx.next_id(), "name": name}
+    held[str(tag["id"])] = tag
+    store.serial += 1
+    return ApiResponse(data=dict(tag), status=request.endpoint.success_status)
+
+
 CATALOGUE_HANDLERS: Mapping[str, Callable[[ApiRequest, RequestContext, Any], ApiResponse]] = {
     "languages.list": languages_list,
     "languages.create": languages_create,
@@ -443,6 +490,8 @@ CATALOGUE_HANDLERS: Mapping[str, Callable[[ApiRequest, RequestContext, Any], Api
     "dns_records.list": dns_list,
     "dns_records.create": dns_create,
     "dns_records.delete": dns_delete,
+    "products.tags.list": product_tags_list,
+    "products.tags.create": product_tags_create,
     "settings.list": settings_list,
     "settings.retrieve": settings_retrieve,
     "settings.update": settings_update,
