@@ -26,7 +26,7 @@ from sallakit.auth import generate_key
 from sallakit.db import create_engine
 from sallakit.mirror import RunRecord, SQLMirrorStore
 
-from ._stack import ADMIN_TOKEN, WEBHOOK_SECRET, _cli, _stop, free_port, wait_until
+from ._stack import ADMIN_TOKEN, WEBHOOK_SECRET, _cli, _stop, free_port, start_emulator, wait_until
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -162,31 +162,20 @@ def running_fleet(
     service_url = f"http://127.0.0.1:{service_port}"
     workflow_schema = f"dbos_{uuid.uuid4().hex[:12]}"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SALLAKIT_")}
-    emulator = subprocess.Popen(
-        _cli(
-            "emulator",
-            "--port",
-            str(emulator_port),
-            "--stores",
-            str(stores),
-            "--plan",
-            plan,
-            "--products",
-            str(products),
-            "--orders",
-            str(orders),
-            "--customers",
-            str(customers),
-            "--easy-mode",
-            "--webhook-url",
-            f"{service_url}/webhooks/salla",
-            "--webhook-secret",
-            WEBHOOK_SECRET,
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=base_env,
+    emulator = start_emulator(
+        emulator_port,
+        service_url,
+        base_env,
+        "--stores",
+        str(stores),
+        "--plan",
+        plan,
+        "--products",
+        str(products),
+        "--orders",
+        str(orders),
+        "--customers",
+        str(customers),
     )
     service: subprocess.Popen[str] | None = None
     fleet: Fleet | None = None

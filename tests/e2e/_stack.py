@@ -102,6 +102,30 @@ class Stack:
         raise TimeoutError("the app.store.authorize event never reached the service")
 
 
+def start_emulator(
+    port: int, service_url: str, env: Mapping[str, str], *seeding: str
+) -> subprocess.Popen[str]:
+    """``sallakit emulator`` in Easy mode, sending signed webhooks to the service's endpoint;
+    ``seeding`` adds the store options (``--products 30`` ...)."""
+    return subprocess.Popen(
+        _cli(
+            "emulator",
+            "--port",
+            str(port),
+            *seeding,
+            "--easy-mode",
+            "--webhook-url",
+            f"{service_url}/webhooks/salla",
+            "--webhook-secret",
+            WEBHOOK_SECRET,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(env),
+    )
+
+
 @contextmanager
 def running_stack(
     tmp: Path,
@@ -119,27 +143,16 @@ def running_stack(
     service_url = f"http://127.0.0.1:{service_port}"
     database_url = f"sqlite:///{tmp / 'service.db'}"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SALLAKIT_")}
-    emulator = subprocess.Popen(
-        _cli(
-            "emulator",
-            "--port",
-            str(emulator_port),
-            "--products",
-            str(products),
-            "--orders",
-            str(orders),
-            "--customers",
-            "10",
-            "--easy-mode",
-            "--webhook-url",
-            f"{service_url}/webhooks/salla",
-            "--webhook-secret",
-            WEBHOOK_SECRET,
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=base_env,
+    emulator = start_emulator(
+        emulator_port,
+        service_url,
+        base_env,
+        "--products",
+        str(products),
+        "--orders",
+        str(orders),
+        "--customers",
+        "10",
     )
     service: subprocess.Popen[str] | None = None
     worker: subprocess.Popen[str] | None = None
